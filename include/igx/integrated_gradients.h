@@ -1,0 +1,78 @@
+#pragma once
+// Integrated Gradients over a batch of examples, with the completeness error of every example,
+// and the gradient methods it generalises (Saliency, Input x Gradient).
+
+#include <torch/torch.h>
+
+#include <optional>
+#include <vector>
+
+#include "igx/baseline.h"
+#include "igx/integrator.h"
+#include "igx/model.h"
+#include "igx/quadrature.h"
+#include "igx/target.h"
+
+namespace igx {
+
+struct IgOptions {
+  TORCH_ARG(int64_t, n_steps) = 50;                        ///< quadrature nodes per example
+  TORCH_ARG(Rule, method) = Rule::GaussLegendre;           ///< quadrature rule
+  TORCH_ARG(Baseline, baseline) = Baseline::zero();        ///< the path's start x'
+  TORCH_ARG(Target, target) = Target::predicted();         ///< the explained class
+  TORCH_ARG(OutputKind, output) = OutputKind::Logit;       ///< form of the explained output F
+  TORCH_ARG(int64_t, internal_batch_size) = 0;             ///< most rows per model call; 0 = all
+  TORCH_ARG(bool, multiply_by_inputs) = true;              ///< false: return the path-integrated gradient
+  /// |F(x) - F(x')| at or below this (or below float noise) makes the relative error undefined.
+  TORCH_ARG(double, min_output_gap) = 1e-6;
+};
+
+/// The completeness report of one example.
+struct ExampleReport {
+  int64_t target = 0;         ///< explained class
+  double output_input = 0;    ///< F(x)
+  double output_baseline = 0; ///< F(x')
+  double attribution_sum = 0; ///< sum_i A_i (of the attributions multiplied by x - x')
+  double delta = 0;           ///< attribution_sum - (F(x) - F(x')), signed
+  /// |delta| / |F(x) - F(x')|, or none when |F(x) - F(x')| is too small for a relative error.
+  std::optional<double> relative_error;
+  int64_t steps = 0;          ///< gradient evaluations spent on this example
+};
+
+struct Attribution {
+  torch::Tensor values;                ///< [B, ...] like the inputs, in their dtype
+  std::vector<ExampleReport> examples; ///< one per example
+  EvaluationCounts counts;             ///< rows the model was run on
+};
+
+/// IG_i = (x_i - x'_i) * integral_0^1 dF/dx_i(x' + a (x - x')) da by the chosen rule.
+/// `inputs` [B, ...]; `extras` are passed to the model with the rows of their examples.
+Attribution integrated_gradients(Model& model, const torch::Tensor& inputs,
+                                 const IgOptions& options = {}, const ExtraInputs& extras = {});
+
+struct GradientOptions {
+  TORCH_ARG(Target, target) = Target::predicted();
+  TORCH_ARG(OutputKind, output) = OutputKind::Logit;
+  TORCH_ARG(int64_t, internal_batch_size) = 0;
+  TORCH_ARG(bool, absolute) = true;  ///< Saliency only: |dF/dx| (the usual) or the signed gradient
+};
+
+/// dF/dx at the inputs (absolute by default). Reports carry F(x); completeness does not apply.
+Attribution saliency(Model& model, const torch::Tensor& inputs, const GradientOptions& options = {},
+                     const ExtraInputs& extras = {});
+
+/// x * dF/dx: IG with one right-Riemann step from the zero baseline, reported as such.
+Attribution input_x_gradient(Model& model, const torch::Tensor& inputs,
+                             const GradientOptions& options = {}, const ExtraInputs& extras = {});
+
+/// The model's predicted class (argmax of its outputs; 0 for a single output) for each input,
+/// forward only, at most `internal_batch_size` rows at a time (0 = all).
+torch::Tensor predict(Model& model, const torch::Tensor& inputs, int64_t internal_batch_size = 0,
+                      const ExtraInputs& extras = {});
+
+/// The relative error |delta| / |gap|, or none when the gap is too small to divide by: at most
+/// `min_gap`, or within float noise of the outputs' magnitude for `dtype`.
+std::optional<double> relative_error(double delta, double output_input, double output_baseline,
+                                     double min_gap, torch::ScalarType dtype);
+
+}  // namespace igx

@@ -1,0 +1,76 @@
+#pragma once
+// The model: anything that maps a batch of points in the attribution space to outputs. It is the
+// only thing in igx that touches the network.
+
+#include <torch/script.h>
+#include <torch/torch.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace igx {
+
+/// Inputs a model needs besides the points, constant along every path (an attention mask, say).
+/// Each tensor has one row per example; the engine hands the model the rows of the points' examples.
+using ExtraInputs = std::vector<torch::Tensor>;
+
+/// A differentiable map from points [N, ...] (plus extra inputs, each [N, ...]) to outputs [N, C]
+/// or [N]. Rows must not interact: output row i depends on input row i only.
+class Model {
+ public:
+  virtual ~Model() = default;
+  virtual torch::Tensor forward(const torch::Tensor& points, const ExtraInputs& extras) = 0;
+  /// A short name for messages ("model 'spam.pt' method 'forward_embeds'").
+  virtual std::string describe() const = 0;
+  /// Where the model's parameters live; points are moved there.
+  virtual torch::Device device() const { return torch::kCPU; }
+};
+
+/// A C++ callable as a model.
+class FunctionModel : public Model {
+ public:
+  using Function = std::function<torch::Tensor(const torch::Tensor&, const ExtraInputs&)>;
+  explicit FunctionModel(Function function, std::string name = "function");
+  /// For the common case of a model without extra inputs.
+  explicit FunctionModel(std::function<torch::Tensor(const torch::Tensor&)> function,
+                         std::string name = "function");
+  torch::Tensor forward(const torch::Tensor& points, const ExtraInputs& extras) override;
+  std::string describe() const override { return name_; }
+
+ private:
+  Function function_;
+  std::string name_;
+};
+
+/// A TorchScript module; any of its exported methods can serve as the model.
+class TorchScriptModel : public Model {
+ public:
+  /// Loads `path` onto `device` and checks that `method` exists. Throws igx::Error naming the
+  /// file when it is missing or unreadable, and naming the method and the ones the module has.
+  static std::shared_ptr<TorchScriptModel> load(const std::string& path,
+                                                const std::string& method = "forward",
+                                                torch::Device device = torch::kCPU);
+
+  torch::Tensor forward(const torch::Tensor& points, const ExtraInputs& extras) override;
+  std::string describe() const override;
+  torch::Device device() const override { return device_; }
+
+  /// Calls another exported method (e.g. "embed"), expecting a tensor back.
+  torch::Tensor call(const std::string& method, std::vector<torch::IValue> arguments);
+  bool has_method(const std::string& method) const;
+  /// A model over the same module that runs `method` instead.
+  std::shared_ptr<TorchScriptModel> with_method(const std::string& method) const;
+  const std::string& path() const { return path_; }
+
+ private:
+  TorchScriptModel(std::shared_ptr<torch::jit::Module> module, std::string path,
+                   std::string method, torch::Device device);
+  std::shared_ptr<torch::jit::Module> module_;  // shared by models made with with_method
+  std::string path_;
+  std::string method_;
+  torch::Device device_;
+};
+
+}  // namespace igx

@@ -1,0 +1,18 @@
+#pragma once
+// Process-wide settings of the LibTorch runtime.
+
+#include <torch/torch.h>
+
+#include <string>
+
+namespace igx {
+
+/// Sets LibTorch's intra-op thread count; 0 means all cores (Debian's LibTorch starts with 1).
+/// Returns the count now in force.
+int set_num_threads(int threads = 0);
+
+/// Parses "cpu", "cuda" or "cuda:N"; throws igx::Error for anything else or when CUDA is asked
+/// for and not available.
+torch::Device parse_device(const std::string& name);
+
+}  // namespace igx

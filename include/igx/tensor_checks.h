@@ -1,0 +1,21 @@
+#pragma once
+// Checks and descriptions of tensors for error messages.
+
+#include <torch/torch.h>
+
+#include <string>
+
+namespace igx {
+
+/// "[2, 3, 28, 28]"
+std::string shape_string(const torch::Tensor& tensor);
+std::string shape_string(c10::IntArrayRef shape);
+
+/// Throws igx::Error if `tensor` holds a NaN or an infinity, naming `what`, the first bad index
+/// and its value ("input has NaN at [0, 3]; expected finite numbers").
+void require_finite(const torch::Tensor& tensor, const std::string& what);
+
+/// Throws igx::Error unless `tensor` has a floating-point dtype.
+void require_floating(const torch::Tensor& tensor, const std::string& what);
+
+}  // namespace igx

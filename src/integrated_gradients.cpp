@@ -1,0 +1,177 @@
+#include "igx/integrated_gradients.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "igx/error.h"
+#include "igx/tensor_checks.h"
+
+namespace igx {
+namespace {
+
+constexpr double kNotApplicable = std::numeric_limits<double>::quiet_NaN();
+
+void check_inputs(const torch::Tensor& inputs, const ExtraInputs& extras) {
+  require_floating(inputs, "input");
+  if (inputs.dim() < 1 || inputs.size(0) < 1) {
+    throw Error("input has shape " + shape_string(inputs) +
+                "; expected a batch [B, ...] with at least one example");
+  }
+  require_finite(inputs, "input");
+  for (size_t i = 0; i < extras.size(); ++i) {
+    if (!extras[i].defined() || extras[i].dim() < 1 || extras[i].size(0) != inputs.size(0)) {
+      throw Error("extra model input " + std::to_string(i) + " has shape " +
+                  (extras[i].defined() ? shape_string(extras[i]) : std::string("(none)")) +
+                  "; expected one row per example, [" + std::to_string(inputs.size(0)) + ", ...]");
+    }
+  }
+}
+
+// Index of the node equal to `alpha`, if the rule has one (end points are exact by construction).
+std::optional<size_t> node_at(const Quadrature& quadrature, double alpha) {
+  const auto it = std::find(quadrature.nodes.begin(), quadrature.nodes.end(), alpha);
+  if (it == quadrature.nodes.end()) return std::nullopt;
+  return static_cast<size_t>(it - quadrature.nodes.begin());
+}
+
+std::vector<double> to_vector(const torch::Tensor& tensor) {
+  const torch::Tensor values = tensor.to(torch::kCPU, torch::kDouble).contiguous();
+  return {values.data_ptr<double>(), values.data_ptr<double>() + values.numel()};
+}
+
+}  // namespace
+
+std::optional<double> relative_error(double delta, double output_input, double output_baseline,
+                                     double min_gap, torch::ScalarType dtype) {
+  const double gap = output_input - output_baseline;
+  const double epsilon = dtype == torch::kDouble ? std::numeric_limits<double>::epsilon()
+                                                 : std::numeric_limits<float>::epsilon();
+  // Below a few hundred ulps of the outputs, the gap is rounding noise, not a signal.
+  const double noise = 64.0 * epsilon * std::max(std::abs(output_input), std::abs(output_baseline));
+  if (std::abs(gap) <= std::max(min_gap, noise)) return std::nullopt;
+  return std::abs(delta) / std::abs(gap);
+}
+
+Attribution integrated_gradients(Model& model, const torch::Tensor& inputs, const IgOptions& options,
+                                 const ExtraInputs& extras) {
+  check_inputs(inputs, extras);
+  const int64_t batch_size = inputs.size(0);
+  const Quadrature quadrature = make_quadrature(options.method(), options.n_steps());
+  const torch::Tensor baselines = options.baseline().resolve(inputs);
+  const torch::Tensor examples = torch::arange(batch_size, torch::kLong);
+  const std::optional<size_t> input_node = node_at(quadrature, 1.0);
+  const std::optional<size_t> baseline_node = node_at(quadrature, 0.0);
+
+  Integrator integrator(model, extras, options.output(), options.internal_batch_size());
+
+  // F(x) comes from the path when the rule has a node at 1, unless the predicted class must be
+  // known first: then the forward pass that finds it gives F(x) too.
+  std::vector<double> output_input;
+  if (options.target().is_predicted() || !input_node) {
+    const torch::Tensor outputs = integrator.outputs(inputs, examples);
+    const torch::Tensor targets = options.target().resolve(batch_size, outputs);
+    integrator.set_targets(targets);
+    output_input = to_vector(select_output(outputs, targets, options.output()));
+  } else {
+    integrator.set_targets(options.target().resolve(batch_size));
+  }
+
+  std::vector<StraightLinePath> paths;
+  paths.reserve(batch_size);
+  for (int64_t b = 0; b < batch_size; ++b) paths.emplace_back(baselines[b], inputs[b], quadrature);
+  std::vector<PathJob> jobs;
+  for (int64_t b = 0; b < batch_size; ++b) jobs.push_back({&paths[b], b});
+  const std::vector<PathResult> results = integrator.integrate(jobs);
+
+  std::vector<double> output_baseline;
+  if (!baseline_node) output_baseline = to_vector(integrator.values(baselines, examples));
+
+  Attribution attribution;
+  const torch::Tensor differences = (inputs - baselines).to(torch::kDouble);
+  std::vector<torch::Tensor> values;
+  const torch::Tensor targets = integrator.targets();
+  for (int64_t b = 0; b < batch_size; ++b) {
+    const torch::Tensor integrated = results[b].weighted_gradient_sum;
+    const torch::Tensor multiplied = integrated * differences[b].to(integrated.device());
+    values.push_back(options.multiply_by_inputs() ? multiplied : integrated);
+
+    ExampleReport report;
+    report.target = targets[b].item<int64_t>();
+    report.output_input = input_node && output_input.empty() ? results[b].values[*input_node]
+                                                              : output_input[b];
+    report.output_baseline =
+        baseline_node ? results[b].values[*baseline_node] : output_baseline[b];
+    report.attribution_sum = multiplied.sum().item<double>();
+    report.delta = report.attribution_sum - (report.output_input - report.output_baseline);
+    report.relative_error = relative_error(report.delta, report.output_input, report.output_baseline,
+                                           options.min_output_gap(), inputs.scalar_type());
+    report.steps = static_cast<int64_t>(quadrature.nodes.size());
+    attribution.examples.push_back(report);
+  }
+  attribution.values = torch::stack(values).to(inputs.device(), inputs.scalar_type());
+  attribution.counts = integrator.counts();
+  return attribution;
+}
+
+torch::Tensor predict(Model& model, const torch::Tensor& inputs, int64_t internal_batch_size,
+                      const ExtraInputs& extras) {
+  check_inputs(inputs, extras);
+  Integrator integrator(model, extras, OutputKind::Logit, internal_batch_size);
+  return Target::predicted().resolve(inputs.size(0),
+                                     integrator.outputs(inputs, torch::arange(inputs.size(0))));
+}
+
+Attribution saliency(Model& model, const torch::Tensor& inputs, const GradientOptions& options,
+                     const ExtraInputs& extras) {
+  check_inputs(inputs, extras);
+  const int64_t batch_size = inputs.size(0);
+  Integrator integrator(model, extras, options.output(), options.internal_batch_size());
+  if (options.target().is_predicted()) {
+    integrator.set_targets(
+        options.target().resolve(batch_size, integrator.outputs(inputs, torch::arange(batch_size))));
+  } else {
+    integrator.set_targets(options.target().resolve(batch_size));
+  }
+
+  // The gradient at x is a one-point path with weight 1.
+  std::vector<PointListPath> paths;
+  paths.reserve(batch_size);
+  for (int64_t b = 0; b < batch_size; ++b) {
+    paths.emplace_back(inputs[b].unsqueeze(0), torch::ones({1}, torch::kDouble));
+  }
+  std::vector<PathJob> jobs;
+  for (int64_t b = 0; b < batch_size; ++b) jobs.push_back({&paths[b], b});
+  const std::vector<PathResult> results = integrator.integrate(jobs);
+
+  Attribution attribution;
+  std::vector<torch::Tensor> values;
+  for (int64_t b = 0; b < batch_size; ++b) {
+    const torch::Tensor gradient = results[b].weighted_gradient_sum;
+    values.push_back(options.absolute() ? gradient.abs() : gradient);
+    ExampleReport report;
+    report.target = integrator.targets()[b].item<int64_t>();
+    report.output_input = results[b].values[0];
+    report.output_baseline = report.attribution_sum = report.delta = kNotApplicable;
+    report.steps = 1;
+    attribution.examples.push_back(report);
+  }
+  attribution.values = torch::stack(values).to(inputs.device(), inputs.scalar_type());
+  attribution.counts = integrator.counts();
+  return attribution;
+}
+
+Attribution input_x_gradient(Model& model, const torch::Tensor& inputs,
+                             const GradientOptions& options, const ExtraInputs& extras) {
+  return integrated_gradients(model, inputs,
+                              IgOptions()
+                                  .n_steps(1)
+                                  .method(Rule::RiemannRight)
+                                  .baseline(Baseline::zero())
+                                  .target(options.target())
+                                  .output(options.output())
+                                  .internal_batch_size(options.internal_batch_size()),
+                              extras);
+}
+
+}  // namespace igx

@@ -1,0 +1,66 @@
+#include "igx/path.h"
+
+#include "igx/error.h"
+#include "igx/tensor_checks.h"
+
+namespace igx {
+namespace {
+
+torch::Tensor column(const std::vector<double>& values, int64_t begin, int64_t end) {
+  return torch::tensor(std::vector<double>(values.begin() + begin, values.begin() + end),
+                       torch::kDouble);
+}
+
+void check_range(int64_t begin, int64_t end, int64_t size) {
+  if (begin < 0 || end > size || begin > end) {
+    throw Error("path rows [" + std::to_string(begin) + ", " + std::to_string(end) +
+                ") are outside the path's " + std::to_string(size) + " points");
+  }
+}
+
+}  // namespace
+
+StraightLinePath::StraightLinePath(torch::Tensor baseline, torch::Tensor input, Quadrature quadrature)
+    : baseline_(std::move(baseline)), input_(std::move(input)), quadrature_(std::move(quadrature)) {
+  if (baseline_.sizes() != input_.sizes()) {
+    throw Error("straight-line path: baseline shape " + shape_string(baseline_) +
+                " differs from input shape " + shape_string(input_));
+  }
+}
+
+torch::Tensor StraightLinePath::points(int64_t begin, int64_t end) const {
+  check_range(begin, end, size());
+  std::vector<int64_t> shape(input_.dim() + 1, 1);
+  shape[0] = end - begin;
+  const torch::Tensor alpha = column(quadrature_.nodes, begin, end).view(shape);
+  // (1 - a) x' + a x is exactly x' at a = 0 and exactly x at a = 1, so end-point evaluations
+  // reproduce F(x') and F(x) bit for bit.
+  const auto options = torch::TensorOptions().dtype(input_.scalar_type()).device(input_.device());
+  return baseline_.unsqueeze(0) * (1.0 - alpha).to(options) + input_.unsqueeze(0) * alpha.to(options);
+}
+
+torch::Tensor StraightLinePath::weights(int64_t begin, int64_t end) const {
+  check_range(begin, end, size());
+  return column(quadrature_.weights, begin, end);
+}
+
+PointListPath::PointListPath(torch::Tensor points, torch::Tensor weights)
+    : points_(std::move(points)), weights_(std::move(weights)) {
+  if (weights_.dim() < 1 || weights_.size(0) != points_.size(0) ||
+      (weights_.dim() > 1 && weights_.sizes() != points_.sizes())) {
+    throw Error("path weights have shape " + shape_string(weights_) + "; expected [" +
+                std::to_string(points_.size(0)) + "] or " + shape_string(points_));
+  }
+}
+
+torch::Tensor PointListPath::points(int64_t begin, int64_t end) const {
+  check_range(begin, end, size());
+  return points_.slice(0, begin, end);
+}
+
+torch::Tensor PointListPath::weights(int64_t begin, int64_t end) const {
+  check_range(begin, end, size());
+  return weights_.slice(0, begin, end);
+}
+
+}  // namespace igx

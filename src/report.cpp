@@ -1,0 +1,125 @@
+#include "igx/report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+#include <sstream>
+
+namespace igx {
+namespace {
+
+constexpr const char* kTinyGapNote =
+    "relative error undefined: |F(x) - F(x')| is too small to divide by";
+
+nlohmann::json nested(const double* data, const std::vector<int64_t>& shape, size_t dim) {
+  if (dim == shape.size()) return *data;
+  int64_t stride = 1;
+  for (size_t d = dim + 1; d < shape.size(); ++d) stride *= shape[d];
+  nlohmann::json array = nlohmann::json::array();
+  for (int64_t i = 0; i < shape[dim]; ++i) array.push_back(nested(data + i * stride, shape, dim + 1));
+  return array;
+}
+
+nlohmann::json number_or_null(double value) {
+  return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr);
+}
+
+std::string format(const char* pattern, double value) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, pattern, value);
+  return buffer;
+}
+
+std::string index_string(int64_t flat, c10::IntArrayRef shape) {
+  std::vector<int64_t> index(shape.size());
+  for (size_t d = shape.size(); d-- > 0;) {
+    index[d] = flat % shape[d];
+    flat /= shape[d];
+  }
+  std::string text = "[";
+  for (size_t d = 0; d < index.size(); ++d) text += (d ? "," : "") + std::to_string(index[d]);
+  return text + "]";
+}
+
+}  // namespace
+
+nlohmann::json attribution_to_json(const Attribution& attribution, const RunDescription& run,
+                                   const torch::Tensor& predictions, bool include_values) {
+  nlohmann::json result;
+  result["run"] = {{"model", run.model},       {"method", run.method},
+                   {"output", run.output},     {"baseline", run.baseline},
+                   {"seconds", run.seconds}};
+  result["evaluations"] = {{"gradient_rows", attribution.counts.gradient_rows},
+                           {"forward_rows", attribution.counts.forward_rows},
+                           {"batches", attribution.counts.batches}};
+  const torch::Tensor values = attribution.values.detach().to(torch::kCPU, torch::kDouble).contiguous();
+  const std::vector<int64_t> example_shape(values.sizes().begin() + 1, values.sizes().end());
+  nlohmann::json examples = nlohmann::json::array();
+  for (size_t b = 0; b < attribution.examples.size(); ++b) {
+    const ExampleReport& report = attribution.examples[b];
+    nlohmann::json entry = {{"index", b},
+                            {"target", report.target},
+                            {"output_input", report.output_input},
+                            {"output_baseline", number_or_null(report.output_baseline)},
+                            {"attribution_sum", number_or_null(report.attribution_sum)},
+                            {"delta", number_or_null(report.delta)},
+                            {"steps", report.steps}};
+    if (predictions.defined()) entry["prediction"] = predictions[b].item<int64_t>();
+    if (report.relative_error) {
+      entry["relative_error"] = *report.relative_error;
+    } else {
+      entry["relative_error"] = nullptr;
+      if (std::isfinite(report.delta)) entry["relative_error_note"] = kTinyGapNote;
+    }
+    if (include_values) {
+      entry["attributions"] = nested(values[b].data_ptr<double>(), example_shape, 0);
+    }
+    examples.push_back(std::move(entry));
+  }
+  result["examples"] = std::move(examples);
+  result["shape"] = values.sizes().vec();
+  return result;
+}
+
+std::string summarize(const Attribution& attribution, const RunDescription& run,
+                      const torch::Tensor& predictions, int top, int max_examples) {
+  std::ostringstream out;
+  const torch::Tensor values = attribution.values.detach().to(torch::kCPU, torch::kDouble).contiguous();
+  const auto example_shape = values.sizes().slice(1);
+  const int64_t shown = std::min<int64_t>(max_examples, static_cast<int64_t>(attribution.examples.size()));
+  out << run.method << " on " << run.model << " (" << run.output << ", baseline " << run.baseline
+      << ", " << format("%.3f", run.seconds) << " s)\n";
+  for (int64_t b = 0; b < shown; ++b) {
+    const ExampleReport& report = attribution.examples[b];
+    out << "example " << b << ":";
+    if (predictions.defined()) out << " predicted class " << predictions[b].item<int64_t>() << ",";
+    out << " explaining class " << report.target << "\n";
+    out << "  F(x) = " << format("%.6g", report.output_input);
+    if (std::isfinite(report.delta)) {
+      out << "   F(x') = " << format("%.6g", report.output_baseline)
+          << "   sum of attributions = " << format("%.6g", report.attribution_sum) << "\n"
+          << "  delta = " << format("%+.3e", report.delta) << "   relative error = "
+          << (report.relative_error ? format("%.3g%%", 100.0 * *report.relative_error)
+                                    : std::string("n/a (|F(x) - F(x')| too small)"))
+          << "   steps = " << report.steps << "\n";
+    } else {
+      out << "   (completeness does not apply to " << run.method << ")\n";
+    }
+    const torch::Tensor flat = values[b].flatten();
+    const int64_t count = std::min<int64_t>(top, flat.numel());
+    const torch::Tensor order = flat.abs().argsort(0, /*descending=*/true).slice(0, 0, count);
+    out << "  top features:";
+    for (int64_t k = 0; k < count; ++k) {
+      const int64_t index = order[k].item<int64_t>();
+      out << "  " << index_string(index, example_shape) << " " << format("%+.4g", flat[index].item<double>());
+    }
+    out << "\n";
+  }
+  if (shown < static_cast<int64_t>(attribution.examples.size())) {
+    out << "... " << attribution.examples.size() - shown << " more examples (see --out)\n";
+  }
+  return out.str();
+}
+
+}  // namespace igx

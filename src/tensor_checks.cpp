@@ -1,0 +1,43 @@
+#include "igx/tensor_checks.h"
+
+#include <cmath>
+#include <sstream>
+
+#include "igx/error.h"
+
+namespace igx {
+
+std::string shape_string(c10::IntArrayRef shape) {
+  std::ostringstream out;
+  out << '[';
+  for (size_t i = 0; i < shape.size(); ++i) out << (i ? ", " : "") << shape[i];
+  out << ']';
+  return out.str();
+}
+
+std::string shape_string(const torch::Tensor& tensor) { return shape_string(tensor.sizes()); }
+
+void require_floating(const torch::Tensor& tensor, const std::string& what) {
+  if (!tensor.defined()) throw Error(what + " is missing; expected a tensor");
+  if (!tensor.is_floating_point()) {
+    throw Error(what + " has dtype " + std::string(c10::toString(tensor.scalar_type())) +
+                "; expected a floating-point tensor");
+  }
+}
+
+void require_finite(const torch::Tensor& tensor, const std::string& what) {
+  if (!tensor.is_floating_point()) return;  // integers are always finite
+  const torch::Tensor bad = torch::logical_not(torch::isfinite(tensor));
+  if (!bad.any().item<bool>()) return;
+  const torch::Tensor first = bad.nonzero()[0].cpu();
+  std::vector<int64_t> index(first.data_ptr<int64_t>(), first.data_ptr<int64_t>() + first.numel());
+  torch::Tensor element = tensor;
+  for (int64_t i : index) element = element.select(0, i);
+  const double bad_value = element.item<double>();
+  std::ostringstream out;
+  out << what << " has " << (std::isnan(bad_value) ? "NaN" : bad_value > 0 ? "+Inf" : "-Inf")
+      << " at " << shape_string(index) << "; expected finite numbers";
+  throw Error(out.str());
+}
+
+}  // namespace igx

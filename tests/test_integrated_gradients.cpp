@@ -1,0 +1,261 @@
+// Integrated Gradients against closed forms, the axioms it must satisfy, and its bookkeeping.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "igx/igx.h"
+#include "test_models.h"
+
+namespace {
+
+using igx::IgOptions;
+using igx::Rule;
+using torch::indexing::Slice;
+
+const std::vector<Rule> kAllRules = {Rule::RiemannLeft, Rule::RiemannRight, Rule::RiemannMiddle,
+                                     Rule::RiemannTrapezoid, Rule::GaussLegendre};
+
+torch::Tensor doubles(std::vector<double> values) { return torch::tensor(values, torch::kDouble); }
+
+// Along (3a, a), f = ReLU(2a - 1): dF/dx = (1, -1) for a > 1/2, 0 before. The midpoint rule with
+// an even n never evaluates at the kink, so it integrates the step exactly.
+TEST(IntegratedGradients, TwoReluNetworkClosedForm) {
+  auto model = igx_test::two_relu_a();
+  const auto result = igx::integrated_gradients(
+      model, doubles({3.0, 1.0}).unsqueeze(0), IgOptions().n_steps(50).method(Rule::RiemannMiddle));
+  EXPECT_NEAR(result.values[0][0].item<double>(), 1.5, 1e-12);
+  EXPECT_NEAR(result.values[0][1].item<double>(), -0.5, 1e-12);
+  EXPECT_NEAR(result.examples[0].output_input, 1.0, 1e-12);
+  EXPECT_NEAR(result.examples[0].output_baseline, 0.0, 1e-12);
+  EXPECT_NEAR(result.examples[0].delta, 0.0, 1e-12);
+}
+
+TEST(IntegratedGradients, ImplementationInvariance) {
+  auto network_a = igx_test::two_relu_a();
+  auto network_b = igx_test::two_relu_b();
+  const torch::Tensor inputs = doubles({3.0, 1.0, 2.0, 0.5, -1.0, 4.0}).view({3, 2});
+  for (Rule rule : kAllRules) {
+    for (int64_t n : {7, 64}) {
+      const auto options = IgOptions().n_steps(n).method(rule).target(igx::Target::index(0));
+      const auto a = igx::integrated_gradients(network_a, inputs, options);
+      const auto b = igx::integrated_gradients(network_b, inputs, options);
+      EXPECT_TRUE(torch::allclose(a.values, b.values, 0, 1e-12)) << igx::rule_name(rule) << " n=" << n;
+    }
+  }
+}
+
+// f(x) = 1 - ReLU(1 - x) at 2 from 0: the gradient at x is 0, yet f changes by 1 (sensitivity).
+TEST(IntegratedGradients, SensitivityWhereGradientTimesInputFails) {
+  auto model = igx_test::saturating();
+  const torch::Tensor x = doubles({2.0}).view({1, 1});
+  const auto ig = igx::integrated_gradients(model, x, IgOptions().n_steps(10).method(Rule::RiemannMiddle));
+  EXPECT_NEAR(ig.values.item<double>(), 1.0, 1e-12);
+  EXPECT_NEAR(ig.examples[0].delta, 0.0, 1e-12);
+  const auto gxi = igx::input_x_gradient(model, x);
+  EXPECT_EQ(gxi.values.item<double>(), 0.0);
+  EXPECT_NEAR(gxi.examples[0].delta, -1.0, 1e-12);  // it misses the whole change
+  ASSERT_TRUE(gxi.examples[0].relative_error.has_value());
+  EXPECT_NEAR(*gxi.examples[0].relative_error, 1.0, 1e-12);
+}
+
+TEST(IntegratedGradients, LinearModelIsExactWithEveryRule) {
+  const torch::Tensor weight = doubles({1.0, -2.0, 0.5, 3.0, 0.0, 1.0, 2.0, 2.0}).view({2, 4});
+  auto model = igx_test::linear(weight, doubles({0.1, -0.3}));
+  const torch::Tensor inputs = doubles({1.0, 2.0, 3.0, 4.0, -1.0, 0.5, 0.25, 2.0}).view({2, 4});
+  const torch::Tensor baseline = doubles({0.5, 0.5, -0.5, 1.0});
+  for (Rule rule : kAllRules) {
+    for (int64_t n : {2, 3, 50}) {
+      const auto result = igx::integrated_gradients(
+          model, inputs,
+          IgOptions().n_steps(n).method(rule).baseline(igx::Baseline::tensor(baseline))
+              .target(igx::Target::per_example({1, 0})));
+      const torch::Tensor expected = torch::stack({weight[1], weight[0]}) * (inputs - baseline);
+      EXPECT_TRUE(torch::allclose(result.values, expected, 0, 1e-12)) << igx::rule_name(rule);
+      for (const auto& report : result.examples) EXPECT_NEAR(report.delta, 0.0, 1e-12);
+      EXPECT_EQ(result.examples[0].target, 1);
+      EXPECT_EQ(result.examples[1].target, 0);
+    }
+  }
+}
+
+// F(x) = (w.x)^p from 0: F(gamma(a)) = (a c)^p with c = w.x, so every rule's delta is
+// c^p (p * Q[a^(p-1)] - 1), Q being the rule's quadrature of a^(p-1).
+TEST(IntegratedGradients, PolynomialDeltaEqualsEachRulesClosedFormError) {
+  const torch::Tensor w = doubles({0.5, -1.0, 2.0});
+  const torch::Tensor x = doubles({1.0, 0.25, 1.0}).unsqueeze(0);
+  const double c = 0.5 - 0.25 + 2.0;
+  auto cube = igx_test::power_of_linear(w, 3);
+  for (int64_t n : {1, 4, 33}) {
+    const double nd = static_cast<double>(n);
+    const std::vector<std::pair<Rule, double>> square_errors = {
+        {Rule::RiemannLeft, -1.0 / (2 * nd) + 1.0 / (6 * nd * nd)},
+        {Rule::RiemannRight, 1.0 / (2 * nd) + 1.0 / (6 * nd * nd)},
+        {Rule::RiemannMiddle, -1.0 / (12 * nd * nd)},
+    };
+    for (const auto& [rule, error] : square_errors) {
+      const auto result = igx::integrated_gradients(cube, x, IgOptions().n_steps(n).method(rule));
+      EXPECT_NEAR(result.examples[0].delta, c * c * c * 3.0 * error, 1e-12)
+          << igx::rule_name(rule) << " n=" << n;
+      // The attribution itself: w_i x_i c^2 * 3 Q[a^2].
+      const torch::Tensor expected = w * x[0] * (c * c * 3.0 * (1.0 / 3.0 + error));
+      EXPECT_TRUE(torch::allclose(result.values[0], expected, 0, 1e-12));
+    }
+  }
+  // Gauss-Legendre with n points is exact up to degree 2n - 1 in a, i.e. for p <= 2n ...
+  for (int power : {2, 3, 4}) {
+    auto model = igx_test::power_of_linear(w, power);
+    const auto result = igx::integrated_gradients(model, x, IgOptions().n_steps(2).method(Rule::GaussLegendre));
+    EXPECT_NEAR(result.examples[0].delta, 0.0, 1e-12) << "power " << power;
+  }
+  // ... and for p = 5 two points give Q[a^4] = 7/36, so delta = c^5 (5 * 7/36 - 1) = -c^5 / 36.
+  auto quintic = igx_test::power_of_linear(w, 5);
+  const auto result = igx::integrated_gradients(quintic, x, IgOptions().n_steps(2).method(Rule::GaussLegendre));
+  EXPECT_NEAR(result.examples[0].delta, -std::pow(c, 5) / 36.0, 1e-12);
+}
+
+TEST(IntegratedGradients, MlpCompletenessAtLargeN) {
+  auto mlp = std::make_shared<igx_test::Mlp>(10, 32, 4, torch::kFloat);
+  auto model = igx_test::as_model(mlp);
+  torch::manual_seed(1);
+  const torch::Tensor inputs = torch::randn({6, 10}) * 2;
+  const auto coarse = igx::integrated_gradients(model, inputs, IgOptions().n_steps(2).method(Rule::RiemannRight));
+  const auto fine = igx::integrated_gradients(model, inputs, IgOptions().n_steps(2000));
+  for (size_t b = 0; b < fine.examples.size(); ++b) {
+    ASSERT_TRUE(fine.examples[b].relative_error.has_value());
+    EXPECT_LT(*fine.examples[b].relative_error, 1e-4) << "example " << b;
+    // Completeness is a real check: the coarse rule misses it on most examples.
+    EXPECT_LT(std::abs(fine.examples[b].delta), std::abs(coarse.examples[b].delta) + 1e-6);
+    EXPECT_NEAR(fine.values[b].sum().item<double>(), fine.examples[b].attribution_sum, 1e-3);
+  }
+}
+
+TEST(IntegratedGradients, InternalBatchSizeDoesNotChangeTheResult) {
+  auto mlp = std::make_shared<igx_test::Mlp>(5, 16, 3, torch::kDouble);
+  auto model = igx_test::as_model(mlp);
+  torch::manual_seed(2);
+  const torch::Tensor inputs = torch::randn({4, 5}, torch::kDouble);
+  const auto options = IgOptions().n_steps(30).baseline(igx::Baseline::scalar(-0.5));
+  const auto all = igx::integrated_gradients(model, inputs, options);
+  EXPECT_EQ(all.counts.batches, 3);  // outputs at x, the path, F at the baselines
+  for (int64_t batch_size : {1, 7, 120, 1000}) {
+    const auto batched = igx::integrated_gradients(model, inputs, IgOptions(options).internal_batch_size(batch_size));
+    EXPECT_TRUE(torch::allclose(batched.values, all.values, 0, 1e-12)) << "batch " << batch_size;
+    for (size_t b = 0; b < all.examples.size(); ++b) {
+      EXPECT_NEAR(batched.examples[b].delta, all.examples[b].delta, 1e-12);
+    }
+    EXPECT_EQ(batched.counts.gradient_rows, 4 * 30);
+    EXPECT_EQ(batched.counts.batches, (120 + batch_size - 1) / batch_size + 2 * ((4 + batch_size - 1) / batch_size));
+  }
+}
+
+// The model runs once per path point and at most once more per end point not on the path.
+TEST(IntegratedGradients, NoRedundantForwardPasses) {
+  auto mlp = std::make_shared<igx_test::Mlp>(5, 8, 3, torch::kDouble);
+  auto model = igx_test::as_model(mlp);
+  const torch::Tensor inputs = torch::randn({3, 5}, torch::kDouble);
+  const auto given = IgOptions().n_steps(10).target(igx::Target::index(2));
+  auto counts = [&](IgOptions options) { return igx::integrated_gradients(model, inputs, options).counts; };
+  EXPECT_EQ(counts(IgOptions(given).method(Rule::RiemannTrapezoid)).forward_rows, 0);
+  EXPECT_EQ(counts(IgOptions(given).method(Rule::RiemannRight)).forward_rows, 3);   // F(x')
+  EXPECT_EQ(counts(IgOptions(given).method(Rule::RiemannLeft)).forward_rows, 3);    // F(x)
+  EXPECT_EQ(counts(IgOptions(given).method(Rule::GaussLegendre)).forward_rows, 6);  // both
+  EXPECT_EQ(counts(IgOptions(given).method(Rule::GaussLegendre)).gradient_rows, 30);
+  // The predicted class needs F at x first, which then serves as F(x).
+  EXPECT_EQ(counts(IgOptions(given).method(Rule::RiemannTrapezoid).target(igx::Target::predicted())).forward_rows, 3);
+}
+
+TEST(IntegratedGradients, EndPointValuesMatchTheModel) {
+  auto mlp = std::make_shared<igx_test::Mlp>(5, 8, 3, torch::kDouble);
+  auto model = igx_test::as_model(mlp);
+  const torch::Tensor inputs = torch::randn({2, 5}, torch::kDouble);
+  for (Rule rule : kAllRules) {
+    const auto result = igx::integrated_gradients(
+        model, inputs,
+        IgOptions().n_steps(4).method(rule).output(igx::OutputKind::LogProbability)
+            .baseline(igx::Baseline::scalar(0.25)));
+    const torch::Tensor log_probabilities = torch::log_softmax(mlp->forward(inputs), 1);
+    const torch::Tensor baseline_log_probabilities =
+        torch::log_softmax(mlp->forward(torch::full_like(inputs, 0.25)), 1);
+    for (int64_t b = 0; b < 2; ++b) {
+      const int64_t target = result.examples[b].target;
+      EXPECT_EQ(target, mlp->forward(inputs).argmax(1)[b].item<int64_t>());
+      EXPECT_NEAR(result.examples[b].output_input, log_probabilities[b][target].item<double>(), 1e-12);
+      EXPECT_NEAR(result.examples[b].output_baseline, baseline_log_probabilities[b][target].item<double>(), 1e-12);
+    }
+  }
+}
+
+TEST(IntegratedGradients, BaselineForms) {
+  const torch::Tensor weight = doubles({1.0, 2.0, 3.0}).view({1, 3});
+  auto model = igx_test::linear(weight, doubles({0.0}));
+  const torch::Tensor inputs = doubles({1.0, 1.0, 1.0, 2.0, 2.0, 2.0}).view({2, 3});
+  auto ig = [&](igx::Baseline baseline) {
+    return igx::integrated_gradients(model, inputs, IgOptions().n_steps(3).baseline(baseline)).values;
+  };
+  const torch::Tensor one_row = doubles({0.0, 1.0, 2.0});
+  const torch::Tensor expected_shared = weight * (inputs - one_row);
+  EXPECT_TRUE(torch::allclose(ig(igx::Baseline::tensor(one_row)), expected_shared));
+  EXPECT_TRUE(torch::allclose(ig(igx::Baseline::tensor(one_row.unsqueeze(0))), expected_shared));
+  const torch::Tensor per_example = doubles({0.0, 0.0, 0.0, 1.0, 1.0, 1.0}).view({2, 3});
+  EXPECT_TRUE(torch::allclose(ig(igx::Baseline::tensor(per_example)), weight * (inputs - per_example)));
+  EXPECT_TRUE(torch::allclose(ig(igx::Baseline::scalar(1.0)), weight * (inputs - 1.0)));
+  EXPECT_TRUE(torch::allclose(ig(igx::Baseline::zero()), weight * inputs));
+}
+
+TEST(IntegratedGradients, MultiplyByInputsOff) {
+  const torch::Tensor weight = doubles({1.0, -2.0, 3.0}).view({1, 3});
+  auto model = igx_test::linear(weight, doubles({0.0}));
+  const torch::Tensor inputs = doubles({4.0, 5.0, 6.0}).view({1, 3});
+  const auto result = igx::integrated_gradients(model, inputs, IgOptions().multiply_by_inputs(false));
+  EXPECT_TRUE(torch::allclose(result.values, weight));
+  EXPECT_NEAR(result.examples[0].delta, 0.0, 1e-12);  // completeness is still checked
+}
+
+TEST(IntegratedGradients, RelativeErrorUndefinedForATinyGap) {
+  auto mlp = std::make_shared<igx_test::Mlp>(3, 8, 2, torch::kDouble);
+  auto model = igx_test::as_model(mlp);
+  const torch::Tensor inputs = torch::randn({1, 3}, torch::kDouble);
+  const auto same = igx::integrated_gradients(model, inputs, IgOptions().baseline(igx::Baseline::tensor(inputs)));
+  EXPECT_FALSE(same.examples[0].relative_error.has_value());
+  EXPECT_EQ(same.examples[0].delta, 0.0);
+  EXPECT_FALSE(igx::relative_error(1e-9, 1.0, 1.0 - 1e-7, 1e-6, torch::kDouble).has_value());
+  EXPECT_FALSE(igx::relative_error(1e-9, 100.0, 100.0 - 1e-4, 1e-6, torch::kFloat).has_value());
+  EXPECT_NEAR(*igx::relative_error(-0.01, 2.0, 1.0, 1e-6, torch::kFloat), 0.01, 1e-15);
+}
+
+TEST(IntegratedGradients, ProbabilityOutputOfASingleLogitIsTheSigmoid) {
+  const torch::Tensor weight = doubles({1.0, 1.0}).view({1, 2});
+  auto model = igx::FunctionModel([weight](const torch::Tensor& x) { return torch::matmul(x, weight.t()).squeeze(1); });
+  const torch::Tensor inputs = doubles({1.0, 2.0}).view({1, 2});
+  const auto result = igx::integrated_gradients(
+      model, inputs, IgOptions().n_steps(500).output(igx::OutputKind::Probability));
+  EXPECT_NEAR(result.examples[0].output_input, 1.0 / (1.0 + std::exp(-3.0)), 1e-12);
+  EXPECT_NEAR(result.examples[0].output_baseline, 0.5, 1e-12);
+  EXPECT_NEAR(result.examples[0].delta, 0.0, 1e-10);
+}
+
+TEST(GradientMethods, SaliencyAndInputXGradientOnALinearModel) {
+  const torch::Tensor weight = doubles({1.0, -2.0, 3.0, 0.5, 0.5, -0.5}).view({2, 3});
+  auto model = igx_test::linear(weight, doubles({0.0, 0.0}));
+  const torch::Tensor inputs = doubles({1.0, 2.0, 3.0}).view({1, 3});
+  const auto options = igx::GradientOptions().target(igx::Target::index(0));
+  EXPECT_TRUE(torch::allclose(igx::saliency(model, inputs, options).values[0], weight[0].abs()));
+  EXPECT_TRUE(torch::allclose(igx::saliency(model, inputs, igx::GradientOptions(options).absolute(false)).values[0], weight[0]));
+  EXPECT_TRUE(torch::allclose(igx::input_x_gradient(model, inputs, options).values[0], weight[0] * inputs[0]));
+  EXPECT_TRUE(std::isnan(igx::saliency(model, inputs, options).examples[0].delta));
+}
+
+TEST(ExtraInputs, RowsFollowTheirExamplesAcrossBatches) {
+  // F(x) = scale * sum(x): the scale of each example must reach every one of its path points.
+  auto model = igx::FunctionModel(
+      [](const torch::Tensor& x, const igx::ExtraInputs& extras) {
+        return (extras.at(0) * x.sum(1)).unsqueeze(1);
+      },
+      "scaled_sum");
+  const torch::Tensor inputs = torch::ones({3, 2}, torch::kDouble);
+  const torch::Tensor scales = doubles({1.0, 10.0, 100.0});
+  const auto result = igx::integrated_gradients(model, inputs, IgOptions().n_steps(5).internal_batch_size(4), {scales});
+  EXPECT_TRUE(torch::allclose(result.values, scales.unsqueeze(1).expand({3, 2})));
+}
+
+}  // namespace

@@ -1,0 +1,13 @@
+#pragma once
+// The igx subcommands. Each registers its flags on the app and runs on a parsed command line.
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace igx_cli {
+
+/// Registers `igx explain`; returns the function that runs it once parsing succeeded.
+std::function<void()> add_explain(CLI::App& app);
+
+}  // namespace igx_cli

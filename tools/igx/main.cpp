@@ -1,0 +1,38 @@
+// igx: Integrated Gradients explanations with a measured error, from the command line.
+#include <CLI/CLI.hpp>
+#include <torch/torch.h>
+
+#include <iostream>
+
+#include "commands.h"
+#include "igx/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "igx: Integrated Gradients explanations whose numerical error is measured and reported.\n"
+      "Run 'igx COMMAND --help' for the flags of a command."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "igx 0.1.0");
+  app.get_formatter()->column_width(40);
+  auto run_explain = igx_cli::add_explain(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    return app.exit(error);
+  }
+  try {
+    if (app.got_subcommand("explain")) run_explain();
+  } catch (const igx::Error& error) {
+    std::cerr << "igx: error: " << error.what() << "\n";
+    return 1;
+  } catch (const c10::Error& error) {
+    const std::string message = error.what();
+    std::cerr << "igx: error: " << message.substr(0, message.find('\n')) << "\n";
+    return 1;
+  } catch (const std::exception& error) {
+    std::cerr << "igx: error: " << error.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
