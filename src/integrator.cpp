@@ -27,10 +27,11 @@ ExtraInputs rows_of(const ExtraInputs& extras, const torch::Tensor& examples) {
 torch::Tensor call_model(Model& model, const torch::Tensor& points, const ExtraInputs& extras) {
   try {
     return model.forward(points, extras);
-  } catch (const c10::Error& error) {
-    const std::string message = error.what();
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& error) {  // c10::Error, or TorchScript's own runtime errors
     throw Error(model.describe() + " failed on a batch of shape " + shape_string(points) + ": " +
-                message.substr(0, message.find('\n')));
+                torch_error_summary(error));
   }
 }
 

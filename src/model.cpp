@@ -1,6 +1,7 @@
 #include "igx/model.h"
 
 #include <filesystem>
+#include <cctype>
 #include <fstream>
 
 #include "igx/error.h"
@@ -8,8 +9,6 @@
 namespace igx {
 namespace {
 
-// The first line of a LibTorch error: the rest is a C++ stack trace nobody asked for.
-std::string first_line(const std::string& message) { return message.substr(0, message.find('\n')); }
 
 std::vector<std::string> method_names(const torch::jit::Module& module) {
   std::vector<std::string> names;
@@ -24,6 +23,20 @@ std::string join(const std::vector<std::string>& names) {
 }
 
 }  // namespace
+
+std::string torch_error_summary(const std::exception& error) {
+  std::string message = error.what();
+  // A TorchScript runtime error carries the script's traceback; the cause is its last line.
+  if (message.find("The following operation failed in the TorchScript interpreter") != std::string::npos) {
+    while (!message.empty() && std::isspace(static_cast<unsigned char>(message.back()))) message.pop_back();
+    message = message.substr(message.find_last_of('\n') + 1);
+    const std::string prefix = "RuntimeError: ";
+    if (message.rfind(prefix, 0) == 0) message = message.substr(prefix.size());
+    return message;
+  }
+  // Otherwise the first line: the rest is a C++ stack trace nobody asked for.
+  return message.substr(0, message.find('\n'));
+}
 
 FunctionModel::FunctionModel(Function function, std::string name)
     : function_(std::move(function)), name_(std::move(name)) {}
@@ -55,7 +68,7 @@ std::shared_ptr<TorchScriptModel> TorchScriptModel::load(const std::string& path
     *module = torch::jit::load(path, device);
   } catch (const c10::Error& error) {
     throw Error("cannot load '" + path + "' as a TorchScript model (saved with torch.jit.save?): " +
-                first_line(error.what()));
+                torch_error_summary(error));
   }
   module->eval();
   std::shared_ptr<TorchScriptModel> model(new TorchScriptModel(module, path, method, device));
@@ -87,12 +100,17 @@ torch::Tensor TorchScriptModel::call(const std::string& method, std::vector<torc
     throw Error("model '" + path_ + "' has no method '" + method +
                 "'; its methods are: " + join(method_names(*module_)));
   }
-  torch::IValue result;
   try {
-    result = module_->get_method(method)(std::move(arguments));
-  } catch (const c10::Error& error) {
-    throw Error("model '" + path_ + "' method '" + method + "' failed: " + first_line(error.what()));
+    return invoke(method, std::move(arguments));
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& error) {  // c10::Error, or TorchScript's own runtime errors
+    throw Error("model '" + path_ + "' method '" + method + "' failed: " + torch_error_summary(error));
   }
+}
+
+torch::Tensor TorchScriptModel::invoke(const std::string& method, std::vector<torch::IValue> arguments) {
+  const torch::IValue result = module_->get_method(method)(std::move(arguments));
   if (!result.isTensor()) {
     throw Error("model '" + path_ + "' method '" + method + "' returned " +
                 result.tagKind() + "; expected a tensor");
@@ -105,7 +123,7 @@ torch::Tensor TorchScriptModel::forward(const torch::Tensor& points, const Extra
   arguments.reserve(1 + extras.size());
   arguments.emplace_back(points);
   for (const auto& extra : extras) arguments.emplace_back(extra.to(device_));
-  return call(method_, std::move(arguments));
+  return invoke(method_, std::move(arguments));  // the engine reports errors with the batch shape
 }
 
 }  // namespace igx

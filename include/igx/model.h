@@ -28,6 +28,10 @@ class Model {
   virtual torch::Device device() const { return torch::kCPU; }
 };
 
+/// One readable line for a LibTorch error: the cause of a TorchScript runtime error, or the first
+/// line of any other (without the C++ backtrace).
+std::string torch_error_summary(const std::exception& error);
+
 /// A C++ callable as a model.
 class FunctionModel : public Model {
  public:
@@ -67,6 +71,7 @@ class TorchScriptModel : public Model {
  private:
   TorchScriptModel(std::shared_ptr<torch::jit::Module> module, std::string path,
                    std::string method, torch::Device device);
+  torch::Tensor invoke(const std::string& method, std::vector<torch::IValue> arguments);
   std::shared_ptr<torch::jit::Module> module_;  // shared by models made with with_method
   std::string path_;
   std::string method_;

@@ -154,14 +154,11 @@ std::function<void()> add_explain(CLI::App& app) {
   command->add_option("-t,--target", flags->target, "Class to explain: pred (the predicted one), K, or K1,K2,... per example")
       ->capture_default_str()->type_name("pred|K|LIST");
   command->add_option("--output", flags->output, "Explained output: logit, prob (softmax) or logprob")
-      ->capture_default_str()->type_name("KIND")->check(CLI::IsMember({"logit", "prob", "logprob"}));
-  std::vector<std::string> methods = igx::rule_names();
-  methods.push_back("saliency");
-  methods.push_back("inputxgradient");
+      ->capture_default_str()->type_name("KIND");
   command->add_option("--method", flags->method,
-                      "riemann_left|riemann_right|riemann_middle|riemann_trapezoid|gausslegendre (IG rules), "
-                      "saliency or inputxgradient")
-      ->capture_default_str()->type_name("NAME")->check(CLI::IsMember(methods));
+                      "IG with a quadrature rule (riemann_left, riemann_right, riemann_middle, "
+                      "riemann_trapezoid, gausslegendre), or saliency, inputxgradient")
+      ->capture_default_str()->type_name("NAME");
   command->add_option("-n,--steps", flags->steps, "Integration steps (IG)")
       ->capture_default_str()->type_name("N")->check(CLI::PositiveNumber);
   command->add_option("--batch-size", flags->batch_size, "Most rows per forward+backward (bounds memory); 0 = no bound")

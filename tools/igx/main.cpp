@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "igx/error.h"
+#include "igx/model.h"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -26,12 +27,8 @@ int main(int argc, char** argv) {
   } catch (const igx::Error& error) {
     std::cerr << "igx: error: " << error.what() << "\n";
     return 1;
-  } catch (const c10::Error& error) {
-    const std::string message = error.what();
-    std::cerr << "igx: error: " << message.substr(0, message.find('\n')) << "\n";
-    return 1;
   } catch (const std::exception& error) {
-    std::cerr << "igx: error: " << error.what() << "\n";
+    std::cerr << "igx: error: " << igx::torch_error_summary(error) << "\n";
     return 1;
   }
   return 0;

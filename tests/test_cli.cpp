@@ -1,0 +1,132 @@
+// The igx command line: results that match the library, and one readable line for bad input.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "igx/igx.h"
+#include "igx/npy.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct CommandResult {
+  int exit_code;
+  std::string output;  // stdout and stderr together
+};
+
+CommandResult run_igx(const std::string& arguments) {
+  const std::string command = std::string(IGX_CLI_PATH) + " " + arguments + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  std::string output;
+  char buffer[4096];
+  while (size_t read = fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, read);
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    directory_ = fs::temp_directory_path() / ("igx_cli_test_" + std::to_string(::getpid()));
+    fs::create_directories(directory_);
+    write("x.json", "[[1.0, 2.0, -1.0], [0.5, 0.5, 0.5]]");
+  }
+  void TearDown() override { fs::remove_all(directory_); }
+
+  std::string path(const std::string& name) const { return (directory_ / name).string(); }
+  std::string write(const std::string& name, const std::string& text) const {
+    std::ofstream(path(name)) << text;
+    return path(name);
+  }
+  static std::string model(const std::string& name) {
+    return std::string(IGX_TEST_MODELS_DIR) + "/" + name + ".pt";
+  }
+  // A failing command prints exactly one line, starting with "igx: error:".
+  static void expect_one_line_error(const CommandResult& result, const std::string& fragment) {
+    EXPECT_EQ(result.exit_code, 1) << result.output;
+    EXPECT_EQ(result.output.rfind("igx: error: ", 0), 0u) << result.output;
+    EXPECT_EQ(result.output.find('\n'), result.output.size() - 1) << result.output;
+    EXPECT_NE(result.output.find(fragment), std::string::npos) << result.output;
+  }
+
+  fs::path directory_;
+};
+
+TEST_F(Cli, ExplainWritesJsonThatMatchesTheClosedForm) {
+  const auto result = run_igx("explain --model " + model("linear3") + " --input " + path("x.json") +
+                              " --target 0 --out " + path("r.json") + " --npy " + path("a.npy"));
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("relative error"), std::string::npos);
+  EXPECT_NE(result.output.find("top features"), std::string::npos);
+  const nlohmann::json json = nlohmann::json::parse(std::ifstream(path("r.json")));
+  ASSERT_EQ(json["examples"].size(), 2u);
+  const auto& first = json["examples"][0];
+  EXPECT_EQ(first["target"], 0);
+  EXPECT_EQ(first["prediction"], 0);  // 1 + 4 - 3 + 0.5 = 2.5 beats -1 + 1 - 0.25
+  EXPECT_NEAR(first["attributions"][1].get<double>(), 4.0, 1e-5);  // w = 2, x = 2
+  EXPECT_NEAR(first["output_input"].get<double>(), 2.5, 1e-5);
+  EXPECT_NEAR(first["delta"].get<double>(), 0.0, 1e-5);
+  EXPECT_EQ(first["steps"], 50);
+  const igx::NdArray npy = igx::read_npy(path("a.npy"));
+  EXPECT_EQ(npy.shape, (std::vector<int64_t>{2, 3}));
+  EXPECT_NEAR(npy.values[2], -3.0, 1e-5);
+}
+
+TEST_F(Cli, HelpShowsDefaults) {
+  const auto result = run_igx("explain --help");
+  EXPECT_EQ(result.exit_code, 0);
+  for (const char* fragment : {"--steps", "=50", "--batch-size", "=256", "=gausslegendre", "--threads", "=pred"}) {
+    EXPECT_NE(result.output.find(fragment), std::string::npos) << fragment;
+  }
+}
+
+TEST_F(Cli, BadInputGivesOneReadableLine) {
+  const std::string x = path("x.json");
+  expect_one_line_error(run_igx("explain --model /no/such.pt --input " + x), "'/no/such.pt' does not exist");
+  expect_one_line_error(run_igx("explain --model " + model("not_a_model") + " --input " + x), "cannot load");
+  expect_one_line_error(run_igx("explain --model " + model("linear3") + " --entry embed --input " + x),
+                        "no method 'embed'");
+  expect_one_line_error(run_igx("explain --model " + model("linear3") + " --input " + x + " --target 9"),
+                        "target 9");
+  expect_one_line_error(
+      run_igx("explain --model " + model("linear3") + " --input " + x + " --baseline " + write("b.json", "[1, 2]")),
+      "baseline has shape [2]");
+  expect_one_line_error(run_igx("explain --model " + model("linear3") + " --input " + path("missing.npy")),
+                        "missing.npy");
+  expect_one_line_error(run_igx("explain --model " + model("linear3") + " --input " + write("bad.json", "[[1, ")),
+                        "bad.json");
+  expect_one_line_error(run_igx("explain --model " + model("linear3") + " --input " + x + " --method simpson"),
+                        "'simpson'");
+  expect_one_line_error(run_igx("explain --model " + model("linear3") + " --input " + x + " --output softmax"),
+                        "'softmax'");
+  // The network itself rejects 4 features.
+  expect_one_line_error(
+      run_igx("explain --model " + model("linear3") + " --input " + write("wide.json", "[[1, 2, 3, 4]]")),
+      "failed on a batch of shape");
+}
+
+TEST_F(Cli, NonFiniteInputIsRejected) {
+  igx::NdArray array;
+  array.shape = {1, 3};
+  array.values = {1.0, std::nan(""), 0.0};
+  array.dtype = "f4";
+  igx::write_npy(path("nan.npy"), array);
+  expect_one_line_error(run_igx("explain --model " + model("linear3") + " --input " + path("nan.npy")),
+                        "input has NaN at [0, 1]");
+}
+
+TEST_F(Cli, ExistingOutputIsNotOverwrittenWithoutForce) {
+  const std::string out = write("r.json", "precious");
+  expect_one_line_error(run_igx("explain --model " + model("linear3") + " --input " + path("x.json") + " --out " + out),
+                        "already exists");
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(*std::make_unique<std::ifstream>(out)), {}), "precious");
+  EXPECT_EQ(run_igx("explain --model " + model("linear3") + " --input " + path("x.json") + " --out " + out + " --force")
+                .exit_code,
+            0);
+}
+
+}  // namespace
