@@ -16,15 +16,11 @@
 #include "igx/image_io.h"
 #include "igx/npy.h"
 
+#include "igx/colour.h"
+
 namespace igx {
 
 /// An 8-bit sRGB colour.
-struct Rgb {
-  uint8_t r = 0;  ///< red
-  uint8_t g = 0;  ///< green
-  uint8_t b = 0;  ///< blue
-};
-
 /// Diverging colour map for t in [-1, 1] (clamped): -1 dark blue, 0 white, +1 dark red.
 /// ColorBrewer's RdBu with a pure white centre, interpolated linearly between its 11 colours.
 Rgb diverging_colour(double t);

@@ -1,26 +1,34 @@
-// igx explain: attributions for a tensor input of a TorchScript model.
+// igx explain: attributions for texts and images of model bundles, or for tensors of any
+// TorchScript model. Parses, calls the library, renders; no numerics here.
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <memory>
-#include <sstream>
 #include <string>
 
+#include "cli_common.h"
 #include "commands.h"
+#include "igx/heatmap.h"
 #include "igx/igx.h"
+#include "igx/image.h"
 #include "igx/report.h"
 #include "igx/tensor_io.h"
+#include "igx/text.h"
+#include "igx/text_render.h"
 
 namespace igx_cli {
 namespace {
 
+namespace fs = std::filesystem;
+
 struct ExplainFlags {
+  std::vector<std::string> texts;
+  std::vector<std::string> images;
+  std::string input;
   std::string model;
   std::string entry = "forward";
-  std::string input;
   bool single = false;
-  std::string baseline = "zero";
+  std::string baseline = "auto";
   std::string target = "pred";
   std::string output = "logit";
   std::string method = "gausslegendre";
@@ -28,107 +36,211 @@ struct ExplainFlags {
   int64_t batch_size = 256;
   int threads = 0;
   std::string device = "cpu";
-  std::string out;
+  std::string out_dir = "igx-out";
+  std::string json;
+  std::string html;
+  std::string heatmap;
   std::string npy;
+  bool words = false;
+  bool no_colour = false;
   int top = 10;
   bool force = false;
 };
 
-igx::Target parse_target(const std::string& text) {
-  if (text == "pred" || text == "predicted") return igx::Target::predicted();
-  std::vector<int64_t> indices;
-  std::stringstream stream(text);
-  std::string item;
-  while (std::getline(stream, item, ',')) {
-    try {
-      size_t used = 0;
-      indices.push_back(std::stoll(item, &used));
-      if (used != item.size()) throw std::invalid_argument(item);
-    } catch (const std::exception&) {
-      throw igx::Error("--target '" + text + "' is not valid; expected pred, a class index K, or K1,K2,... (one per example)");
-    }
-  }
-  if (indices.size() == 1) return igx::Target::index(indices.front());
-  return igx::Target::per_example(indices);
+class Timer {
+ public:
+  double seconds() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
+
+ private:
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+igx::IgOptions common_options(const ExplainFlags& flags) {
+  return igx::IgOptions()
+      .n_steps(flags.steps)
+      .target(parse_target(flags.target))
+      .output(igx::parse_output_kind(flags.output))
+      .internal_batch_size(flags.batch_size);
 }
 
-igx::Baseline parse_baseline(const std::string& text, bool single) {
-  if (text == "zero" || text == "0") return igx::Baseline::zero();
+igx::RunDescription describe_run(const ExplainFlags& flags, const std::string& model, const std::string& baseline,
+                                 double seconds) {
+  igx::RunDescription run;
+  run.model = model;
+  run.method = flags.method;
+  run.output = flags.output;
+  run.baseline = flags.method == "saliency" ? "none" : flags.method == "inputxgradient" ? "zero" : baseline;
+  run.seconds = seconds;
+  return run;
+}
+
+void explain_texts(const ExplainFlags& flags, torch::Device device) {
+  const std::string bundle = igx::find_bundle(flags.model.empty() ? "spam-transformer" : flags.model);
+  igx::TextClassifier classifier = igx::TextClassifier::load(bundle, device);
+  const igx::TextBaseline baseline = igx::parse_text_baseline(flags.baseline == "auto" ? "pad" : flags.baseline);
+  OutputFiles files(flags.out_dir, flags.force);
+  const std::string json_path = files.resolve(flags.json, "explanation.json");
+  const std::string html_path = files.resolve(flags.html, "explanation.html");
+
+  const Timer timer;
+  const igx::TextExplanation explanation =
+      igx::explain_text(classifier, flags.texts, flags.method, common_options(flags), baseline);
+  const igx::RunDescription run =
+      describe_run(flags, classifier.config().name, igx::text_baseline_name(baseline), timer.seconds());
+
+  nlohmann::json json = igx::attribution_to_json(explanation.attribution, run, torch::Tensor(), false);
+  std::vector<igx::TextExplanationView> views;
+  const bool colour = terminal_colour(flags.no_colour);
+  for (size_t b = 0; b < flags.texts.size(); ++b) {
+    const igx::Encoding& encoding = explanation.batch.encodings[b];
+    const igx::ExampleReport& report = explanation.attribution.examples[b];
+    if (encoding.truncated) {
+      std::cerr << "igx: warning: text " << b << " is longer than " << classifier.max_length()
+                << " tokens; only its beginning is explained\n";
+    }
+    std::vector<double> scores(encoding.ids.size());
+    for (size_t t = 0; t < scores.size(); ++t) scores[t] = explanation.token_scores[b][t].item<double>();
+    igx::TextExplanationView view;
+    view.tokens = encoding.tokens;
+    view.scores = scores;
+    if (flags.words) {
+      const igx::WordScores words = igx::sum_scores_by_word(encoding.tokens, scores);
+      view.tokens = words.words;
+      view.scores = words.scores;
+    }
+    const int64_t predicted = explanation.predictions[b];
+    view.predicted_label = classifier.config().label(predicted);
+    view.predicted_probability = explanation.probabilities[b][predicted].item<double>();
+    view.target_label = classifier.config().label(report.target);
+    view.attribution_sum = report.attribution_sum;
+    view.delta = report.delta;
+    view.relative_error = report.relative_error;
+    view.method = flags.method;
+    view.steps = static_cast<int>(report.steps);
+    std::cout << igx::render_terminal(view, colour) << "\n";
+
+    nlohmann::json& entry = json["examples"][b];
+    entry["text"] = flags.texts[b];
+    entry["tokens"] = encoding.tokens;
+    entry["token_ids"] = encoding.ids;
+    entry["token_scores"] = scores;
+    if (flags.words) entry["words"] = {{"words", view.tokens}, {"scores", view.scores}};
+    entry["truncated"] = encoding.truncated;
+    entry["prediction"] = predicted;
+    entry["prediction_label"] = view.predicted_label;
+    entry["probability"] = view.predicted_probability;
+    entry["target_label"] = view.target_label;
+    views.push_back(std::move(view));
+  }
+  write_text_file(json_path, json.dump(2) + "\n");
+  write_text_file(html_path, igx::render_html(views, "igx: " + classifier.config().name));
+  std::cout << "wrote " << html_path << " and " << json_path << "\n";
+}
+
+void explain_images(const ExplainFlags& flags, torch::Device device) {
+  const std::string bundle = igx::find_bundle(flags.model.empty() ? "mnist-cnn" : flags.model);
+  igx::ImageClassifier classifier = igx::ImageClassifier::load(bundle, device);
+  const igx::ImageBaseline baseline = igx::ImageBaseline::parse(flags.baseline == "auto" ? "black" : flags.baseline);
+  if (!flags.heatmap.empty() && flags.images.size() > 1) {
+    throw igx::Error("--heatmap names one file but " + std::to_string(flags.images.size()) +
+                     " images were given; leave it out to get one heat-map per image in --out-dir");
+  }
+  OutputFiles files(flags.out_dir, flags.force);
+  const std::string json_path = files.resolve(flags.json, "explanation.json");
+  std::vector<std::string> heatmap_paths;
+  for (const std::string& image : flags.images) {
+    heatmap_paths.push_back(files.resolve(flags.heatmap, "heatmap-" + fs::path(image).stem().string() + ".png"));
+  }
+  const std::string npy_path = flags.npy.empty() ? "" : files.resolve(flags.npy, "");
+
+  std::vector<torch::Tensor> pictures;
+  for (const std::string& image : flags.images) pictures.push_back(classifier.read_image(image));
+  const torch::Tensor pixels = torch::cat(pictures).to(device);
+  torch::Tensor probabilities;
+  {
+    torch::NoGradGuard no_grad;
+    probabilities = torch::softmax(classifier.model().forward(pixels, {}), 1).to(torch::kCPU, torch::kDouble);
+  }
+  igx::IgOptions options = common_options(flags).baseline(igx::Baseline::tensor(classifier.baseline(pixels, baseline)));
+  const torch::Tensor predictions = probabilities.argmax(1);
+  if (options.target().is_predicted()) {
+    options.target(igx::Target::per_example(std::vector<int64_t>(
+        predictions.data_ptr<int64_t>(), predictions.data_ptr<int64_t>() + predictions.numel())));
+  }
+  const Timer timer;
+  const igx::Attribution attribution = igx::attribute(classifier.model(), pixels, flags.method, options);
+  const igx::RunDescription run = describe_run(flags, classifier.config().name, baseline.describe(), timer.seconds());
+
+  std::cout << igx::summarize(attribution, run, predictions, flags.top);
+  nlohmann::json json = igx::attribution_to_json(attribution, run, predictions);
+  for (size_t b = 0; b < flags.images.size(); ++b) {
+    const igx::ExampleReport& report = attribution.examples[b];
+    const int64_t predicted = predictions[b].item<int64_t>();
+    igx::HeatmapOptions heatmap;
+    char title[160];
+    std::snprintf(title, sizeof title, "pred %s (p=%.2f) target %s  delta=%.1e", classifier.config().label(predicted).c_str(),
+                  probabilities[b][predicted].item<double>(), classifier.config().label(report.target).c_str(),
+                  report.delta);
+    heatmap.title = title;
+    const torch::Tensor grey = pixels[b].mean(0);
+    const torch::Tensor per_pixel = attribution.values[b].sum(0);
+    igx::write_attribution_heatmap(heatmap_paths[b], igx::array_from_tensor(grey), igx::array_from_tensor(per_pixel),
+                                   heatmap);
+    json["examples"][b]["image"] = flags.images[b];
+    json["examples"][b]["prediction_label"] = classifier.config().label(predicted);
+    json["examples"][b]["probability"] = probabilities[b][predicted].item<double>();
+    json["examples"][b]["heatmap"] = heatmap_paths[b];
+    std::cout << "wrote " << heatmap_paths[b] << "\n";
+  }
+  write_text_file(json_path, json.dump(2) + "\n");
+  std::cout << "wrote " << json_path << "\n";
+  if (!npy_path.empty()) {
+    igx::write_tensor_npy(npy_path, attribution.values);
+    std::cout << "wrote " << npy_path << "\n";
+  }
+}
+
+igx::Baseline parse_tensor_baseline(const std::string& text, bool single) {
+  if (text == "auto" || text == "zero" || text == "0") return igx::Baseline::zero();
   try {
     size_t used = 0;
     const double value = std::stod(text, &used);
     if (used == text.size()) return igx::Baseline::scalar(value);
   } catch (const std::exception&) {
   }
-  if (!std::filesystem::exists(text)) {
+  if (!fs::exists(text)) {
     throw igx::Error("--baseline '" + text + "' is neither zero, a number, nor an existing .npy/.json file");
   }
-  torch::Tensor tensor = igx::read_tensor(text);
+  const torch::Tensor tensor = igx::read_tensor(text);
   return igx::Baseline::tensor(single ? tensor.unsqueeze(0) : tensor);
 }
 
-// Refuse to overwrite a user's file by accident.
-void check_writable(const std::string& path, bool force, const std::string& flag) {
-  if (path.empty()) return;
-  if (std::filesystem::exists(path) && !force) {
-    throw igx::Error(flag + " '" + path + "' already exists; pass --force to overwrite it");
-  }
-  const auto parent = std::filesystem::absolute(path).parent_path();
-  if (!std::filesystem::is_directory(parent)) {
-    throw igx::Error(flag + " '" + path + "': directory '" + parent.string() + "' does not exist");
-  }
-}
-
-void run(const ExplainFlags& flags) {
-  igx::set_num_threads(flags.threads);
-  check_writable(flags.out, flags.force, "--out");
-  check_writable(flags.npy, flags.force, "--npy");
-  const torch::Device device = igx::parse_device(flags.device);
+void explain_tensor(const ExplainFlags& flags, torch::Device device) {
+  if (flags.model.empty()) throw igx::Error("--input needs --model FILE.pt (a TorchScript model)");
+  OutputFiles files(flags.out_dir, flags.force);
+  if (!flags.json.empty()) files.check_writable(flags.json, "--out");
+  if (!flags.npy.empty()) files.check_writable(flags.npy, "--npy");
   auto model = igx::TorchScriptModel::load(flags.model, flags.entry, device);
-
   torch::Tensor inputs = igx::read_tensor(flags.input);
   if (flags.single) inputs = inputs.unsqueeze(0);
   inputs = inputs.to(device);
-  const igx::Target target = parse_target(flags.target);
-  const igx::OutputKind output = igx::parse_output_kind(flags.output);
+  const igx::IgOptions options = common_options(flags).baseline(parse_tensor_baseline(flags.baseline, flags.single));
 
-  const auto start = std::chrono::steady_clock::now();
-  igx::Attribution attribution;
-  if (flags.method == "saliency" || flags.method == "inputxgradient") {
-    const auto options = igx::GradientOptions().target(target).output(output).internal_batch_size(flags.batch_size);
-    attribution = flags.method == "saliency" ? igx::saliency(*model, inputs, options)
-                                             : igx::input_x_gradient(*model, inputs, options);
-  } else {
-    attribution = igx::integrated_gradients(*model, inputs,
-                                            igx::IgOptions()
-                                                .n_steps(flags.steps)
-                                                .method(igx::parse_rule(flags.method))
-                                                .baseline(parse_baseline(flags.baseline, flags.single))
-                                                .target(target)
-                                                .output(output)
-                                                .internal_batch_size(flags.batch_size));
-  }
-  igx::RunDescription run;
-  run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  run.model = flags.model;
-  run.method = flags.method;
-  run.output = igx::output_kind_name(output);
-  run.baseline = flags.method == "saliency" ? "none" : flags.method == "inputxgradient" ? "zero" : flags.baseline;
+  const Timer timer;
+  const igx::Attribution attribution = igx::attribute(*model, inputs, flags.method, options);
+  const igx::RunDescription run = describe_run(flags, flags.model, flags.baseline == "auto" ? "zero" : flags.baseline,
+                                               timer.seconds());
   // With the predicted class as target the engine already knows the prediction.
-  torch::Tensor predictions;
-  if (target.is_predicted()) {
-    predictions = torch::empty({static_cast<int64_t>(attribution.examples.size())}, torch::kLong);
+  torch::Tensor predictions = torch::empty({static_cast<int64_t>(attribution.examples.size())}, torch::kLong);
+  if (options.target().is_predicted()) {
     for (size_t b = 0; b < attribution.examples.size(); ++b) predictions[b] = attribution.examples[b].target;
   } else {
     predictions = igx::predict(*model, inputs, flags.batch_size);
   }
-
   std::cout << igx::summarize(attribution, run, predictions, flags.top);
-  if (!flags.out.empty()) {
-    std::ofstream file(flags.out);
-    file << igx::attribution_to_json(attribution, run, predictions).dump(2) << "\n";
-    if (!file) throw igx::Error("cannot write --out '" + flags.out + "'");
-    std::cout << "wrote " << flags.out << "\n";
+  if (!flags.json.empty()) {
+    write_text_file(flags.json, igx::attribution_to_json(attribution, run, predictions).dump(2) + "\n");
+    std::cout << "wrote " << flags.json << "\n";
   }
   if (!flags.npy.empty()) {
     igx::write_tensor_npy(flags.npy, attribution.values);
@@ -136,21 +248,43 @@ void run(const ExplainFlags& flags) {
   }
 }
 
+void run(const ExplainFlags& flags) {
+  const int sources = !flags.texts.empty() + !flags.images.empty() + !flags.input.empty();
+  if (sources != 1) {
+    throw igx::Error(std::string(sources == 0 ? "nothing to explain" : "several kinds of input given") +
+                     "; expected one of: \"TEXT\" ..., --image FILE ..., or --input FILE with --model FILE.pt");
+  }
+  igx::set_num_threads(flags.threads);
+  const torch::Device device = igx::parse_device(flags.device);
+  if (!flags.texts.empty()) return explain_texts(flags, device);
+  if (!flags.images.empty()) return explain_images(flags, device);
+  explain_tensor(flags, device);
+}
+
 }  // namespace
 
 std::function<void()> add_explain(CLI::App& app) {
   auto flags = std::make_shared<ExplainFlags>();
-  CLI::App* command = app.add_subcommand("explain", "Attribute a model's output to its input features");
-  command->add_option("-m,--model", flags->model, "TorchScript model file (.pt)")
-      ->required()->type_name("FILE");
-  command->add_option("--entry", flags->entry, "Exported method of the model to explain")
+  CLI::App* command = app.add_subcommand(
+      "explain",
+      "Attribute a model's prediction to its input features.\n"
+      "  igx explain \"some text\"                      text, shipped model spam-transformer\n"
+      "  igx explain --image digit.png                 image, shipped model mnist-cnn\n"
+      "  igx explain --model m.pt --input x.npy        any TorchScript model on a tensor batch");
+  command->add_option("texts", flags->texts, "Texts to explain (one example each)")->type_name("TEXT");
+  command->add_option("--image", flags->images, "Images to explain (PNG, PGM, PPM, JPEG, BMP)")->type_name("FILE");
+  command->add_option("-i,--input", flags->input, "Tensor batch [B, ...] as .npy or .json")->type_name("FILE");
+  command->add_option("-m,--model", flags->model,
+                      "Bundle name (spam-transformer, mnist-cnn) or folder; a .pt file with --input. "
+                      "Default: spam-transformer for text, mnist-cnn for images")
+      ->type_name("MODEL");
+  command->add_option("--entry", flags->entry, "With --input: exported method of the .pt model to explain")
       ->capture_default_str()->type_name("NAME");
-  command->add_option("-i,--input", flags->input, "Input batch [B, ...] as .npy or .json")
-      ->required()->type_name("FILE");
-  command->add_flag("--single", flags->single, "The input is one example without a batch dimension");
+  command->add_flag("--single", flags->single, "With --input: the file is one example without a batch dimension");
   command->add_option("-b,--baseline", flags->baseline,
-                      "Baseline x': zero, a number, or a .npy/.json file of shape [B,...], [1,...] or [...]")
-      ->capture_default_str()->type_name("zero|VALUE|FILE");
+                      "Baseline x'. Text: pad|mask|unk|zero (auto = pad). Image: black|blur[:SIGMA]|noise[:SEED] "
+                      "(auto = black). Tensor: zero|VALUE|FILE (auto = zero)")
+      ->capture_default_str()->type_name("SPEC");
   command->add_option("-t,--target", flags->target, "Class to explain: pred (the predicted one), K, or K1,K2,... per example")
       ->capture_default_str()->type_name("pred|K|LIST");
   command->add_option("--output", flags->output, "Explained output: logit, prob (softmax) or logprob")
@@ -166,11 +300,20 @@ std::function<void()> add_explain(CLI::App& app) {
   command->add_option("--threads", flags->threads, "CPU threads; 0 = all cores")
       ->capture_default_str()->type_name("T")->check(CLI::NonNegativeNumber);
   command->add_option("--device", flags->device, "cpu, cuda or cuda:N")->capture_default_str()->type_name("DEV");
-  command->add_option("-o,--out", flags->out, "Write the full result as JSON here")->type_name("FILE");
+  command->add_option("--out-dir", flags->out_dir, "Folder for the text and image reports (made by igx)")
+      ->capture_default_str()->type_name("DIR");
+  command->add_option("-o,--out", flags->json, "JSON result file (text, image: default OUT-DIR/explanation.json)")
+      ->type_name("FILE");
+  command->add_option("--html", flags->html, "Text: HTML token heat-map (default OUT-DIR/explanation.html)")
+      ->type_name("FILE");
+  command->add_option("--heatmap", flags->heatmap, "Image: heat-map PNG (default OUT-DIR/heatmap-NAME.png)")
+      ->type_name("FILE");
   command->add_option("--npy", flags->npy, "Write the attributions [B, ...] as .npy here")->type_name("FILE");
-  command->add_option("--top", flags->top, "Features shown per example on the terminal")
+  command->add_flag("--words", flags->words, "Text: sum ## pieces into words");
+  command->add_flag("--no-color", flags->no_colour, "Text: no colours on the terminal (also when NO_COLOR is set)");
+  command->add_option("--top", flags->top, "Features listed per example on the terminal")
       ->capture_default_str()->type_name("K")->check(CLI::NonNegativeNumber);
-  command->add_flag("-f,--force", flags->force, "Overwrite --out/--npy files that exist");
+  command->add_flag("-f,--force", flags->force, "Overwrite output files that exist");
   return [flags] { run(*flags); };
 }
 

@@ -1,0 +1,78 @@
+#pragma once
+// Text classification bundles: WordPiece tokens in, attributions per token out. The attribution
+// space is the word-embedding space; the model is the bundle's forward_embeds.
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "igx/attribute.h"
+#include "igx/bundle.h"
+#include "igx/model.h"
+#include "igx/tokenizer.h"
+
+namespace igx {
+
+/// What replaces each ordinary token on the baseline; [CLS] and [SEP] stay at the input.
+enum class TextBaseline { Pad, Mask, Unk, Zero };
+TextBaseline parse_text_baseline(const std::string& name);  ///< "pad", "mask", "unk", "zero"
+std::string text_baseline_name(TextBaseline baseline);
+
+/// Tokenised texts padded to a common length.
+struct TextBatch {
+  std::vector<Encoding> encodings;  ///< one per text
+  torch::Tensor ids;                ///< [B, T] int64, [PAD] after each text's [SEP]
+  torch::Tensor mask;               ///< [B, T] int64, 1 on real tokens
+};
+
+class TextClassifier {
+ public:
+  /// Loads a text bundle; igx::Error when a file or one of the methods forward, embed,
+  /// forward_embeds is missing.
+  static TextClassifier load(const std::string& bundle_directory, torch::Device device = torch::kCPU);
+
+  /// Tokenises; igx::Error for an empty list, invalid UTF-8 or a text without any token.
+  TextBatch encode(const std::vector<std::string>& texts) const;
+  torch::Tensor embed(const torch::Tensor& ids);                             ///< [B, T, D]
+  torch::Tensor logits(const torch::Tensor& ids, const torch::Tensor& mask);  ///< [B, C]
+  torch::Tensor embedding_matrix();                                          ///< [V, D]
+  /// The baseline's embeddings [B, T, D]: `baseline` for ordinary tokens, the input's own for
+  /// [CLS], [SEP] and padding.
+  torch::Tensor baseline_embeddings(const TextBatch& batch, TextBaseline baseline);
+
+  /// forward_embeds(embeddings, attention_mask): the model attributions are computed on; its
+  /// extra input is the attention mask.
+  Model& embedding_model() { return *embedding_model_; }
+  const BundleConfig& config() const { return config_; }
+  const WordPieceTokenizer& tokenizer() const { return tokenizer_; }
+  int64_t max_length() const { return max_length_; }
+  torch::Device device() const { return device_; }
+
+ private:
+  TextClassifier(BundleConfig config, WordPieceTokenizer tokenizer, std::shared_ptr<TorchScriptModel> model,
+                 int64_t max_length, torch::Device device);
+  BundleConfig config_;
+  WordPieceTokenizer tokenizer_;
+  std::shared_ptr<TorchScriptModel> model_;            // "forward"
+  std::shared_ptr<TorchScriptModel> embedding_model_;  // "forward_embeds"
+  int64_t max_length_;
+  torch::Device device_;
+};
+
+struct TextExplanation {
+  TextBatch batch;
+  Attribution attribution;      ///< values [B, T, D] on the word embeddings
+  torch::Tensor token_scores;   ///< [B, T] float64: attributions summed over the embedding
+  torch::Tensor probabilities;  ///< [B, C] softmax of the logits at the input
+  std::vector<int64_t> predictions;
+};
+
+/// Explains each text with `method` (see attribute()); options.baseline() is ignored in favour
+/// of `baseline`. The target defaults to the predicted class.
+TextExplanation explain_text(TextClassifier& classifier, const std::vector<std::string>& texts,
+                             const std::string& method, const IgOptions& options,
+                             TextBaseline baseline = TextBaseline::Pad);
+
+}  // namespace igx

@@ -1,0 +1,141 @@
+#include "igx/image.h"
+
+#include <cmath>
+
+#include "igx/error.h"
+#include "igx/image_io.h"
+#include "igx/tensor_checks.h"
+#include "igx/tensor_io.h"
+
+namespace igx {
+
+ImageBaseline ImageBaseline::parse(const std::string& text) {
+  const std::string name = text.substr(0, text.find(':'));
+  const std::string argument = text.find(':') == std::string::npos ? "" : text.substr(text.find(':') + 1);
+  ImageBaseline baseline;
+  try {
+    if (name == "black" || name == "zero") {
+      if (argument.empty()) return baseline;
+    } else if (name == "blur") {
+      baseline.kind = Kind::Blur;
+      if (!argument.empty()) baseline.blur_sigma = std::stod(argument);
+      if (baseline.blur_sigma > 0) return baseline;
+    } else if (name == "noise") {
+      baseline.kind = Kind::Noise;
+      if (!argument.empty()) baseline.seed = std::stoull(argument);
+      return baseline;
+    }
+  } catch (const std::exception&) {
+  }
+  throw Error("image baseline '" + text + "' is not valid; expected black, blur, blur:SIGMA (> 0), noise or noise:SEED");
+}
+
+std::string ImageBaseline::describe() const {
+  switch (kind) {
+    case Kind::Black:
+      return "black";
+    case Kind::Blur:
+      return "blur (sigma " + std::to_string(blur_sigma) + " px)";
+    case Kind::Noise:
+      return "uniform noise (seed " + std::to_string(seed) + ")";
+  }
+  return "black";
+}
+
+NormalizedModel::NormalizedModel(std::shared_ptr<Model> network, std::vector<double> mean, std::vector<double> std)
+    : network_(std::move(network)) {
+  if (mean.size() != std.size()) {
+    throw Error("normalization has " + std::to_string(mean.size()) + " means but " + std::to_string(std.size()) +
+                " standard deviations; expected one of each per channel");
+  }
+  for (double s : std) {
+    if (!(s > 0)) throw Error("normalization std " + std::to_string(s) + " is not positive");
+  }
+  const auto channels = static_cast<int64_t>(mean.size());
+  mean_ = torch::tensor(mean, torch::kFloat).view({1, channels, 1, 1}).to(network_->device());
+  std_ = torch::tensor(std, torch::kFloat).view({1, channels, 1, 1}).to(network_->device());
+}
+
+torch::Tensor NormalizedModel::forward(const torch::Tensor& points, const ExtraInputs& extras) {
+  if (mean_.numel() == 0) return network_->forward(points, extras);
+  return network_->forward((points - mean_.to(points.dtype())) / std_.to(points.dtype()), extras);
+}
+
+ImageClassifier::ImageClassifier(BundleConfig config, std::shared_ptr<NormalizedModel> model,
+                                 std::vector<int64_t> input_shape)
+    : config_(std::move(config)), model_(std::move(model)), input_shape_(std::move(input_shape)) {}
+
+ImageClassifier ImageClassifier::load(const std::string& bundle_directory, torch::Device device) {
+  BundleConfig config = load_bundle_config(bundle_directory);
+  if (config.task != "image") {
+    throw Error("model bundle '" + bundle_directory + "' is a " + config.task + " model; expected an image model");
+  }
+  std::vector<int64_t> input_shape;
+  std::vector<double> mean, std;
+  try {
+    input_shape = config.json.at("input_shape").get<std::vector<int64_t>>();
+    if (config.json.contains("normalization")) {
+      mean = config.json["normalization"].at("mean").get<std::vector<double>>();
+      std = config.json["normalization"].at("std").get<std::vector<double>>();
+    }
+  } catch (const nlohmann::json::exception& error) {
+    throw Error(config.directory + "/igx.json: " + error.what());
+  }
+  if (input_shape.size() != 3 || (input_shape[0] != 1 && input_shape[0] != 3)) {
+    throw Error(config.directory + "/igx.json: input_shape must be [C, H, W] with C = 1 or 3");
+  }
+  if (!mean.empty() && mean.size() != 1 && static_cast<int64_t>(mean.size()) != input_shape[0]) {
+    throw Error(config.directory + "/igx.json: normalization has " + std::to_string(mean.size()) +
+                " channels; the input has " + std::to_string(input_shape[0]));
+  }
+  auto network = TorchScriptModel::load(config.model_path(), config.method("forward", "forward"), device);
+  auto model = std::make_shared<NormalizedModel>(network, mean, std);
+  return ImageClassifier(std::move(config), std::move(model), std::move(input_shape));
+}
+
+torch::Tensor ImageClassifier::read_image(const std::string& path) const {
+  const Image image = igx::read_image(path);
+  const int64_t channels = input_shape_[0], height = input_shape_[1], width = input_shape_[2];
+  require_size(image, static_cast<int>(width), static_cast<int>(height), path);
+  if (channels == 1) {
+    return tensor_from_array(to_greyscale(image)).view({1, 1, height, width});
+  }
+  // RGB: grey pictures are replicated, alpha is dropped.
+  torch::Tensor pixels = torch::from_blob(const_cast<uint8_t*>(image.pixels.data()),
+                                          {height, width, image.channels}, torch::kUInt8)
+                             .to(torch::kFloat)
+                             .div(255.0);
+  pixels = image.channels <= 2 ? pixels.narrow(2, 0, 1).expand({height, width, 3}) : pixels.narrow(2, 0, 3);
+  return pixels.permute({2, 0, 1}).unsqueeze(0).contiguous();
+}
+
+torch::Tensor gaussian_blur(const torch::Tensor& pixels, double sigma) {
+  const int64_t radius = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(3 * sigma)));
+  torch::Tensor kernel = torch::arange(-radius, radius + 1, torch::kDouble);
+  kernel = torch::exp(-kernel * kernel / (2 * sigma * sigma));
+  kernel = (kernel / kernel.sum()).to(pixels.dtype()).to(pixels.device());
+  const int64_t channels = pixels.size(1);
+  // Separable: rows then columns, one group per channel.
+  const torch::Tensor horizontal = kernel.view({1, 1, 1, -1}).expand({channels, 1, 1, 2 * radius + 1});
+  const torch::Tensor vertical = kernel.view({1, 1, -1, 1}).expand({channels, 1, 2 * radius + 1, 1});
+  namespace F = torch::nn::functional;
+  torch::Tensor blurred = F::pad(pixels, F::PadFuncOptions({radius, radius, radius, radius}).mode(torch::kReplicate));
+  blurred = F::conv2d(blurred, horizontal.contiguous(), F::Conv2dFuncOptions().groups(channels));
+  return F::conv2d(blurred, vertical.contiguous(), F::Conv2dFuncOptions().groups(channels));
+}
+
+torch::Tensor ImageClassifier::baseline(const torch::Tensor& pixels, const ImageBaseline& baseline) const {
+  switch (baseline.kind) {
+    case ImageBaseline::Kind::Black:
+      return torch::zeros_like(pixels);
+    case ImageBaseline::Kind::Blur:
+      return gaussian_blur(pixels, baseline.blur_sigma);
+    case ImageBaseline::Kind::Noise: {
+      auto generator = at::make_generator<at::CPUGeneratorImpl>(baseline.seed);
+      return torch::rand(pixels.sizes(), generator, torch::TensorOptions().dtype(pixels.dtype())).to(pixels.device());
+    }
+  }
+  return torch::zeros_like(pixels);
+}
+
+}  // namespace igx

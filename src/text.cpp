@@ -1,0 +1,133 @@
+#include "igx/text.h"
+
+#include "igx/error.h"
+
+namespace igx {
+
+TextBaseline parse_text_baseline(const std::string& name) {
+  if (name == "pad") return TextBaseline::Pad;
+  if (name == "mask") return TextBaseline::Mask;
+  if (name == "unk") return TextBaseline::Unk;
+  if (name == "zero") return TextBaseline::Zero;
+  throw Error("unknown text baseline '" + name + "'; expected pad, mask, unk or zero");
+}
+
+std::string text_baseline_name(TextBaseline baseline) {
+  switch (baseline) {
+    case TextBaseline::Pad:
+      return "pad";
+    case TextBaseline::Mask:
+      return "mask";
+    case TextBaseline::Unk:
+      return "unk";
+    case TextBaseline::Zero:
+      return "zero";
+  }
+  return "pad";
+}
+
+TextClassifier::TextClassifier(BundleConfig config, WordPieceTokenizer tokenizer,
+                               std::shared_ptr<TorchScriptModel> model, int64_t max_length, torch::Device device)
+    : config_(std::move(config)),
+      tokenizer_(std::move(tokenizer)),
+      model_(std::move(model)),
+      embedding_model_(model_->with_method(config_.method("forward_embeds", "forward_embeds"))),
+      max_length_(max_length),
+      device_(device) {}
+
+TextClassifier TextClassifier::load(const std::string& bundle_directory, torch::Device device) {
+  BundleConfig config = load_bundle_config(bundle_directory);
+  if (config.task != "text") {
+    throw Error("model bundle '" + bundle_directory + "' is a " + config.task + " model; expected a text model");
+  }
+  const nlohmann::json tokenizer_json = config.json.value("tokenizer", nlohmann::json::object());
+  WordPieceTokenizer tokenizer = WordPieceTokenizer::from_file(
+      config.file(tokenizer_json.value("vocab", "vocab.txt")), tokenizer_json.value("lowercase", true));
+  const int64_t max_length = config.json.value("max_length", 512);
+  if (max_length < 3) throw Error(config.directory + "/igx.json: max_length " + std::to_string(max_length) + " is below 3");
+  auto model = TorchScriptModel::load(config.model_path(), config.method("forward", "forward"), device);
+  for (const char* role : {"embed", "forward_embeds"}) {
+    const std::string method = config.method(role, role);
+    if (!model->has_method(method)) {
+      throw Error("text model '" + config.model_path() + "' lacks the method '" + method +
+                  "' (" + role + "); see DESIGN.md §4 for the methods a text bundle exports");
+    }
+  }
+  // Fail now, not mid-explanation, if the vocabulary lacks a special token.
+  tokenizer.pad_id();
+  tokenizer.cls_id();
+  tokenizer.sep_id();
+  return TextClassifier(std::move(config), std::move(tokenizer), std::move(model), max_length, device);
+}
+
+TextBatch TextClassifier::encode(const std::vector<std::string>& texts) const {
+  if (texts.empty()) throw Error("no text to explain; expected at least one text");
+  TextBatch batch;
+  size_t longest = 0;
+  for (const std::string& text : texts) {
+    Encoding encoding = tokenizer_.encode(text, static_cast<size_t>(max_length_));
+    require_tokens(encoding, text);
+    longest = std::max(longest, encoding.ids.size());
+    batch.encodings.push_back(std::move(encoding));
+  }
+  const int64_t count = static_cast<int64_t>(texts.size());
+  batch.ids = torch::full({count, static_cast<int64_t>(longest)}, tokenizer_.pad_id(), torch::kLong);
+  batch.mask = torch::zeros({count, static_cast<int64_t>(longest)}, torch::kLong);
+  for (int64_t b = 0; b < count; ++b) {
+    const auto& ids = batch.encodings[b].ids;
+    const int64_t length = static_cast<int64_t>(ids.size());
+    batch.ids[b].narrow(0, 0, length).copy_(torch::tensor(ids, torch::kLong));
+    batch.mask[b].narrow(0, 0, length).fill_(1);
+  }
+  return batch;
+}
+
+torch::Tensor TextClassifier::embed(const torch::Tensor& ids) {
+  torch::NoGradGuard no_grad;
+  return model_->call(config_.method("embed", "embed"), {ids.to(device_)});
+}
+
+torch::Tensor TextClassifier::logits(const torch::Tensor& ids, const torch::Tensor& mask) {
+  torch::NoGradGuard no_grad;
+  return model_->call(config_.method("forward", "forward"), {ids.to(device_), mask.to(device_)});
+}
+
+torch::Tensor TextClassifier::embedding_matrix() {
+  torch::NoGradGuard no_grad;
+  return model_->call(config_.method("embedding_matrix", "word_embeddings"), {});
+}
+
+torch::Tensor TextClassifier::baseline_embeddings(const TextBatch& batch, TextBaseline baseline) {
+  const torch::Tensor ordinary = batch.mask.eq(1)
+                                     .logical_and(batch.ids.ne(tokenizer_.cls_id()))
+                                     .logical_and(batch.ids.ne(tokenizer_.sep_id()));
+  if (baseline == TextBaseline::Zero) {
+    return embed(batch.ids) * ordinary.logical_not().unsqueeze(2).to(device_);
+  }
+  const int64_t replacement = baseline == TextBaseline::Pad    ? tokenizer_.pad_id()
+                              : baseline == TextBaseline::Mask ? tokenizer_.mask_id()
+                                                               : tokenizer_.unk_id();
+  return embed(torch::where(ordinary, torch::full_like(batch.ids, replacement), batch.ids));
+}
+
+TextExplanation explain_text(TextClassifier& classifier, const std::vector<std::string>& texts,
+                             const std::string& method, const IgOptions& options, TextBaseline baseline) {
+  TextExplanation explanation;
+  explanation.batch = classifier.encode(texts);
+  const TextBatch& batch = explanation.batch;
+  const torch::Tensor inputs = classifier.embed(batch.ids).detach();
+  const torch::Tensor logits = classifier.logits(batch.ids, batch.mask);
+  explanation.probabilities = torch::softmax(logits, 1).to(torch::kCPU, torch::kDouble);
+  const torch::Tensor predicted = logits.argmax(1).to(torch::kCPU);
+  explanation.predictions.assign(predicted.data_ptr<int64_t>(), predicted.data_ptr<int64_t>() + predicted.numel());
+
+  // The forward pass above already knows the predicted class: pass it on as an explicit target.
+  IgOptions text_options = IgOptions(options).baseline(Baseline::tensor(classifier.baseline_embeddings(batch, baseline)));
+  if (options.target().is_predicted()) text_options.target(Target::per_example(explanation.predictions));
+  explanation.attribution = attribute(classifier.embedding_model(), inputs, method, text_options,
+                                      {batch.mask.to(classifier.device())});
+  explanation.token_scores = explanation.attribution.values.sum(2).to(torch::kCPU, torch::kDouble);
+  return explanation;
+}
+
+}  // namespace igx
