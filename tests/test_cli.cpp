@@ -129,4 +129,49 @@ TEST_F(Cli, ExistingOutputIsNotOverwrittenWithoutForce) {
             0);
 }
 
+TEST_F(Cli, TextWithTheShippedModelWritesHtmlAndJson) {
+  const std::string out_dir = path("report");
+  const auto result = run_igx("explain \"Click here to claim your FREE prize now\" --no-color --steps 32 --out-dir " + out_dir);
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("predicted spam"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("free("), std::string::npos) << result.output;
+  const nlohmann::json json = nlohmann::json::parse(std::ifstream(out_dir + "/explanation.json"));
+  const auto& example = json["examples"][0];
+  EXPECT_EQ(example["tokens"][0], "[CLS]");
+  EXPECT_EQ(example["tokens"].size(), example["token_scores"].size());
+  EXPECT_EQ(example["prediction_label"], "spam");
+  double sum = 0;
+  for (const auto& score : example["token_scores"]) sum += score.get<double>();
+  EXPECT_NEAR(sum, example["attribution_sum"].get<double>(), 1e-4);
+  std::ifstream html(out_dir + "/explanation.html");
+  const std::string page((std::istreambuf_iterator<char>(html)), {});
+  EXPECT_NE(page.find("igx-token"), std::string::npos);
+  // A second run replaces igx's own files without --force.
+  EXPECT_EQ(run_igx("explain \"hello again\" --steps 8 --out-dir " + out_dir).exit_code, 0);
+}
+
+TEST_F(Cli, ImageWithTheShippedModelWritesAHeatmap) {
+  const std::string digit = std::string(IGX_SOURCE_DIR) + "/models/mnist-cnn/samples/digit_3_0.png";
+  const auto result = run_igx("explain --image " + digit + " --baseline blur:3 --out-dir " + path("img"));
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("predicted class 3"), std::string::npos) << result.output;
+  EXPECT_TRUE(fs::exists(path("img") + "/heatmap-digit_3_0.png"));
+  const nlohmann::json json = nlohmann::json::parse(std::ifstream(path("img") + "/explanation.json"));
+  EXPECT_EQ(json["examples"][0]["prediction_label"], "3");
+  EXPECT_EQ(json["shape"], (std::vector<int64_t>{1, 1, 28, 28}));
+}
+
+TEST_F(Cli, BadTextsAndImagesGiveOneReadableLine) {
+  expect_one_line_error(run_igx("explain \"   \" --out-dir " + path("o")), "no token");
+  expect_one_line_error(run_igx("explain \"$(printf 'bad \\377 byte')\" --out-dir " + path("o")), "UTF-8");
+  expect_one_line_error(run_igx("explain --image " + write("notes.png", "not a picture") + " --out-dir " + path("o")),
+                        "notes.png");
+  expect_one_line_error(run_igx("explain"), "nothing to explain");
+  expect_one_line_error(run_igx("explain hello --model no-such-model"), "'no-such-model'");
+  expect_one_line_error(run_igx("explain hello --baseline black --out-dir " + path("o")), "'black'");
+  // A folder of the user's is not written into unasked.
+  fs::create_directories(path("mine"));
+  expect_one_line_error(run_igx("explain hello --out-dir " + path("mine")), "was not made by igx");
+}
+
 }  // namespace
