@@ -71,15 +71,22 @@ std::vector<PathResult> Integrator::integrate(const std::vector<PathJob>& jobs) 
 
   auto flush = [&] {
     if (batch.empty()) return;
-    std::vector<torch::Tensor> point_rows;
+    // Points go straight into one buffer: no per-piece tensors to concatenate.
+    const Path& first = *jobs[batch.front().job].path;
+    std::vector<int64_t> shape = first.point_shape();
+    shape.insert(shape.begin(), batch_rows);
+    torch::Tensor points = torch::empty(shape, first.point_options());
     std::vector<int64_t> example_of_row;
     example_of_row.reserve(batch_rows);
+    int64_t row = 0;
     for (const Piece& piece : batch) {
-      point_rows.push_back(jobs[piece.job].path->points(piece.begin, piece.end));
-      example_of_row.insert(example_of_row.end(), piece.end - piece.begin, jobs[piece.job].example);
+      const int64_t count = piece.end - piece.begin;
+      jobs[piece.job].path->write_points(piece.begin, piece.end, points.narrow(0, row, count));
+      example_of_row.insert(example_of_row.end(), count, jobs[piece.job].example);
+      row += count;
     }
     const torch::Tensor examples = torch::tensor(example_of_row, torch::kLong);
-    torch::Tensor points = torch::cat(point_rows).to(model_.device()).detach().requires_grad_(true);
+    points = points.to(model_.device()).requires_grad_(true);
 
     torch::Tensor outputs = call_model(model_, points, rows_of(extras_, examples));
     check_model_output(outputs, batch_rows, model_);
@@ -90,24 +97,40 @@ std::vector<PathResult> Integrator::integrate(const std::vector<PathJob>& jobs) 
     const torch::Tensor values_cpu = values.detach().to(torch::kCPU, torch::kDouble).contiguous();
     const double* value_data = values_cpu.data_ptr<double>();
 
-    int64_t row = 0;
-    for (const Piece& piece : batch) {
+    // Scalar weights of all pieces form one block matrix [pieces, rows]: a single product gives
+    // every piece's weighted sum. Vector weights (discrete paths) are applied piece by piece.
+    const torch::Tensor flat_gradients = gradients.reshape({batch_rows, -1});
+    torch::Tensor block_weights = torch::zeros({static_cast<int64_t>(batch.size()), batch_rows}, torch::kDouble);
+    std::vector<torch::Tensor> vector_contributions(batch.size());
+    row = 0;
+    for (size_t p = 0; p < batch.size(); ++p) {
+      const Piece& piece = batch[p];
+      const int64_t count = piece.end - piece.begin;
+      const torch::Tensor weights = jobs[piece.job].path->weights(piece.begin, piece.end);
+      if (weights.dim() == 1) {
+        block_weights[p].narrow(0, row, count).copy_(weights);
+      } else {
+        vector_contributions[p] = (weights.to(gradients.device(), torch::kDouble) *
+                                   gradients.narrow(0, row, count).to(torch::kDouble)).sum(0);
+      }
+      row += count;
+    }
+    // In the gradients' precision (float64 models stay exact); sums accumulate in float64.
+    const torch::Tensor scalar_contributions =
+        torch::mm(block_weights.to(gradients.device(), gradients.scalar_type()), flat_gradients).to(torch::kDouble);
+
+    row = 0;
+    for (size_t p = 0; p < batch.size(); ++p) {
+      const Piece& piece = batch[p];
       const int64_t count = piece.end - piece.begin;
       PathResult& result = results[piece.job];
-      const torch::Tensor piece_gradients = gradients.narrow(0, row, count).to(torch::kDouble);
-      torch::Tensor weights = jobs[piece.job].path->weights(piece.begin, piece.end);
-      weights = weights.to(piece_gradients.device(), torch::kDouble);
-      torch::Tensor contribution;
-      if (weights.dim() == 1) {
-        contribution = torch::matmul(weights.unsqueeze(0), piece_gradients.reshape({count, -1}))
-                           .reshape(piece_gradients.sizes().slice(1));
-      } else {
-        contribution = (weights * piece_gradients).sum(0);
-      }
+      const torch::Tensor contribution = vector_contributions[p].defined()
+                                             ? vector_contributions[p]
+                                             : scalar_contributions[p].view(gradients.sizes().slice(1));
       if (result.weighted_gradient_sum.defined()) {
         result.weighted_gradient_sum.add_(contribution);
       } else {
-        result.weighted_gradient_sum = contribution;
+        result.weighted_gradient_sum = contribution.clone();
       }
       result.values.insert(result.values.end(), value_data + row, value_data + row + count);
       row += count;

@@ -29,14 +29,21 @@ StraightLinePath::StraightLinePath(torch::Tensor baseline, torch::Tensor input, 
 }
 
 torch::Tensor StraightLinePath::points(int64_t begin, int64_t end) const {
+  std::vector<int64_t> shape = point_shape();
+  shape.insert(shape.begin(), end - begin);
+  torch::Tensor out = torch::empty(shape, point_options());
+  write_points(begin, end, out);
+  return out;
+}
+
+void StraightLinePath::write_points(int64_t begin, int64_t end, torch::Tensor out) const {
   check_range(begin, end, size());
   std::vector<int64_t> shape(input_.dim() + 1, 1);
   shape[0] = end - begin;
-  const torch::Tensor alpha = column(quadrature_.nodes, begin, end).view(shape);
-  // (1 - a) x' + a x is exactly x' at a = 0 and exactly x at a = 1, so end-point evaluations
-  // reproduce F(x') and F(x) bit for bit.
-  const auto options = torch::TensorOptions().dtype(input_.scalar_type()).device(input_.device());
-  return baseline_.unsqueeze(0) * (1.0 - alpha).to(options) + input_.unsqueeze(0) * alpha.to(options);
+  const torch::Tensor alpha = column(quadrature_.nodes, begin, end).view(shape).to(point_options());
+  // lerp is exactly x' at a = 0 and exactly x at a = 1 (it switches to x - (1 - a)(x - x')
+  // for a >= 1/2), so end-point evaluations reproduce F(x') and F(x) bit for bit.
+  torch::lerp_out(out, baseline_.unsqueeze(0), input_.unsqueeze(0), alpha);
 }
 
 torch::Tensor StraightLinePath::weights(int64_t begin, int64_t end) const {

@@ -19,6 +19,11 @@ class Path {
   virtual int64_t size() const = 0;
   /// Points begin..end-1, [end - begin, ...example shape], in the examples' dtype.
   virtual torch::Tensor points(int64_t begin, int64_t end) const = 0;
+  /// The same points written into `out` (a view of a batch buffer).
+  virtual void write_points(int64_t begin, int64_t end, torch::Tensor out) const { out.copy_(points(begin, end)); }
+  /// Shape of one point (the example shape) and its dtype and device.
+  virtual std::vector<int64_t> point_shape() const = 0;
+  virtual torch::TensorOptions point_options() const = 0;
   /// Their weights: [end - begin] (float64 scalars) or [end - begin, ...example shape].
   virtual torch::Tensor weights(int64_t begin, int64_t end) const = 0;
 };
@@ -32,7 +37,10 @@ class StraightLinePath : public Path {
 
   int64_t size() const override { return static_cast<int64_t>(quadrature_.nodes.size()); }
   torch::Tensor points(int64_t begin, int64_t end) const override;
+  void write_points(int64_t begin, int64_t end, torch::Tensor out) const override;
   torch::Tensor weights(int64_t begin, int64_t end) const override;
+  std::vector<int64_t> point_shape() const override { return input_.sizes().vec(); }
+  torch::TensorOptions point_options() const override { return input_.options(); }
   const Quadrature& quadrature() const { return quadrature_; }
 
  private:
@@ -49,6 +57,8 @@ class PointListPath : public Path {
   int64_t size() const override { return points_.size(0); }
   torch::Tensor points(int64_t begin, int64_t end) const override;
   torch::Tensor weights(int64_t begin, int64_t end) const override;
+  std::vector<int64_t> point_shape() const override { return points_.sizes().slice(1).vec(); }
+  torch::TensorOptions point_options() const override { return points_.options(); }
 
  private:
   torch::Tensor points_;
