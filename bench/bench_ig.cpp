@@ -85,8 +85,10 @@ void BM_IntegratedGradients(benchmark::State& state) {
 
 // Args: {internal batch size (0 = all rows at once), threads}.
 void batch_sizes(benchmark::internal::Benchmark* benchmark) {
-  for (int64_t batch : {0, 100}) benchmark->Args({batch, 2});
-  benchmark->Unit(benchmark::kMillisecond)->MinTime(2.0);
+  for (int64_t threads : {1, 2}) {
+    for (int64_t batch : {0, 100}) benchmark->Args({batch, threads});
+  }
+  benchmark->Unit(benchmark::kMillisecond)->MinTime(0.5);
 }
 
 BENCHMARK_TEMPLATE(BM_BareForwardBackward, MlpNet)->Apply(batch_sizes);

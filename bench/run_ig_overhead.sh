@@ -4,22 +4,29 @@
 set -euo pipefail
 build=${1:-build}
 json=$(mktemp)
-"$build/bench/bench_ig" --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
+# Repetitions are interleaved at random so that drift on a shared machine hits both sides alike.
+"$build/bench/bench_ig" --benchmark_repetitions=10 --benchmark_enable_random_interleaving=true \
   --benchmark_format=json > "$json"
 /usr/bin/python3 - "$json" <<'PY'
-import json, re, sys
+import json, re, statistics, sys
 runs = json.load(open(sys.argv[1]))
-medians = {b["run_name"]: b["real_time"] for b in runs["benchmarks"] if b["aggregate_name"] == "median"}
+times = {}
+for b in runs["benchmarks"]:
+    if b.get("run_type") == "iteration":
+        times.setdefault(b["run_name"], []).append(b["real_time"])
+medians = {name: statistics.median(values) for name, values in times.items()}
+minima = {name: min(values) for name, values in times.items()}
 print(f"host: {runs['context']['host_name']}, {runs['context']['num_cpus']} CPUs, {runs['context']['date']}")
 print()
-print("| model | internal batch | bare fwd+bwd (ms) | igx IG n=50 (ms) | ratio |")
-print("|---|---|---|---|---|")
+print("| model | threads | internal batch | bare fwd+bwd, median (ms) | igx IG n=50, median (ms) | ratio of medians | ratio of minima |")
+print("|---|---|---|---|---|---|---|")
 for name, bare in sorted(medians.items()):
     m = re.match(r"BM_BareForwardBackward<(\w+)>/(\d+)/(\d+)", name)
     if not m:
         continue
-    ig = medians[name.replace("BM_BareForwardBackward", "BM_IntegratedGradients")]
+    ig_name = name.replace("BM_BareForwardBackward", "BM_IntegratedGradients")
+    ig = medians[ig_name]
     batch = "all 400 rows" if m.group(2) == "0" else m.group(2)
-    print(f"| {m.group(1)} | {batch} | {bare:.2f} | {ig:.2f} | {ig / bare:.3f} |")
+    print(f"| {m.group(1)} | {m.group(3)} | {batch} | {bare:.2f} | {ig:.2f} | {ig / bare:.3f} | {minima[ig_name] / minima[name]:.3f} |")
 PY
 rm -f "$json"
