@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "ig_detail.h"
 #include "igx/error.h"
 #include "igx/tensor_checks.h"
 
@@ -11,6 +12,17 @@ namespace igx {
 namespace {
 
 constexpr double kNotApplicable = std::numeric_limits<double>::quiet_NaN();
+
+// Index of the node equal to `alpha`, if the rule has one (end points are exact by construction).
+std::optional<size_t> node_at(const Quadrature& quadrature, double alpha) {
+  const auto it = std::find(quadrature.nodes.begin(), quadrature.nodes.end(), alpha);
+  if (it == quadrature.nodes.end()) return std::nullopt;
+  return static_cast<size_t>(it - quadrature.nodes.begin());
+}
+
+}  // namespace
+
+namespace detail {
 
 void check_inputs(const torch::Tensor& inputs, const ExtraInputs& extras) {
   require_floating(inputs, "input");
@@ -28,11 +40,17 @@ void check_inputs(const torch::Tensor& inputs, const ExtraInputs& extras) {
   }
 }
 
-// Index of the node equal to `alpha`, if the rule has one (end points are exact by construction).
-std::optional<size_t> node_at(const Quadrature& quadrature, double alpha) {
-  const auto it = std::find(quadrature.nodes.begin(), quadrature.nodes.end(), alpha);
-  if (it == quadrature.nodes.end()) return std::nullopt;
-  return static_cast<size_t>(it - quadrature.nodes.begin());
+std::vector<double> set_targets(Integrator& integrator, const Target& target, OutputKind output,
+                                const torch::Tensor& inputs, bool need_output_input) {
+  const int64_t batch_size = inputs.size(0);
+  if (!target.is_predicted() && !need_output_input) {
+    integrator.set_targets(target.resolve(batch_size));
+    return {};
+  }
+  const torch::Tensor outputs = integrator.outputs(inputs, torch::arange(batch_size, torch::kLong));
+  const torch::Tensor targets = target.resolve(batch_size, outputs);
+  integrator.set_targets(targets);
+  return to_vector(select_output(outputs, targets, output));
 }
 
 std::vector<double> to_vector(const torch::Tensor& tensor) {
@@ -40,7 +58,32 @@ std::vector<double> to_vector(const torch::Tensor& tensor) {
   return {values.data_ptr<double>(), values.data_ptr<double>() + values.numel()};
 }
 
-}  // namespace
+void complete_report(ExampleReport& report, const IgOptions& options, torch::ScalarType dtype) {
+  report.delta = report.attribution_sum - (report.output_input - report.output_baseline);
+  report.relative_error = relative_error(report.delta, report.output_input, report.output_baseline,
+                                         options.min_output_gap(), dtype);
+}
+
+}  // namespace detail
+
+std::string strategy_name(Strategy strategy) {
+  switch (strategy) {
+    case Strategy::Fixed:
+      return "fixed";
+    case Strategy::Doubling:
+      return "doubling";
+    case Strategy::IntervalAdaptive:
+      return "adaptive";
+  }
+  return "fixed";
+}
+
+Strategy parse_strategy(const std::string& name) {
+  if (name == "fixed") return Strategy::Fixed;
+  if (name == "doubling") return Strategy::Doubling;
+  if (name == "adaptive" || name == "interval-adaptive") return Strategy::IntervalAdaptive;
+  throw Error("unknown integration strategy '" + name + "'; expected fixed, doubling or adaptive");
+}
 
 std::optional<double> relative_error(double delta, double output_input, double output_baseline,
                                      double min_gap, torch::ScalarType dtype) {
@@ -55,7 +98,10 @@ std::optional<double> relative_error(double delta, double output_input, double o
 
 Attribution integrated_gradients(Model& model, const torch::Tensor& inputs, const IgOptions& options,
                                  const ExtraInputs& extras) {
-  check_inputs(inputs, extras);
+  detail::check_inputs(inputs, extras);
+  if (options.strategy() == Strategy::Doubling) return detail::integrate_by_doubling(model, inputs, options, extras);
+  if (options.strategy() == Strategy::IntervalAdaptive) return detail::integrate_adaptively(model, inputs, options, extras);
+
   const int64_t batch_size = inputs.size(0);
   const Quadrature quadrature = make_quadrature(options.method(), options.n_steps());
   const torch::Tensor baselines = options.baseline().resolve(inputs);
@@ -64,18 +110,10 @@ Attribution integrated_gradients(Model& model, const torch::Tensor& inputs, cons
   const std::optional<size_t> baseline_node = node_at(quadrature, 0.0);
 
   Integrator integrator(model, extras, options.output(), options.internal_batch_size());
-
   // F(x) comes from the path when the rule has a node at 1, unless the predicted class must be
   // known first: then the forward pass that finds it gives F(x) too.
-  std::vector<double> output_input;
-  if (options.target().is_predicted() || !input_node) {
-    const torch::Tensor outputs = integrator.outputs(inputs, examples);
-    const torch::Tensor targets = options.target().resolve(batch_size, outputs);
-    integrator.set_targets(targets);
-    output_input = to_vector(select_output(outputs, targets, options.output()));
-  } else {
-    integrator.set_targets(options.target().resolve(batch_size));
-  }
+  const std::vector<double> output_input =
+      detail::set_targets(integrator, options.target(), options.output(), inputs, !input_node);
 
   std::vector<StraightLinePath> paths;
   paths.reserve(batch_size);
@@ -85,7 +123,7 @@ Attribution integrated_gradients(Model& model, const torch::Tensor& inputs, cons
   const std::vector<PathResult> results = integrator.integrate(jobs);
 
   std::vector<double> output_baseline;
-  if (!baseline_node) output_baseline = to_vector(integrator.values(baselines, examples));
+  if (!baseline_node) output_baseline = detail::to_vector(integrator.values(baselines, examples));
 
   Attribution attribution;
   const torch::Tensor differences = (inputs - baselines).to(torch::kDouble);
@@ -98,15 +136,11 @@ Attribution integrated_gradients(Model& model, const torch::Tensor& inputs, cons
 
     ExampleReport report;
     report.target = targets[b].item<int64_t>();
-    report.output_input = input_node && output_input.empty() ? results[b].values[*input_node]
-                                                              : output_input[b];
-    report.output_baseline =
-        baseline_node ? results[b].values[*baseline_node] : output_baseline[b];
+    report.output_input = output_input.empty() ? results[b].values[*input_node] : output_input[b];
+    report.output_baseline = baseline_node ? results[b].values[*baseline_node] : output_baseline[b];
     report.attribution_sum = multiplied.sum().item<double>();
-    report.delta = report.attribution_sum - (report.output_input - report.output_baseline);
-    report.relative_error = relative_error(report.delta, report.output_input, report.output_baseline,
-                                           options.min_output_gap(), inputs.scalar_type());
     report.steps = static_cast<int64_t>(quadrature.nodes.size());
+    detail::complete_report(report, options, inputs.scalar_type());
     attribution.examples.push_back(report);
   }
   attribution.values = torch::stack(values).to(inputs.device(), inputs.scalar_type());
@@ -116,7 +150,7 @@ Attribution integrated_gradients(Model& model, const torch::Tensor& inputs, cons
 
 torch::Tensor predict(Model& model, const torch::Tensor& inputs, int64_t internal_batch_size,
                       const ExtraInputs& extras) {
-  check_inputs(inputs, extras);
+  detail::check_inputs(inputs, extras);
   Integrator integrator(model, extras, OutputKind::Logit, internal_batch_size);
   return Target::predicted().resolve(inputs.size(0),
                                      integrator.outputs(inputs, torch::arange(inputs.size(0))));
@@ -124,15 +158,10 @@ torch::Tensor predict(Model& model, const torch::Tensor& inputs, int64_t interna
 
 Attribution saliency(Model& model, const torch::Tensor& inputs, const GradientOptions& options,
                      const ExtraInputs& extras) {
-  check_inputs(inputs, extras);
+  detail::check_inputs(inputs, extras);
   const int64_t batch_size = inputs.size(0);
   Integrator integrator(model, extras, options.output(), options.internal_batch_size());
-  if (options.target().is_predicted()) {
-    integrator.set_targets(
-        options.target().resolve(batch_size, integrator.outputs(inputs, torch::arange(batch_size))));
-  } else {
-    integrator.set_targets(options.target().resolve(batch_size));
-  }
+  detail::set_targets(integrator, options.target(), options.output(), inputs, false);
 
   // The gradient at x is a one-point path with weight 1.
   std::vector<PointListPath> paths;

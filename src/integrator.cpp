@@ -68,6 +68,7 @@ std::vector<PathResult> Integrator::integrate(const std::vector<PathJob>& jobs) 
 
   std::vector<Piece> batch;
   int64_t batch_rows = 0;
+  std::vector<std::vector<torch::Tensor>> kept(jobs.size());
 
   auto flush = [&] {
     if (batch.empty()) return;
@@ -133,6 +134,7 @@ std::vector<PathResult> Integrator::integrate(const std::vector<PathJob>& jobs) 
         result.weighted_gradient_sum = contribution.clone();
       }
       result.values.insert(result.values.end(), value_data + row, value_data + row + count);
+      if (jobs[piece.job].keep_gradients) kept[piece.job].push_back(gradients.narrow(0, row, count).clone());
       row += count;
     }
     counts_.gradient_rows += batch_rows;
@@ -152,6 +154,9 @@ std::vector<PathResult> Integrator::integrate(const std::vector<PathJob>& jobs) 
     }
   }
   flush();
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    if (jobs[j].keep_gradients && !kept[j].empty()) results[j].gradients = torch::cat(kept[j]);
+  }
   return results;
 }
 

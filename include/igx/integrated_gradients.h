@@ -15,8 +15,18 @@
 
 namespace igx {
 
+/// How the number of steps is chosen.
+enum class Strategy {
+  Fixed,             ///< n_steps nodes of `method` for every example
+  Doubling,          ///< n, 2n, 4n, ... nested nodes of `method` until the relative error <= tolerance
+  IntervalAdaptive,  ///< Simpson on intervals of [0, 1], bisected where the exact per-interval error is
+};
+
+std::string strategy_name(Strategy strategy);          ///< "fixed", "doubling", "adaptive"
+Strategy parse_strategy(const std::string& name);
+
 struct IgOptions {
-  TORCH_ARG(int64_t, n_steps) = 50;                        ///< quadrature nodes per example
+  TORCH_ARG(int64_t, n_steps) = 50;                        ///< quadrature nodes per example (Fixed)
   TORCH_ARG(Rule, method) = Rule::GaussLegendre;           ///< quadrature rule
   TORCH_ARG(Baseline, baseline) = Baseline::zero();        ///< the path's start x'
   TORCH_ARG(Target, target) = Target::predicted();         ///< the explained class
@@ -25,6 +35,15 @@ struct IgOptions {
   TORCH_ARG(bool, multiply_by_inputs) = true;              ///< false: return the path-integrated gradient
   /// |F(x) - F(x')| at or below this (or below float noise) makes the relative error undefined.
   TORCH_ARG(double, min_output_gap) = 1e-6;
+  TORCH_ARG(Strategy, strategy) = Strategy::Fixed;         ///< fixed steps, or integrate to a tolerance
+  /// Doubling and IntervalAdaptive: the relative completeness error to certify.
+  TORCH_ARG(double, tolerance) = 0.01;
+  TORCH_ARG(int64_t, max_steps) = 4096;                    ///< budget of gradient evaluations per example
+  TORCH_ARG(int64_t, initial_steps) = 16;                  ///< Doubling: the first n
+  TORCH_ARG(int64_t, initial_intervals) = 4;               ///< IntervalAdaptive: the first partition
+  /// IntervalAdaptive: when > 0, also require the estimated relative L1 error of the attribution
+  /// vector to be at most this.
+  TORCH_ARG(double, attribution_tolerance) = 0.0;
 };
 
 /// The completeness report of one example.
@@ -37,6 +56,16 @@ struct ExampleReport {
   /// |delta| / |F(x) - F(x')|, or none when |F(x) - F(x')| is too small for a relative error.
   std::optional<double> relative_error;
   int64_t steps = 0;          ///< gradient evaluations spent on this example
+  /// Doubling and IntervalAdaptive: whether the error bound is at most the tolerance. Never true
+  /// when it is not.
+  std::optional<bool> certified;
+  /// Doubling: the relative error reached. IntervalAdaptive: sum over intervals of
+  /// |quadrature - (F(b) - F(a))| / |F(x) - F(x')|, a bound on the relative error that does
+  /// not count on errors of different intervals cancelling.
+  std::optional<double> error_bound;
+  /// IntervalAdaptive: estimated relative L1 error of the attribution vector (Simpson against
+  /// the trapezoid on each interval, which overestimates Simpson's error).
+  std::optional<double> attribution_error;
 };
 
 struct Attribution {

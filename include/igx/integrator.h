@@ -15,14 +15,16 @@ namespace igx {
 
 /// A path to evaluate and the example it belongs to (its row in the targets and extra inputs).
 struct PathJob {
-  const Path* path;  ///< not owned; must outlive the call
-  int64_t example;   ///< index into the batch of examples
+  const Path* path;             ///< not owned; must outlive the call
+  int64_t example;              ///< index into the batch of examples
+  bool keep_gradients = false;  ///< also return each point's gradient (adaptive refinement needs them)
 };
 
 /// What evaluating one path gives.
 struct PathResult {
   torch::Tensor weighted_gradient_sum;  ///< sum_k weight_k * grad F(point_k), float64, example shape
   std::vector<double> values;           ///< F(point_k) for each point
+  torch::Tensor gradients;              ///< [K, ...] grad F(point_k), when the job asked to keep them
 };
 
 /// Counts of model rows evaluated, for step reports and benchmarks.

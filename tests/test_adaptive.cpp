@@ -1,0 +1,162 @@
+// Error-controlled IG: doubling and interval-adaptive Simpson, against closed forms and the
+// fixed rules they must reproduce.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "igx/igx.h"
+#include "test_models.h"
+
+namespace {
+
+using igx::IgOptions;
+using igx::Rule;
+using igx::Strategy;
+
+torch::Tensor doubles(std::vector<double> values) { return torch::tensor(values, torch::kDouble); }
+
+// A model whose integrand has a kink: softplus-like sharp bends at different places per example.
+igx::FunctionModel bent_model() {
+  return igx::FunctionModel(
+      [](const torch::Tensor& x) {
+        return (torch::relu(x.select(1, 0) - 0.7) * 5.0 + torch::tanh(3.0 * x.select(1, 1)) +
+                torch::relu(x.select(1, 2) - 0.2) * 2.0)
+            .unsqueeze(1);
+      },
+      "bent");
+}
+
+// Doubling with nested right-Riemann nodes ends at some n; its attributions must equal the fixed
+// rule at that n exactly, and it must have spent exactly n gradient evaluations.
+TEST(Doubling, ReproducesTheFixedRuleAtTheFinalN) {
+  auto mlp = std::make_shared<igx_test::Mlp>(6, 16, 3, torch::kDouble);
+  auto model = igx_test::as_model(mlp);
+  torch::manual_seed(4);
+  const torch::Tensor inputs = torch::randn({3, 6}, torch::kDouble) * 2;
+  for (Rule rule : {Rule::RiemannRight, Rule::RiemannLeft, Rule::RiemannTrapezoid}) {
+    const auto adaptive = igx::integrated_gradients(
+        model, inputs, IgOptions().strategy(Strategy::Doubling).method(rule).tolerance(1e-3).initial_steps(4));
+    for (int64_t b = 0; b < 3; ++b) {
+      const auto& report = adaptive.examples[b];
+      ASSERT_TRUE(report.certified.has_value());
+      EXPECT_TRUE(*report.certified) << igx::rule_name(rule);
+      ASSERT_TRUE(report.relative_error.has_value());
+      EXPECT_LE(*report.relative_error, 1e-3);
+      const int64_t n = report.steps;  // trapezoid: m + 1 nodes for m intervals, still n nodes
+      const auto fixed = igx::integrated_gradients(model, inputs[b].unsqueeze(0),
+                                                   IgOptions().method(rule).n_steps(n));
+      EXPECT_TRUE(torch::allclose(adaptive.values[b], fixed.values[0], 1e-10, 1e-12)) << igx::rule_name(rule) << " n=" << n;
+      EXPECT_NEAR(report.delta, fixed.examples[0].delta, 1e-10);
+    }
+  }
+}
+
+TEST(Doubling, StopsAtTheBudgetWithoutCertifying) {
+  auto model = bent_model();
+  const torch::Tensor inputs = doubles({1.0, 0.5, 1.0}).unsqueeze(0);
+  const auto result = igx::integrated_gradients(
+      model, inputs, IgOptions().strategy(Strategy::Doubling).method(Rule::RiemannRight).tolerance(1e-9).max_steps(100));
+  EXPECT_FALSE(*result.examples[0].certified);
+  EXPECT_LE(result.examples[0].steps, 100);
+  EXPECT_EQ(result.examples[0].steps, 64);  // 4? no: 16 + 16 + 32 = 64; the next level would exceed 100
+  EXPECT_THROW(igx::integrated_gradients(model, inputs, IgOptions().strategy(Strategy::Doubling)), igx::Error);
+}
+
+// Simpson integrates a cubic in alpha exactly: F = (w.x)^4 from 0 has s(a) = 4 c^4 a^3.
+TEST(IntervalAdaptive, ExactOnPolynomialsOfDegreeFourAlongThePath) {
+  const torch::Tensor w = doubles({0.5, -1.0, 2.0});
+  auto model = igx_test::power_of_linear(w, 4);
+  const torch::Tensor x = doubles({1.0, 0.25, 1.0}).unsqueeze(0);
+  const auto result = igx::integrated_gradients(model, x, IgOptions().strategy(Strategy::IntervalAdaptive).initial_intervals(1));
+  const double c = 0.5 - 0.25 + 2.0;
+  EXPECT_EQ(result.examples[0].steps, 3);  // one Simpson panel is already exact
+  EXPECT_TRUE(*result.examples[0].certified);
+  EXPECT_NEAR(result.examples[0].delta, 0.0, 1e-12);
+  EXPECT_TRUE(torch::allclose(result.values[0], w * x[0] * std::pow(c, 3), 1e-12, 1e-12));
+  EXPECT_NEAR(*result.examples[0].error_bound, 0.0, 1e-12);
+}
+
+// On a degree-5 polynomial one panel misses by a known amount: Simpson of 5a^4 on [0, 1] is
+// 5 (0 + 4/16 + 1) / 6 = 25/24, so delta = c^5 (25/24 - 1) = c^5 / 24; refining removes it.
+TEST(IntervalAdaptive, ErrorIndicatorIsTheExactIntervalError) {
+  const torch::Tensor w = doubles({1.0, 1.0});
+  auto model = igx_test::power_of_linear(w, 5);
+  const torch::Tensor x = doubles({0.5, 0.5}).unsqueeze(0);  // c = 1
+  const auto one_panel = igx::integrated_gradients(
+      model, x, IgOptions().strategy(Strategy::IntervalAdaptive).initial_intervals(1).max_steps(3));
+  EXPECT_NEAR(one_panel.examples[0].delta, 1.0 / 24.0, 1e-12);
+  EXPECT_NEAR(*one_panel.examples[0].error_bound, 1.0 / 24.0, 1e-12);
+  EXPECT_FALSE(*one_panel.examples[0].certified);  // 4.2% > 1%
+  const auto refined = igx::integrated_gradients(
+      model, x, IgOptions().strategy(Strategy::IntervalAdaptive).initial_intervals(1).tolerance(1e-6));
+  EXPECT_TRUE(*refined.examples[0].certified);
+  EXPECT_LE(std::abs(refined.examples[0].delta), 1e-6);
+  EXPECT_LE(*refined.examples[0].relative_error, *refined.examples[0].error_bound + 1e-15);
+}
+
+// The certificate is honest: whenever it says certified, the relative error is within the
+// tolerance, and it never spends more than the budget.
+TEST(IntervalAdaptive, CertifiedMeansWithinToleranceOnAnMlp) {
+  auto mlp = std::make_shared<igx_test::Mlp>(8, 32, 4, torch::kFloat);
+  auto model = igx_test::as_model(mlp);
+  torch::manual_seed(5);
+  const torch::Tensor inputs = torch::randn({16, 8}) * 3;
+  for (double tolerance : {0.05, 0.01, 0.001}) {
+    const auto result = igx::integrated_gradients(
+        model, inputs, IgOptions().strategy(Strategy::IntervalAdaptive).tolerance(tolerance).max_steps(257));
+    for (const auto& report : result.examples) {
+      EXPECT_LE(report.steps, 257);
+      ASSERT_TRUE(report.certified.has_value());
+      if (*report.certified && report.relative_error) {
+        EXPECT_LE(*report.relative_error, tolerance + 1e-6);
+        EXPECT_LE(*report.error_bound, tolerance + 1e-12);
+      }
+      if (report.error_bound && *report.error_bound > tolerance) EXPECT_FALSE(*report.certified);
+    }
+  }
+}
+
+// Kinks: the ReLU network needs refinement where the gradient jumps; the result must still be
+// certified and agree with a very fine fixed rule.
+TEST(IntervalAdaptive, ResolvesKinksAndAgreesWithAFineFixedRule) {
+  auto model = bent_model();
+  const torch::Tensor inputs = doubles({1.0, 0.5, 1.0, 2.0, -1.0, 0.3}).view({2, 3});
+  const auto adaptive = igx::integrated_gradients(
+      model, inputs, IgOptions().strategy(Strategy::IntervalAdaptive).tolerance(1e-4).max_steps(4096));
+  const auto fine = igx::integrated_gradients(model, inputs, IgOptions().method(Rule::RiemannMiddle).n_steps(20000));
+  for (int64_t b = 0; b < 2; ++b) {
+    EXPECT_TRUE(*adaptive.examples[b].certified) << b;
+    EXPECT_LE(*adaptive.examples[b].relative_error, 1e-4);
+    EXPECT_TRUE(torch::allclose(adaptive.values[b], fine.values[b], 1e-3, 1e-3)) << adaptive.values[b] << fine.values[b];
+    EXPECT_LT(adaptive.examples[b].steps, 400);  // refinement concentrates at the kinks
+  }
+}
+
+TEST(IntervalAdaptive, ExamplesDoNotInfluenceEachOther) {
+  auto mlp = std::make_shared<igx_test::Mlp>(5, 16, 3, torch::kDouble);
+  auto model = igx_test::as_model(mlp);
+  torch::manual_seed(6);
+  const torch::Tensor inputs = torch::randn({4, 5}, torch::kDouble) * 2;
+  const auto options = IgOptions().strategy(Strategy::IntervalAdaptive).tolerance(1e-4).internal_batch_size(7);
+  const auto together = igx::integrated_gradients(model, inputs, options);
+  for (int64_t b = 0; b < 4; ++b) {
+    const auto alone = igx::integrated_gradients(model, inputs[b].unsqueeze(0), options);
+    EXPECT_EQ(alone.examples[0].steps, together.examples[b].steps);
+    EXPECT_TRUE(torch::allclose(alone.values[0], together.values[b], 1e-12, 1e-12));
+  }
+  // No forward-only passes beyond the predicted class: the end points are on the path.
+  EXPECT_EQ(together.counts.forward_rows, 4);
+}
+
+TEST(IntervalAdaptive, AttributionToleranceRefinesFurther) {
+  auto model = bent_model();
+  const torch::Tensor inputs = doubles({1.0, 0.5, 1.0}).unsqueeze(0);
+  const auto scalar_only = igx::integrated_gradients(model, inputs, IgOptions().strategy(Strategy::IntervalAdaptive).tolerance(0.05));
+  const auto both = igx::integrated_gradients(
+      model, inputs, IgOptions().strategy(Strategy::IntervalAdaptive).tolerance(0.05).attribution_tolerance(0.001));
+  EXPECT_TRUE(*both.examples[0].certified);
+  EXPECT_LE(*both.examples[0].attribution_error, 0.001);
+  EXPECT_GE(both.examples[0].steps, scalar_only.examples[0].steps);
+}
+
+}  // namespace
