@@ -66,6 +66,9 @@ nlohmann::json attribution_to_json(const Attribution& attribution, const RunDesc
                             {"delta", number_or_null(report.delta)},
                             {"steps", report.steps}};
     if (predictions.defined()) entry["prediction"] = predictions[b].item<int64_t>();
+    if (report.certified) entry["certified"] = *report.certified;
+    if (report.error_bound) entry["error_bound"] = *report.error_bound;
+    if (report.attribution_error) entry["attribution_error"] = *report.attribution_error;
     if (report.relative_error) {
       entry["relative_error"] = *report.relative_error;
     } else {
@@ -102,7 +105,12 @@ std::string summarize(const Attribution& attribution, const RunDescription& run,
           << "  delta = " << format("%+.3e", report.delta) << "   relative error = "
           << (report.relative_error ? format("%.3g%%", 100.0 * *report.relative_error)
                                     : std::string("n/a (|F(x) - F(x')| too small)"))
-          << "   steps = " << report.steps << "\n";
+          << "   steps = " << report.steps;
+      if (report.certified) {
+        out << "   certified: " << (*report.certified ? "yes" : "NO");
+        if (report.error_bound) out << " (bound " << format("%.3g%%", 100.0 * *report.error_bound) << ")";
+      }
+      out << "\n";
     } else {
       out << "   (completeness does not apply to " << run.method << ")\n";
     }

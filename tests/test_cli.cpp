@@ -70,16 +70,40 @@ TEST_F(Cli, ExplainWritesJsonThatMatchesTheClosedForm) {
   EXPECT_NEAR(first["attributions"][1].get<double>(), 4.0, 1e-5);  // w = 2, x = 2
   EXPECT_NEAR(first["output_input"].get<double>(), 2.5, 1e-5);
   EXPECT_NEAR(first["delta"].get<double>(), 0.0, 1e-5);
-  EXPECT_EQ(first["steps"], 50);
+  // Adaptive by default: a linear model is exact on the first Simpson panels (9 nodes).
+  EXPECT_EQ(first["steps"], 9);
+  EXPECT_EQ(first["certified"], true);
   const igx::NdArray npy = igx::read_npy(path("a.npy"));
   EXPECT_EQ(npy.shape, (std::vector<int64_t>{2, 3}));
   EXPECT_NEAR(npy.values[2], -3.0, 1e-5);
 }
 
+TEST_F(Cli, FixedStepsAndStrategies) {
+  const std::string base = "explain --model " + model("mlp") + " --input " + write("m.json", "[[1,2,3,4,5,6,7,8]]");
+  auto steps_of = [&](const std::string& flags, const std::string& out) {
+    const auto result = run_igx(base + " " + flags + " --out " + path(out));
+    EXPECT_EQ(result.exit_code, 0) << result.output;
+    return nlohmann::json::parse(std::ifstream(path(out)))["examples"][0];
+  };
+  EXPECT_EQ(steps_of("--steps 20", "a.json")["steps"], 20);
+  EXPECT_FALSE(steps_of("--steps 20", "b.json").contains("certified"));
+  EXPECT_EQ(steps_of("--method riemann_trapezoid", "c.json")["steps"], 50);
+  const auto doubling = steps_of("--strategy doubling --tolerance 0.001", "d.json");
+  EXPECT_EQ(doubling["certified"], true);
+  EXPECT_LE(doubling["relative_error"].get<double>(), 0.001);
+  const auto adaptive = steps_of("--tolerance 0.0001 --max-steps 1000", "e.json");
+  EXPECT_EQ(adaptive["certified"], true);
+  EXPECT_LE(adaptive["error_bound"].get<double>(), 0.0001);
+  expect_one_line_error(run_igx(base + " --strategy adaptive --method gausslegendre"), "Simpson");
+  expect_one_line_error(run_igx(base + " --strategy doubling --method gausslegendre"), "nested nodes");
+  expect_one_line_error(run_igx(base + " --strategy sometimes"), "'sometimes'");
+}
+
 TEST_F(Cli, HelpShowsDefaults) {
   const auto result = run_igx("explain --help");
   EXPECT_EQ(result.exit_code, 0);
-  for (const char* fragment : {"--steps", "=50", "--batch-size", "=256", "=gausslegendre", "--threads", "=pred"}) {
+  for (const char* fragment : {"--steps", "=50", "--batch-size", "=256", "=gausslegendre", "--threads", "=pred",
+                               "--tolerance", "=0.01", "--max-steps", "=4096", "--strategy", "=auto"}) {
     EXPECT_NE(result.output.find(fragment), std::string::npos) << fragment;
   }
 }

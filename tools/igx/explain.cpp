@@ -32,7 +32,12 @@ struct ExplainFlags {
   std::string target = "pred";
   std::string output = "logit";
   std::string method = "gausslegendre";
+  bool method_given = false;
+  std::string strategy = "auto";
+  double tolerance = 0.01;
+  int64_t max_steps = 4096;
   int64_t steps = 50;
+  bool steps_given = false;
   int64_t batch_size = 256;
   int threads = 0;
   std::string device = "cpu";
@@ -55,21 +60,60 @@ class Timer {
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
+// Error-controlled integration is the default; --steps or an IG rule in --method ask for fixed
+// steps instead.
+igx::Strategy strategy_of(const ExplainFlags& flags) {
+  if (flags.strategy != "auto") return igx::parse_strategy(flags.strategy);
+  return flags.steps_given || flags.method_given ? igx::Strategy::Fixed : igx::Strategy::IntervalAdaptive;
+}
+
 igx::IgOptions common_options(const ExplainFlags& flags) {
-  return igx::IgOptions()
-      .n_steps(flags.steps)
-      .target(parse_target(flags.target))
-      .output(igx::parse_output_kind(flags.output))
-      .internal_batch_size(flags.batch_size);
+  const igx::Strategy strategy = strategy_of(flags);
+  if (strategy == igx::Strategy::IntervalAdaptive && flags.method_given && flags.method != "saliency" &&
+      flags.method != "inputxgradient") {
+    throw igx::Error("--method " + flags.method + " sets the rule of fixed steps or doubling; the adaptive strategy "
+                     "integrates with Simpson panels (drop --method, or add --strategy fixed|doubling)");
+  }
+  igx::IgOptions options = igx::IgOptions()
+                               .n_steps(flags.steps)
+                               .strategy(strategy)
+                               .tolerance(flags.tolerance)
+                               .max_steps(flags.max_steps)
+                               .target(parse_target(flags.target))
+                               .output(igx::parse_output_kind(flags.output))
+                               .internal_batch_size(flags.batch_size);
+  return options;
+}
+
+// The method attribute() runs: the named one, or for doubling without --method, the paper's
+// right-Riemann rule.
+std::string method_of(const ExplainFlags& flags) {
+  if (strategy_of(flags) == igx::Strategy::Doubling && !flags.method_given) return "riemann_right";
+  return flags.method;
+}
+
+std::string method_label(const ExplainFlags& flags) {
+  const std::string method = method_of(flags);
+  if (method == "saliency" || method == "inputxgradient") return method;
+  switch (strategy_of(flags)) {
+    case igx::Strategy::IntervalAdaptive:
+      return "ig adaptive (tolerance " + std::to_string(flags.tolerance).substr(0, 6) + ")";
+    case igx::Strategy::Doubling:
+      return "ig doubling " + method + " (tolerance " + std::to_string(flags.tolerance).substr(0, 6) + ")";
+    case igx::Strategy::Fixed:
+      break;
+  }
+  return "ig " + method;
 }
 
 igx::RunDescription describe_run(const ExplainFlags& flags, const std::string& model, const std::string& baseline,
                                  double seconds) {
   igx::RunDescription run;
   run.model = model;
-  run.method = flags.method;
+  run.method = method_label(flags);
   run.output = flags.output;
-  run.baseline = flags.method == "saliency" ? "none" : flags.method == "inputxgradient" ? "zero" : baseline;
+  const std::string method = method_of(flags);
+  run.baseline = method == "saliency" ? "none" : method == "inputxgradient" ? "zero" : baseline;
   run.seconds = seconds;
   return run;
 }
@@ -84,7 +128,7 @@ void explain_texts(const ExplainFlags& flags, torch::Device device) {
 
   const Timer timer;
   const igx::TextExplanation explanation =
-      igx::explain_text(classifier, flags.texts, flags.method, common_options(flags), baseline);
+      igx::explain_text(classifier, flags.texts, method_of(flags), common_options(flags), baseline);
   const igx::RunDescription run =
       describe_run(flags, classifier.config().name, igx::text_baseline_name(baseline), timer.seconds());
 
@@ -115,7 +159,8 @@ void explain_texts(const ExplainFlags& flags, torch::Device device) {
     view.attribution_sum = report.attribution_sum;
     view.delta = report.delta;
     view.relative_error = report.relative_error;
-    view.method = flags.method;
+    view.certified = report.certified;
+    view.method = run.method;
     view.steps = static_cast<int>(report.steps);
     std::cout << igx::render_terminal(view, colour) << "\n";
 
@@ -168,7 +213,7 @@ void explain_images(const ExplainFlags& flags, torch::Device device) {
         predictions.data_ptr<int64_t>(), predictions.data_ptr<int64_t>() + predictions.numel())));
   }
   const Timer timer;
-  const igx::Attribution attribution = igx::attribute(classifier.model(), pixels, flags.method, options);
+  const igx::Attribution attribution = igx::attribute(classifier.model(), pixels, method_of(flags), options);
   const igx::RunDescription run = describe_run(flags, classifier.config().name, baseline.describe(), timer.seconds());
 
   std::cout << igx::summarize(attribution, run, predictions, flags.top);
@@ -227,7 +272,7 @@ void explain_tensor(const ExplainFlags& flags, torch::Device device) {
   const igx::IgOptions options = common_options(flags).baseline(parse_tensor_baseline(flags.baseline, flags.single));
 
   const Timer timer;
-  const igx::Attribution attribution = igx::attribute(*model, inputs, flags.method, options);
+  const igx::Attribution attribution = igx::attribute(*model, inputs, method_of(flags), options);
   const igx::RunDescription run = describe_run(flags, flags.model, flags.baseline == "auto" ? "zero" : flags.baseline,
                                                timer.seconds());
   // With the predicted class as target the engine already knows the prediction.
@@ -293,7 +338,15 @@ std::function<void()> add_explain(CLI::App& app) {
                       "IG with a quadrature rule (riemann_left, riemann_right, riemann_middle, "
                       "riemann_trapezoid, gausslegendre), or saliency, inputxgradient")
       ->capture_default_str()->type_name("NAME");
-  command->add_option("-n,--steps", flags->steps, "Integration steps (IG)")
+  command->add_option("-n,--steps", flags->steps, "Fixed integration steps (IG); without it igx integrates adaptively")
+      ->capture_default_str()->type_name("N")->check(CLI::PositiveNumber);
+  command->add_option("--strategy", flags->strategy,
+                      "adaptive (Simpson panels refined where the exact interval error is), doubling (n, 2n, ... "
+                      "nested nodes), fixed; auto = adaptive unless --steps or an IG --method is given")
+      ->capture_default_str()->type_name("NAME");
+  command->add_option("--tolerance", flags->tolerance, "Relative completeness error to certify (adaptive, doubling)")
+      ->capture_default_str()->type_name("TOL")->check(CLI::PositiveNumber);
+  command->add_option("--max-steps", flags->max_steps, "Most gradient evaluations per example (adaptive, doubling)")
       ->capture_default_str()->type_name("N")->check(CLI::PositiveNumber);
   command->add_option("--batch-size", flags->batch_size, "Most rows per forward+backward (bounds memory); 0 = no bound")
       ->capture_default_str()->type_name("B")->check(CLI::NonNegativeNumber);
@@ -314,7 +367,11 @@ std::function<void()> add_explain(CLI::App& app) {
   command->add_option("--top", flags->top, "Features listed per example on the terminal")
       ->capture_default_str()->type_name("K")->check(CLI::NonNegativeNumber);
   command->add_flag("-f,--force", flags->force, "Overwrite output files that exist");
-  return [flags] { run(*flags); };
+  return [flags, command] {
+    flags->steps_given = command->count("--steps") > 0;
+    flags->method_given = command->count("--method") > 0;
+    run(*flags);
+  };
 }
 
 }  // namespace igx_cli
