@@ -3,23 +3,15 @@
 
 #include "igx/igx.h"
 #include "test_models.h"
+#include "test_support.h"
 
 namespace {
+
+using igx_test::error_of;
 
 using igx::IgOptions;
 
 // Runs `action`, expects an igx::Error, and returns its message.
-template <typename Action>
-std::string error_of(Action action) {
-  try {
-    action();
-  } catch (const igx::Error& error) {
-    return error.what();
-  }
-  ADD_FAILURE() << "expected an igx::Error";
-  return "";
-}
-
 igx::FunctionModel small_linear() {
   return igx_test::linear(torch::ones({2, 3}, torch::kDouble), torch::zeros({2}, torch::kDouble));
 }

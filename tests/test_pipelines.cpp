@@ -8,24 +8,16 @@
 #include "igx/image.h"
 #include "igx/image_io.h"
 #include "igx/text.h"
+#include "test_support.h"
 
 namespace {
+
+using igx_test::error_of;
 
 namespace fs = std::filesystem;
 
 const std::string kModels = std::string(IGX_SOURCE_DIR) + "/models";
 const std::string kSpam = "Congratulations! You have WON a free cruise. Click here to claim your prize now";
-
-template <typename Action>
-std::string error_of(Action action) {
-  try {
-    action();
-  } catch (const igx::Error& error) {
-    return error.what();
-  }
-  ADD_FAILURE() << "expected an igx::Error";
-  return "";
-}
 
 class TextPipeline : public ::testing::Test {
  protected:

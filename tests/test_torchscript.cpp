@@ -3,23 +3,15 @@
 
 #include "igx/igx.h"
 #include "test_models.h"
+#include "test_support.h"
 
 namespace {
+
+using igx_test::error_of;
 
 using igx::IgOptions;
 
 std::string model_path(const std::string& name) { return std::string(IGX_TEST_MODELS_DIR) + "/" + name + ".pt"; }
-
-template <typename Action>
-std::string error_of(Action action) {
-  try {
-    action();
-  } catch (const igx::Error& error) {
-    return error.what();
-  }
-  ADD_FAILURE() << "expected an igx::Error";
-  return "";
-}
 
 TEST(TorchScript, LinearModelClosedForm) {
   auto model = igx::TorchScriptModel::load(model_path("linear3"));

@@ -8,6 +8,7 @@
 #include <iterator>
 
 #include "igx/error.h"
+#include "igx/file_io.h"
 
 // stb's functions stay private to this file (static), so they cannot clash with another copy of
 // stb linked into the same program. Only the decoders igx needs are compiled in: images may
@@ -32,19 +33,6 @@ namespace {
   throw Error(path + ": " + problem);
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) fail(path, std::string("cannot open for reading: ") + std::strerror(errno));
-  return std::string(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
-}
-
-void write_file(const std::string& path, const std::string& bytes) {
-  std::ofstream file(path, std::ios::binary | std::ios::trunc);
-  if (!file) fail(path, std::string("cannot open for writing: ") + std::strerror(errno));
-  file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  file.close();
-  if (!file) fail(path, std::string("cannot write: ") + std::strerror(errno));
-}
 
 /// Netpbm greymaps and pixmaps: "P2"/"P3" (ASCII) or "P5"/"P6" (binary), then width, height and
 /// maximum value as text ('#' starts a comment), then the samples: text, or big-endian binary of
@@ -157,7 +145,7 @@ void append_to_string(void* context, void* data, int size) {
 }  // namespace
 
 Image read_image(const std::string& path) {
-  const std::string bytes = read_file(path);
+  const std::string bytes = read_file_bytes(path);
   for (const char* format : {"P2", "P3", "P5", "P6"}) {
     if (starts_with(bytes, format)) return NetpbmReader(bytes, path).read();
   }
@@ -208,7 +196,7 @@ void write_png(const std::string& path, const Image& image) {
                               image.pixels.data(), image.width * image.channels)) {
     fail(path, "cannot encode PNG");
   }
-  write_file(path, png);
+  write_file_bytes(path, png);
 }
 
 }  // namespace igx

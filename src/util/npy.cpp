@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "igx/error.h"
+#include "igx/file_io.h"
 
 namespace igx {
 namespace {
@@ -26,19 +27,6 @@ constexpr uint64_t kLargestExactInteger = uint64_t{1} << 53;
   throw Error(source + ": " + problem);
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) fail(path, std::string("cannot open for reading: ") + std::strerror(errno));
-  return std::string(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
-}
-
-void write_file(const std::string& path, const std::string& bytes) {
-  std::ofstream file(path, std::ios::binary | std::ios::trunc);
-  if (!file) fail(path, std::string("cannot open for writing: ") + std::strerror(errno));
-  file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  file.close();
-  if (!file) fail(path, std::string("cannot write: ") + std::strerror(errno));
-}
 
 uint64_t load_little_endian(const unsigned char* bytes, int size) {
   uint64_t value = 0;
@@ -336,7 +324,7 @@ NdArray parse_npy(const std::string& bytes, const std::string& source_name) {
   return array;
 }
 
-NdArray read_npy(const std::string& path) { return parse_npy(read_file(path), path); }
+NdArray read_npy(const std::string& path) { return parse_npy(read_file_bytes(path), path); }
 
 std::string serialize_npy(const NdArray& array) {
   if (array.dtype != "f4" && array.dtype != "f8" && array.dtype != "i8") {
@@ -393,7 +381,7 @@ void write_npy(const std::string& path, const NdArray& array) {
   } catch (const Error& error) {
     fail(path, error.what());
   }
-  write_file(path, bytes);
+  write_file_bytes(path, bytes);
 }
 
 }  // namespace igx

@@ -8,23 +8,12 @@
 
 #include "igx/error.h"
 #include "igx/heatmap.h"
+#include "../test_support.h"
 
 namespace {
 
-/// The message of the igx::Error that `action` throws, or "" (and a test failure) if none.
-std::string error_from(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const igx::Error& error) {
-    return error.what();
-  }
-  ADD_FAILURE() << "expected an igx::Error";
-  return "";
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using igx_test::error_of;
+using igx_test::contains;
 
 igx::Rgb pixel_at(const igx::Image& image, int x, int y) {
   const uint8_t* pixel = &image.pixels[(static_cast<size_t>(y) * image.width + x) * image.channels];
@@ -68,7 +57,7 @@ TEST(DivergingColour, IsBlueWhiteRed) {
   // Symmetric in lightness: a small positive and a small negative value are equally faint.
   const igx::Rgb faint_red = igx::diverging_colour(0.1), faint_blue = igx::diverging_colour(-0.1);
   EXPECT_NEAR(faint_red.r + faint_red.g + faint_red.b, faint_blue.r + faint_blue.g + faint_blue.b, 40);
-  EXPECT_TRUE(contains(error_from([] { igx::diverging_colour(std::nan("")); }), "nan"));
+  EXPECT_TRUE(contains(error_of([] { igx::diverging_colour(std::nan("")); }), "nan"));
 }
 
 TEST(Heatmap, LayoutIsAsDocumented) {
@@ -172,10 +161,10 @@ TEST(Heatmap, AcceptsLeadingUnitDimensions) {
 TEST(Heatmap, RejectsMismatchedShapesNamingBoth) {
   const Example example;
   const igx::NdArray narrower{{4, 3}, std::vector<double>(12, 0.0), "f8"};
-  std::string message = error_from([&] { igx::render_attribution_heatmap(example.input, narrower); });
+  std::string message = error_of([&] { igx::render_attribution_heatmap(example.input, narrower); });
   EXPECT_TRUE(contains(message, "(4, 4)") && contains(message, "(4, 3)")) << message;
   const igx::NdArray colour{{3, 4, 4}, std::vector<double>(48, 0.0), "f8"};
-  message = error_from([&] { igx::render_attribution_heatmap(example.input, colour); });
+  message = error_of([&] { igx::render_attribution_heatmap(example.input, colour); });
   EXPECT_TRUE(contains(message, "(3, 4, 4)") && contains(message, "expected (height, width)")) << message;
 }
 
@@ -183,22 +172,22 @@ TEST(Heatmap, RejectsNonFiniteAndOutOfRangeValues) {
   Example example;
   example.attributions.values[2 * 4 + 1] = std::numeric_limits<double>::quiet_NaN();
   std::string message =
-      error_from([&] { igx::render_attribution_heatmap(example.input, example.attributions); });
+      error_of([&] { igx::render_attribution_heatmap(example.input, example.attributions); });
   EXPECT_TRUE(contains(message, "attribution at [2, 1] is nan")) << message;
   example.attributions.values[2 * 4 + 1] = std::numeric_limits<double>::infinity();
-  message = error_from([&] { igx::render_attribution_heatmap(example.input, example.attributions); });
+  message = error_of([&] { igx::render_attribution_heatmap(example.input, example.attributions); });
   EXPECT_TRUE(contains(message, "[2, 1] is inf")) << message;
 
   Example normalised;
   normalised.input.values[5] = 2.8;  // e.g. an input after mean/std normalisation
-  message = error_from([&] { igx::render_attribution_heatmap(normalised.input, normalised.attributions); });
+  message = error_of([&] { igx::render_attribution_heatmap(normalised.input, normalised.attributions); });
   EXPECT_TRUE(contains(message, "greyscale input at [1, 1] is 2.8") && contains(message, "[0, 1]"))
       << message;
 
   igx::HeatmapOptions options;
   options.scale_percentile = 0;
   const Example valid;
-  message = error_from([&] { igx::render_attribution_heatmap(valid.input, valid.attributions, options); });
+  message = error_of([&] { igx::render_attribution_heatmap(valid.input, valid.attributions, options); });
   EXPECT_TRUE(contains(message, "scale_percentile is 0")) << message;
 }
 
@@ -210,7 +199,7 @@ TEST(Heatmap, WritesAPng) {
   EXPECT_EQ(image.width, igx::heatmap_layout(4, 4).width);
   EXPECT_EQ(image.channels, 3);
   std::remove(path.c_str());
-  const std::string message = error_from(
+  const std::string message = error_of(
       [&] { igx::write_attribution_heatmap("/nonexistent/map.png", example.input, example.attributions); });
   EXPECT_TRUE(contains(message, "/nonexistent/map.png")) << message;
 }

@@ -7,23 +7,12 @@
 
 #include "igx/error.h"
 #include "igx/image_io.h"
+#include "../test_support.h"
 
 namespace {
 
-/// The message of the igx::Error that `action` throws, or "" (and a test failure) if none.
-std::string error_from(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const igx::Error& error) {
-    return error.what();
-  }
-  ADD_FAILURE() << "expected an igx::Error";
-  return "";
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using igx_test::error_of;
+using igx_test::contains;
 
 /// A file in the test temp directory, removed when the test ends.
 class TempFile {
@@ -97,38 +86,38 @@ TEST(ImageIo, ReadsHandWrittenNetpbm) {
 TEST(ImageIo, RejectsDamagedNetpbm) {
   const TempFile file("damaged.pgm");
   file.write("P5\n28 28\n255\n" + std::string(100, '\0'));
-  std::string message = error_from([&] { igx::read_image(file.path()); });
+  std::string message = error_of([&] { igx::read_image(file.path()); });
   EXPECT_TRUE(contains(message, file.path()) && contains(message, "truncated") &&
               contains(message, "needs 784 samples, found 100"))
       << message;
 
   file.write("P2\n2 2\n255\n0 1 2\n");
-  message = error_from([&] { igx::read_image(file.path()); });
+  message = error_of([&] { igx::read_image(file.path()); });
   EXPECT_TRUE(contains(message, "needs 4 samples, found 3")) << message;
 
   file.write("P2\n1 1\n15\n16\n");
-  message = error_from([&] { igx::read_image(file.path()); });
+  message = error_of([&] { igx::read_image(file.path()); });
   EXPECT_TRUE(contains(message, "16, above the maximum value 15")) << message;
 
   file.write("P4\n8 1\n\xff");
-  message = error_from([&] { igx::read_image(file.path()); });
+  message = error_of([&] { igx::read_image(file.path()); });
   EXPECT_TRUE(contains(message, "P4 is not supported")) << message;
 }
 
 TEST(ImageIo, ATextFileIsNotAnImage) {
   const TempFile file("notes.png");
   file.write("these are notes, not a picture\n");
-  const std::string message = error_from([&] { igx::read_image(file.path()); });
+  const std::string message = error_of([&] { igx::read_image(file.path()); });
   EXPECT_TRUE(contains(message, file.path()) && contains(message, "cannot decode")) << message;
 }
 
 TEST(ImageIo, ReportsUnreadableAndUnwritablePaths) {
-  std::string message = error_from([] { igx::read_image("/nonexistent/digit.png"); });
+  std::string message = error_of([] { igx::read_image("/nonexistent/digit.png"); });
   EXPECT_TRUE(contains(message, "/nonexistent/digit.png") && contains(message, "cannot open")) << message;
-  message = error_from([] { igx::write_png("/nonexistent/out.png", igx::Image{1, 1, 1, {0}}); });
+  message = error_of([] { igx::write_png("/nonexistent/out.png", igx::Image{1, 1, 1, {0}}); });
   EXPECT_TRUE(contains(message, "/nonexistent/out.png") && contains(message, "cannot open for writing"))
       << message;
-  message = error_from([] { igx::write_png("short.png", igx::Image{2, 2, 3, {0, 0, 0}}); });
+  message = error_of([] { igx::write_png("short.png", igx::Image{2, 2, 3, {0, 0, 0}}); });
   EXPECT_TRUE(contains(message, "short.png") && contains(message, "inconsistent image")) << message;
 }
 
@@ -145,7 +134,7 @@ TEST(ImageIo, GreyscaleMatchesPil) {
 TEST(ImageIo, RequireSizeNamesBothSizes) {
   const igx::Image image{32, 32, 1, std::vector<uint8_t>(32 * 32)};
   igx::require_size(image, 32, 32, "digit.png");
-  const std::string message = error_from([&] { igx::require_size(image, 28, 28, "digit.png"); });
+  const std::string message = error_of([&] { igx::require_size(image, 28, 28, "digit.png"); });
   EXPECT_EQ(message, "digit.png is 32x32, the model expects 28x28");
 }
 

@@ -10,26 +10,15 @@
 
 #include "igx/error.h"
 #include "igx/json_array.h"
+#include "../test_support.h"
 
 namespace {
 
-/// The message of the igx::Error that `action` throws, or "" (and a test failure) if none.
-std::string error_from(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const igx::Error& error) {
-    return error.what();
-  }
-  ADD_FAILURE() << "expected an igx::Error";
-  return "";
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using igx_test::error_of;
+using igx_test::contains;
 
 std::string parse_error(const std::string& text) {
-  return error_from([&] { igx::parse_json_array(text, "input.json"); });
+  return error_of([&] { igx::parse_json_array(text, "input.json"); });
 }
 
 TEST(JsonArray, InfersTheShapeOfNestedArrays) {
@@ -60,7 +49,7 @@ TEST(JsonArray, ConvertsAParsedField) {
   const nlohmann::json request = nlohmann::json::parse(R"({"input": [[0, 1]], "target": 3})");
   const igx::NdArray input = igx::json_to_array(request["input"], "request.input");
   EXPECT_EQ(input.shape, (std::vector<int64_t>{1, 2}));
-  const std::string message = error_from([] {
+  const std::string message = error_of([] {
     igx::json_to_array(nlohmann::json::array({1.0, std::numeric_limits<double>::quiet_NaN()}),
                        "request.input");
   });
@@ -138,12 +127,12 @@ TEST(JsonArray, ReadsAFileAndNamesItInErrors) {
   EXPECT_EQ(igx::read_json_array(path).values, (std::vector<double>{0.25, 0.75}));
 
   std::ofstream(path) << "[[1, 2],\n [3, 4,]]\n";
-  std::string message = error_from([&] { igx::read_json_array(path); });
+  std::string message = error_of([&] { igx::read_json_array(path); });
   EXPECT_TRUE(contains(message, path) && contains(message, "invalid JSON") && contains(message, "line 2"))
       << message;
   std::remove(path.c_str());
 
-  message = error_from([] { igx::read_json_array("/nonexistent/input.json"); });
+  message = error_of([] { igx::read_json_array("/nonexistent/input.json"); });
   EXPECT_TRUE(contains(message, "/nonexistent/input.json") && contains(message, "cannot open")) << message;
 }
 

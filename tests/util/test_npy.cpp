@@ -8,27 +8,16 @@
 
 #include "igx/error.h"
 #include "igx/npy.h"
+#include "../test_support.h"
 
 namespace {
+
+using igx_test::error_of;
+using igx_test::contains;
 
 template <size_t N>
 std::string bytes(const char (&literal)[N]) {
   return std::string(literal, N - 1);  // keeps the embedded NULs, drops the terminating one
-}
-
-/// The message of the igx::Error that `action` throws, or "" (and a test failure) if none.
-std::string error_from(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const igx::Error& error) {
-    return error.what();
-  }
-  ADD_FAILURE() << "expected an igx::Error";
-  return "";
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
 }
 
 std::string temp_path(const std::string& name) { return ::testing::TempDir() + "igx_npy_" + name; }
@@ -177,24 +166,24 @@ TEST(Npy, RoundTripsThroughAFile) {
 }
 
 TEST(Npy, RejectsWhatItCannotReadExactly) {
-  std::string message = error_from([] { igx::parse_npy(kFortranOrder, "fortran.npy"); });
+  std::string message = error_of([] { igx::parse_npy(kFortranOrder, "fortran.npy"); });
   EXPECT_TRUE(contains(message, "fortran.npy") && contains(message, "Fortran")) << message;
-  message = error_from([] { igx::parse_npy(kBigEndian, "big.npy"); });
+  message = error_of([] { igx::parse_npy(kBigEndian, "big.npy"); });
   EXPECT_TRUE(contains(message, "big.npy") && contains(message, "big-endian") && contains(message, ">i4"))
       << message;
-  message = error_from([] { igx::parse_npy(kStructured, "struct.npy"); });
+  message = error_of([] { igx::parse_npy(kStructured, "struct.npy"); });
   EXPECT_TRUE(contains(message, "structured")) << message;
-  message = error_from([] {
+  message = error_of([] {
     igx::parse_npy(npy_with_header("{'descr': '|O', 'fortran_order': False, 'shape': (2,), }", ""),
                    "obj.npy");
   });
   EXPECT_TRUE(contains(message, "object")) << message;
-  message = error_from([] {
+  message = error_of([] {
     igx::parse_npy(npy_with_header("{'descr': '<c16', 'fortran_order': False, 'shape': (1,), }", ""),
                    "c.npy");
   });
   EXPECT_TRUE(contains(message, "'<c16' is not supported")) << message;
-  message = error_from([] {
+  message = error_of([] {
     const std::string beyond_2_53 = bytes("\001\000\000\000\000\000\040\000");
     igx::parse_npy(npy_with_header("{'descr': '<i8', 'fortran_order': False, 'shape': (1,), }", beyond_2_53),
                    "big_int.npy");
@@ -203,28 +192,28 @@ TEST(Npy, RejectsWhatItCannotReadExactly) {
 }
 
 TEST(Npy, RejectsDamagedFiles) {
-  std::string message = error_from([] { igx::parse_npy("PK\003\004 a zip file", "archive.npz"); });
+  std::string message = error_of([] { igx::parse_npy("PK\003\004 a zip file", "archive.npz"); });
   EXPECT_TRUE(contains(message, "archive.npz") && contains(message, "not a .npy file")) << message;
 
   message =
-      error_from([] { igx::parse_npy(kFloat32Matrix.substr(0, kFloat32Matrix.size() - 3), "cut.npy"); });
+      error_of([] { igx::parse_npy(kFloat32Matrix.substr(0, kFloat32Matrix.size() - 3), "cut.npy"); });
   EXPECT_TRUE(contains(message, "cut.npy") && contains(message, "truncated data") &&
               contains(message, "needs 24 bytes, the file has 21"))
       << message;
-  message = error_from([] { igx::parse_npy(kFloat32Matrix + "x", "long.npy"); });
+  message = error_of([] { igx::parse_npy(kFloat32Matrix + "x", "long.npy"); });
   EXPECT_TRUE(contains(message, "trailing data")) << message;
-  message = error_from([] { igx::parse_npy(kFloat32Matrix.substr(0, 40), "header_cut.npy"); });
+  message = error_of([] { igx::parse_npy(kFloat32Matrix.substr(0, 40), "header_cut.npy"); });
   EXPECT_TRUE(contains(message, "truncated .npy header")) << message;
 
   std::string version9 = kFloat32Matrix;
   version9[6] = '\011';
-  message = error_from([&] { igx::parse_npy(version9, "v9.npy"); });
+  message = error_of([&] { igx::parse_npy(version9, "v9.npy"); });
   EXPECT_TRUE(contains(message, "version 9.0")) << message;
 
-  message = error_from(
+  message = error_of(
       [] { igx::parse_npy(npy_with_header("{'descr': '<f4', 'shape': (1,), }", "abcd"), "no_order.npy"); });
   EXPECT_TRUE(contains(message, "malformed") && contains(message, "fortran_order")) << message;
-  message = error_from([] {
+  message = error_of([] {
     igx::parse_npy(npy_with_header("{'descr': '<f4', 'fortran_order': False, 'shape': (-1,), }", ""),
                    "neg.npy");
   });
@@ -232,19 +221,19 @@ TEST(Npy, RejectsDamagedFiles) {
 }
 
 TEST(Npy, ReportsUnreadableAndUnwritablePaths) {
-  std::string message = error_from([] { igx::read_npy("/nonexistent/attributions.npy"); });
+  std::string message = error_of([] { igx::read_npy("/nonexistent/attributions.npy"); });
   EXPECT_TRUE(contains(message, "/nonexistent/attributions.npy") && contains(message, "cannot open"))
       << message;
-  message = error_from([] { igx::write_npy("/nonexistent/out.npy", igx::NdArray{{1}, {1.0}, "f8"}); });
+  message = error_of([] { igx::write_npy("/nonexistent/out.npy", igx::NdArray{{1}, {1.0}, "f8"}); });
   EXPECT_TRUE(contains(message, "/nonexistent/out.npy")) << message;
 }
 
 TEST(Npy, RejectsValuesItCannotWrite) {
-  std::string message = error_from([] { igx::serialize_npy(igx::NdArray{{1}, {1.0}, "u1"}); });
+  std::string message = error_of([] { igx::serialize_npy(igx::NdArray{{1}, {1.0}, "u1"}); });
   EXPECT_TRUE(contains(message, "'u1'") && contains(message, "f4, f8 or i8")) << message;
-  message = error_from([] { igx::serialize_npy(igx::NdArray{{2, 2}, {1.0, 2.0, 3.0}, "f8"}); });
+  message = error_of([] { igx::serialize_npy(igx::NdArray{{2, 2}, {1.0, 2.0, 3.0}, "f8"}); });
   EXPECT_TRUE(contains(message, "3 values") && contains(message, "(2, 2)")) << message;
-  message = error_from([] { igx::serialize_npy(igx::NdArray{{2}, {1.0, 2.5}, "i8"}); });
+  message = error_of([] { igx::serialize_npy(igx::NdArray{{2}, {1.0, 2.5}, "i8"}); });
   EXPECT_TRUE(contains(message, "index 1") && contains(message, "i8")) << message;
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "igx/error.h"
+#include "igx/file_io.h"
 
 namespace igx_cli {
 namespace fs = std::filesystem;
@@ -63,11 +64,7 @@ std::string OutputFiles::resolve(const std::string& explicit_path, const std::st
   return (fs::path(directory_) / default_name).string();
 }
 
-void write_text_file(const std::string& path, const std::string& text) {
-  std::ofstream file(path);
-  file << text;
-  if (!file) throw igx::Error("cannot write '" + path + "'");
-}
+void write_text_file(const std::string& path, const std::string& text) { igx::write_file_bytes(path, text); }
 
 bool terminal_colour(bool disabled) {
   return !disabled && ::isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;

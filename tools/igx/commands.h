@@ -10,4 +10,7 @@ namespace igx_cli {
 /// Registers `igx explain`; returns the function that runs it once parsing succeeded.
 std::function<void()> add_explain(CLI::App& app);
 
+/// Registers `igx sweep` (the step-count study); returns the function that runs it.
+std::function<void()> add_sweep(CLI::App& app);
+
 }  // namespace igx_cli

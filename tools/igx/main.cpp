@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "igx 0.1.0");
   app.get_formatter()->column_width(40);
   auto run_explain = igx_cli::add_explain(app);
+  auto run_sweep = igx_cli::add_sweep(app);
 
   try {
     app.parse(argc, argv);
@@ -24,6 +25,7 @@ int main(int argc, char** argv) {
   }
   try {
     if (app.got_subcommand("explain")) run_explain();
+    if (app.got_subcommand("sweep")) run_sweep();
   } catch (const igx::Error& error) {
     std::cerr << "igx: error: " << error.what() << "\n";
     return 1;

@@ -1,0 +1,178 @@
+// igx sweep: its CSV rows are what the library computes for the same instance, rule and n; it
+// writes every report file into a folder of its own.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "igx/igx.h"
+#include "igx/image.h"
+#include "igx/npy.h"
+#include "igx/tensor_io.h"
+#include "igx/text.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kModels = std::string(IGX_SOURCE_DIR) + "/models";
+
+struct CommandResult {
+  int exit_code;
+  std::string output;
+};
+
+CommandResult run_igx(const std::string& arguments) {
+  const std::string command = std::string(IGX_CLI_PATH) + " " + arguments + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  std::string output;
+  char buffer[4096];
+  while (size_t read = fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, read);
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+using CsvRow = std::map<std::string, std::string>;
+
+std::vector<CsvRow> read_csv(const std::string& path) {
+  std::ifstream file(path);
+  std::string line;
+  std::vector<std::string> header;
+  std::vector<CsvRow> rows;
+  auto split = [](const std::string& text) {
+    std::vector<std::string> fields;
+    std::stringstream stream(text);
+    std::string field;
+    while (std::getline(stream, field, ',')) fields.push_back(field);
+    if (!text.empty() && text.back() == ',') fields.emplace_back();
+    return fields;
+  };
+  if (std::getline(file, line)) header = split(line);
+  while (std::getline(file, line)) {
+    const std::vector<std::string> fields = split(line);
+    EXPECT_EQ(fields.size(), header.size()) << line;
+    CsvRow row;
+    for (size_t k = 0; k < std::min(fields.size(), header.size()); ++k) row[header[k]] = fields[k];
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+class Sweep : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    directory_ = fs::temp_directory_path() / ("igx_sweep_test_" + std::to_string(::getpid()));
+    fs::create_directories(directory_);
+  }
+  void TearDown() override { fs::remove_all(directory_); }
+  std::string path(const std::string& name) const { return (directory_ / name).string(); }
+
+  fs::path directory_;
+};
+
+TEST_F(Sweep, CsvRelativeErrorsAreTheLibrarys) {
+  // Two shipped sample digits as a float [2, 28, 28] stack in [0, 1].
+  igx::ImageClassifier classifier = igx::ImageClassifier::load(kModels + "/mnist-cnn");
+  const torch::Tensor pixels = torch::cat({classifier.read_image(kModels + "/mnist-cnn/samples/digit_3_0.png"),
+                                           classifier.read_image(kModels + "/mnist-cnn/samples/digit_8_1.png")});
+  igx::write_tensor_npy(path("digits.npy"), pixels.squeeze(1));
+
+  const auto result = run_igx("sweep --model " + kModels + "/mnist-cnn --data " + path("digits.npy") +
+                              " --n 2 --steps 8,4 --rules riemann_right,gausslegendre --tolerances 0.05 --threads 1"
+                              " --out-dir " + path("out"));
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+
+  const std::vector<CsvRow> rows = read_csv(path("out/sweep.csv"));
+  ASSERT_EQ(rows.size(), 2u * 2u * 2u);  // instances x rules x n
+  for (const CsvRow& row : rows) {
+    const int64_t instance = std::stoll(row.at("instance"));
+    const torch::Tensor input = pixels[instance].unsqueeze(0);
+    const int64_t predicted = igx::predict(classifier.model(), input).item<int64_t>();
+    EXPECT_EQ(std::stoll(row.at("prediction")), predicted);
+    const igx::Attribution expected = igx::integrated_gradients(
+        classifier.model(), input,
+        igx::IgOptions()
+            .method(igx::parse_rule(row.at("rule")))
+            .n_steps(std::stoll(row.at("n")))
+            .baseline(igx::Baseline::zero())
+            .target(igx::Target::index(predicted))
+            .internal_batch_size(256));
+    const igx::ExampleReport& report = expected.examples[0];
+    ASSERT_TRUE(report.relative_error.has_value());
+    EXPECT_NEAR(std::stod(row.at("relative_error")), *report.relative_error, 1e-9 * *report.relative_error + 1e-15)
+        << row.at("rule") << " n=" << row.at("n");
+    EXPECT_NEAR(std::stod(row.at("delta")), report.delta, 1e-9 * std::abs(report.delta) + 1e-15);
+    EXPECT_EQ(std::stoll(row.at("gradient_evaluations")), std::stoll(row.at("n")));
+  }
+  // Step counts come out sorted.
+  EXPECT_EQ(rows[0].at("n"), "4");
+  EXPECT_EQ(rows[1].at("n"), "8");
+
+  const std::vector<CsvRow> strategies = read_csv(path("out/adaptive.csv"));
+  ASSERT_EQ(strategies.size(), 2u * 2u);  // instances x strategies (doubling, adaptive) x one tolerance
+  for (const CsvRow& row : strategies) {
+    EXPECT_EQ(row.at("tolerance"), "0.05");
+    EXPECT_LE(std::stoll(row.at("gradient_evaluations")), 4096);
+    if (row.at("certified") == "true") EXPECT_LE(std::stod(row.at("relative_error")), 0.05);
+  }
+
+  const nlohmann::json summary = nlohmann::json::parse(std::ifstream(path("out/summary.json")));
+  EXPECT_EQ(summary["instances"], 2);
+  EXPECT_EQ(summary["fixed"]["riemann_right"].size(), 2u);
+  EXPECT_EQ(summary["strategy_results"].size(), 2u);
+  const auto& histogram = summary["ideal_steps"]["gausslegendre"]["0.05"]["histogram"];
+  EXPECT_EQ(histogram["4"].get<int>() + histogram["8"].get<int>() + histogram["never"].get<int>(), 2);
+  for (const char* file : {"index.html", ".igx-output", "mean-relative-error.svg", "relative-error-riemann_right.svg",
+                           "relative-error-gausslegendre.svg", "ideal-steps-5pct.svg", "gradient-evaluations.svg"}) {
+    EXPECT_TRUE(fs::exists(path("out/") + file)) << file;
+  }
+  std::ifstream html_file(path("out/index.html"));
+  const std::string html((std::istreambuf_iterator<char>(html_file)), std::istreambuf_iterator<char>());
+  EXPECT_NE(html.find("<img src=\"gradient-evaluations.svg\""), std::string::npos);
+}
+
+TEST_F(Sweep, TextsFromJsonLines) {
+  std::ofstream(path("texts.jsonl")) << "{\"id\": \"a\", \"label\": 1, \"text\": \"WIN a free cruise now, click here\"}\n"
+                                     << "{\"id\": \"b\", \"label\": 0, \"text\": \"see you at the meeting\"}\n";
+  const auto result = run_igx("sweep --model " + kModels + "/spam-transformer --data " + path("texts.jsonl") +
+                              " --n 1 --steps 4 --rules riemann_trapezoid --strategies none --threads 1 --out-dir " +
+                              path("out"));
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  const std::vector<CsvRow> rows = read_csv(path("out/sweep.csv"));
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].at("id"), "a");
+  EXPECT_EQ(rows[0].at("label"), "1");
+  EXPECT_GT(std::stoll(rows[0].at("tokens")), 2);
+
+  igx::TextClassifier classifier = igx::TextClassifier::load(kModels + "/spam-transformer");
+  const igx::TextExplanation explanation = igx::explain_text(
+      classifier, {"WIN a free cruise now, click here"}, "riemann_trapezoid", igx::IgOptions().n_steps(4).internal_batch_size(256));
+  const igx::ExampleReport& report = explanation.attribution.examples[0];
+  EXPECT_EQ(std::stoll(rows[0].at("prediction")), explanation.predictions[0]);
+  EXPECT_NEAR(std::stod(rows[0].at("relative_error")), *report.relative_error, 1e-6 * *report.relative_error + 1e-12);
+  EXPECT_EQ(read_csv(path("out/adaptive.csv")).size(), 0u);
+}
+
+TEST_F(Sweep, RefusesAFolderItDidNotMakeAndBadFlags) {
+  fs::create_directories(path("mine"));
+  auto result = run_igx("sweep --model " + kModels + "/mnist-cnn --data " + path("none.npy") + " --out-dir " + path("mine"));
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.output.find("was not made by igx"), std::string::npos) << result.output;
+  result = run_igx("sweep --model " + kModels + "/mnist-cnn --tolerances 5 --out-dir " + path("o"));
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.output.find("expected relative errors in (0, 1)"), std::string::npos) << result.output;
+  result = run_igx("sweep --model " + kModels + "/mnist-cnn --rules simpson --out-dir " + path("o"));
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.output.find("simpson"), std::string::npos) << result.output;
+  result = run_igx("sweep --model " + kModels + "/mnist-cnn --data " + path("missing.npy") + " --out-dir " + path("o"));
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.output.find("missing.npy"), std::string::npos) << result.output;
+}
+
+}  // namespace

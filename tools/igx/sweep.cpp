@@ -1,0 +1,303 @@
+// igx sweep: the step-count study (seed 001) on a model's test split. For each instance, IG with
+// every rule at every step count, and the error-controlled strategies at every tolerance; writes
+// CSV rows, summary.json, SVG plots and index.html. Parses, calls the library, writes files.
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "cli_common.h"
+#include "commands.h"
+#include "igx/datasets.h"
+#include "igx/igx.h"
+#include "igx/image.h"
+#include "igx/text.h"
+#include "sweep_report.h"
+
+namespace igx_cli {
+namespace {
+
+namespace fs = std::filesystem;
+using sweep::InstanceInfo;
+
+struct SweepFlags {
+  std::string model;
+  std::string data;
+  int64_t count = 100;
+  std::string pick = "spread";
+  std::vector<int64_t> steps = {16, 32, 64, 100, 300, 1000, 2000, 5000};
+  std::vector<std::string> rules = {"riemann_right", "riemann_trapezoid", "gausslegendre"};
+  std::vector<double> tolerances = {0.05, 0.01};
+  std::vector<std::string> strategies = {"doubling", "adaptive"};
+  int64_t max_steps = 4096;
+  int64_t initial_steps = 16;
+  int64_t batch_size = 256;
+  int threads = 0;
+  std::string device = "cpu";
+  std::string out_dir = "sweep-out";
+  bool force = false;
+};
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+/// One instance ready to integrate: input and baseline [1, ...], the model's extra inputs.
+struct Prepared {
+  InstanceInfo info;
+  torch::Tensor input;
+  torch::Tensor baseline;
+  igx::ExtraInputs extras;
+};
+
+/// The instances of a model's data, prepared one at a time (so that a text is never padded to
+/// another's length).
+class Workload {
+ public:
+  virtual ~Workload() = default;
+  virtual int64_t size() const = 0;
+  virtual Prepared prepare(int64_t index) = 0;
+  virtual igx::Model& model() = 0;
+  virtual std::string baseline_name() const = 0;
+};
+
+class TextWorkload : public Workload {
+ public:
+  TextWorkload(const std::string& bundle, const std::string& data_path, torch::Device device)
+      : classifier_(igx::TextClassifier::load(bundle, device)),
+        data_(data_path.empty() ? igx::read_spam_split(igx::find_data_directory()) : igx::read_text_jsonl(data_path)),
+        device_(device) {}
+  int64_t size() const override { return static_cast<int64_t>(data_.size()); }
+  igx::Model& model() override { return classifier_.embedding_model(); }
+  std::string baseline_name() const override { return "pad"; }
+
+  Prepared prepare(int64_t index) override {
+    const igx::TextBatch batch = classifier_.encode({data_.texts[index]});
+    Prepared prepared;
+    prepared.input = classifier_.embed(batch.ids).detach();
+    prepared.baseline = classifier_.baseline_embeddings(batch, igx::TextBaseline::Pad).detach();
+    prepared.extras = {batch.mask.to(device_)};
+    prepared.info = {index, data_.ids[index], data_.labels[index],
+                     classifier_.logits(batch.ids, batch.mask).argmax(1).item<int64_t>(),
+                     static_cast<int64_t>(batch.encodings[0].ids.size())};
+    return prepared;
+  }
+
+ private:
+  igx::TextClassifier classifier_;
+  igx::TextDataset data_;
+  torch::Device device_;
+};
+
+class ImageWorkload : public Workload {
+ public:
+  ImageWorkload(const std::string& bundle, const std::string& data_path, torch::Device device)
+      : classifier_(igx::ImageClassifier::load(bundle, device)),
+        data_(data_path.empty() ? igx::read_mnist_split(igx::find_data_directory()) : igx::read_image_npy(data_path)),
+        device_(device) {
+    const std::vector<int64_t> expected = classifier_.input_shape();
+    const auto shape = data_.images.sizes().slice(1);
+    if (std::vector<int64_t>(shape.begin(), shape.end()) != expected) {
+      throw igx::Error("images of " + (data_path.empty() ? std::string("the test split") : "'" + data_path + "'") +
+                       " have shape " + igx::shape_string(data_.images) + "; model " + classifier_.config().name +
+                       " expects [N, " + std::to_string(expected[0]) + ", " + std::to_string(expected[1]) + ", " +
+                       std::to_string(expected[2]) + "]");
+    }
+  }
+  int64_t size() const override { return data_.size(); }
+  igx::Model& model() override { return classifier_.model(); }
+  std::string baseline_name() const override { return "black"; }
+
+  Prepared prepare(int64_t index) override {
+    Prepared prepared;
+    prepared.input = data_.images[index].unsqueeze(0).to(device_);
+    prepared.baseline = classifier_.baseline(prepared.input, igx::ImageBaseline{});
+    prepared.info = {index, std::to_string(index), data_.labels[index],
+                     igx::predict(classifier_.model(), prepared.input).item<int64_t>(), -1};
+    return prepared;
+  }
+
+ private:
+  igx::ImageClassifier classifier_;
+  igx::ImageDataset data_;
+  torch::Device device_;
+};
+
+std::unique_ptr<Workload> load_workload(const SweepFlags& flags, torch::Device device) {
+  const std::string bundle = igx::find_bundle(flags.model);
+  const igx::BundleConfig config = igx::load_bundle_config(bundle);
+  const bool default_split = config.name == "spam-transformer" || config.name == "mnist-cnn";
+  if (flags.data.empty() && !default_split) {
+    throw igx::Error("model '" + config.name + "' has no default test split; pass --data FILE (.jsonl texts or .npy images)");
+  }
+  if (config.task == "text") return std::make_unique<TextWorkload>(bundle, flags.data, device);
+  if (config.task == "image") return std::make_unique<ImageWorkload>(bundle, flags.data, device);
+  throw igx::Error("model '" + config.name + "' is a " + config.task + " model; igx sweep takes text and image bundles");
+}
+
+/// Which rows of the data: the first `count`, or `count` spread evenly over the file (the test
+/// splits are sorted by class, so the first rows are all of one class).
+std::vector<int64_t> pick_indices(int64_t available, int64_t count, const std::string& pick) {
+  count = std::min(count, available);
+  std::vector<int64_t> indices;
+  for (int64_t k = 0; k < count; ++k) indices.push_back(pick == "first" ? k : k * available / count);
+  return indices;
+}
+
+void check_flags(SweepFlags& flags) {
+  if (flags.model.empty()) throw igx::Error("--model is required: spam-transformer, mnist-cnn or a bundle folder");
+  if (flags.pick != "first" && flags.pick != "spread") {
+    throw igx::Error("--pick '" + flags.pick + "' is unknown; expected first or spread");
+  }
+  for (const std::string& rule : flags.rules) igx::parse_rule(rule);
+  for (int64_t n : flags.steps) {
+    if (n < 2) throw igx::Error("--steps holds " + std::to_string(n) + "; every step count must be at least 2");
+  }
+  for (double tolerance : flags.tolerances) {
+    if (!(tolerance > 0 && tolerance < 1)) {
+      throw igx::Error("--tolerances holds " + std::to_string(tolerance) + "; expected relative errors in (0, 1)");
+    }
+  }
+  if (flags.tolerances.empty()) throw igx::Error("--tolerances is empty; expected e.g. 0.05,0.01");
+  if (flags.strategies.size() == 1 && flags.strategies[0] == "none") flags.strategies.clear();
+  for (const std::string& strategy : flags.strategies) {
+    if (strategy != "doubling" && strategy != "adaptive") {
+      throw igx::Error("--strategies holds '" + strategy + "'; expected doubling, adaptive, or none");
+    }
+  }
+  std::sort(flags.steps.begin(), flags.steps.end());
+  flags.steps.erase(std::unique(flags.steps.begin(), flags.steps.end()), flags.steps.end());
+  std::sort(flags.tolerances.begin(), flags.tolerances.end(), std::greater<>());
+}
+
+void run(SweepFlags flags) {
+  check_flags(flags);
+  igx::set_num_threads(flags.threads);
+  const torch::Device device = igx::parse_device(flags.device);
+  OutputFiles files(flags.out_dir, flags.force);
+  const std::string fixed_path = files.resolve("", "sweep.csv");
+  const std::string strategy_path = files.resolve("", "adaptive.csv");
+  const auto start = std::chrono::steady_clock::now();
+
+  std::unique_ptr<Workload> workload = load_workload(flags, device);
+  sweep::SweepResults results;
+  sweep::SweepSetup& setup = results.setup;
+  setup = {flags.model, flags.data.empty() ? "default test split" : flags.data, flags.pick, workload->baseline_name(),
+           flags.steps, flags.rules, flags.tolerances, flags.strategies, flags.max_steps, flags.initial_steps,
+           flags.batch_size, igx::set_num_threads(flags.threads), flags.device};
+  const std::vector<int64_t> indices = pick_indices(workload->size(), flags.count, flags.pick);
+
+  // Rows go to the CSV files as they come, so a long run that is stopped keeps what it did.
+  std::ofstream fixed_csv(fixed_path), strategy_csv(strategy_path);
+  if (!fixed_csv || !strategy_csv) throw igx::Error("cannot write '" + fixed_path + "' or '" + strategy_path + "'");
+  fixed_csv << sweep::fixed_csv_header();
+  strategy_csv << sweep::strategy_csv_header();
+
+  for (size_t k = 0; k < indices.size(); ++k) {
+    const auto instance_start = std::chrono::steady_clock::now();
+    const Prepared prepared = workload->prepare(indices[k]);
+    results.instances.push_back(prepared.info);
+    const igx::IgOptions common = igx::IgOptions()
+                                      .baseline(igx::Baseline::tensor(prepared.baseline))
+                                      .target(igx::Target::index(prepared.info.prediction))
+                                      .output(igx::OutputKind::Logit)
+                                      .internal_batch_size(flags.batch_size);
+    for (const std::string& rule : flags.rules) {
+      for (int64_t n : flags.steps) {
+        const auto call_start = std::chrono::steady_clock::now();
+        const igx::Attribution attribution = igx::integrated_gradients(
+            workload->model(), prepared.input, igx::IgOptions(common).method(igx::parse_rule(rule)).n_steps(n),
+            prepared.extras);
+        results.fixed.push_back({k, rule, n, attribution.examples[0], attribution.counts, seconds_since(call_start)});
+        fixed_csv << sweep::fixed_csv_row(results, results.fixed.back());
+      }
+    }
+    for (double tolerance : flags.tolerances) {
+      for (const std::string& strategy : flags.strategies) {
+        igx::IgOptions options = igx::IgOptions(common)
+                                     .strategy(igx::parse_strategy(strategy))
+                                     .tolerance(tolerance)
+                                     .max_steps(flags.max_steps);
+        if (strategy == "doubling") options.method(igx::Rule::RiemannRight).initial_steps(flags.initial_steps);
+        const auto call_start = std::chrono::steady_clock::now();
+        const igx::Attribution attribution =
+            igx::integrated_gradients(workload->model(), prepared.input, options, prepared.extras);
+        results.strategies.push_back({k, strategy, strategy == "doubling" ? "riemann_right" : "simpson", tolerance,
+                                      attribution.examples[0], attribution.counts, seconds_since(call_start)});
+        strategy_csv << sweep::strategy_csv_row(results, results.strategies.back());
+      }
+    }
+    fixed_csv.flush();
+    strategy_csv.flush();
+    std::cerr << "igx sweep: instance " << k + 1 << "/" << indices.size() << " (row " << prepared.info.index
+              << ") done in " << seconds_since(instance_start) << " s\n";
+  }
+  if (!fixed_csv || !strategy_csv) throw igx::Error("writing '" + fixed_path + "' or '" + strategy_path + "' failed");
+  results.seconds = seconds_since(start);
+
+  const nlohmann::json summary = sweep::summarize(results);
+  write_text_file(files.resolve("", "summary.json"), summary.dump(2) + "\n");
+  std::vector<std::string> plot_files;
+  for (const auto& [name, svg] : sweep::plots(results, summary)) {
+    write_text_file(files.resolve("", name), svg);
+    plot_files.push_back(name);
+  }
+  const std::string html_path = files.resolve("", "index.html");
+  write_text_file(html_path, sweep::html_report(summary, plot_files));
+  std::cout << sweep::terminal_summary(summary);
+  std::cout << "wrote " << fixed_path << ", " << strategy_path << ", summary.json, " << plot_files.size()
+            << " plots and " << html_path << "\n";
+}
+
+}  // namespace
+
+std::function<void()> add_sweep(CLI::App& app) {
+  auto flags = std::make_shared<SweepFlags>();
+  CLI::App* command = app.add_subcommand(
+      "sweep",
+      "Step-count study: relative completeness error of IG per rule and step count, on a model's test\n"
+      "split, and the cost of the error-controlled strategies (doubling, interval-adaptive).\n"
+      "  igx sweep --model mnist-cnn --n 100\n"
+      "  igx sweep --model spam-transformer --n 20 --steps 16,64,300,1000 --rules riemann_right,gausslegendre");
+  command->add_option("-m,--model", flags->model, "Bundle: spam-transformer, mnist-cnn or a folder (required)")
+      ->type_name("MODEL");
+  command->add_option("--data", flags->data,
+                      "Instances: .jsonl texts ({\"text\", \"id\", \"label\"} per line) or .npy images [N,H,W] / "
+                      "[N,C,H,W] (uint8 or floats in [0,1]). Default: the model's test split in .cache/data")
+      ->type_name("FILE");
+  command->add_option("--n", flags->count, "Instances to study")
+      ->capture_default_str()->type_name("N")->check(CLI::PositiveNumber);
+  command->add_option("--pick", flags->pick,
+                      "Which instances: first (the first N rows) or spread (N rows evenly spaced; the test "
+                      "splits are sorted by class)")
+      ->capture_default_str()->type_name("first|spread");
+  command->add_option("--steps", flags->steps, "Step counts n of the fixed-step runs")
+      ->delimiter(',')->default_str("16,32,64,100,300,1000,2000,5000")->type_name("N1,N2,...");
+  command->add_option("--rules", flags->rules, "Quadrature rules of the fixed-step runs")
+      ->delimiter(',')->default_str("riemann_right,riemann_trapezoid,gausslegendre")->type_name("R1,R2,...");
+  command->add_option("--tolerances", flags->tolerances,
+                      "Relative errors: ideal steps are the first n reaching each; the strategies target each")
+      ->delimiter(',')->default_str("0.05,0.01")->type_name("T1,T2,...");
+  command->add_option("--strategies", flags->strategies,
+                      "Error-controlled runs: doubling (riemann_right from --initial-steps), adaptive "
+                      "(interval-adaptive Simpson), or none")
+      ->delimiter(',')->default_str("doubling,adaptive")->type_name("S1,S2");
+  command->add_option("--max-steps", flags->max_steps, "Budget of gradient evaluations per instance of the strategies")
+      ->capture_default_str()->type_name("N")->check(CLI::PositiveNumber);
+  command->add_option("--initial-steps", flags->initial_steps, "Doubling: the first n")
+      ->capture_default_str()->type_name("N")->check(CLI::PositiveNumber);
+  command->add_option("--batch-size", flags->batch_size, "Most rows per forward+backward; 0 = no bound")
+      ->capture_default_str()->type_name("B")->check(CLI::NonNegativeNumber);
+  command->add_option("--threads", flags->threads, "CPU threads; 0 = all cores")
+      ->capture_default_str()->type_name("T")->check(CLI::NonNegativeNumber);
+  command->add_option("--device", flags->device, "cpu, cuda or cuda:N")->capture_default_str()->type_name("DEV");
+  command->add_option("--out-dir", flags->out_dir, "Folder for sweep.csv, adaptive.csv, summary.json, plots, index.html")
+      ->capture_default_str()->type_name("DIR");
+  command->add_flag("-f,--force", flags->force, "Write into an --out-dir that igx did not make");
+  return [flags] { run(*flags); };
+}
+
+}  // namespace igx_cli

@@ -1,0 +1,533 @@
+#include "sweep_report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+#include <sstream>
+
+#include "igx/svg_plot.h"
+
+namespace igx_cli::sweep {
+namespace {
+
+using nlohmann::json;
+
+std::string full(double value) {
+  char buffer[40];
+  std::snprintf(buffer, sizeof buffer, "%.17g", value);
+  return buffer;
+}
+
+std::string short_number(double value, const char* format = "%.3g") {
+  char buffer[40];
+  std::snprintf(buffer, sizeof buffer, format, value);
+  return buffer;
+}
+
+std::string csv_field(const std::string& text) {
+  if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
+  std::string quoted = "\"";
+  for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
+}
+
+std::string optional_field(const std::optional<double>& value) { return value ? full(*value) : ""; }
+
+std::string instance_fields(const SweepResults& results, size_t instance) {
+  const InstanceInfo& info = results.instances[instance];
+  return std::to_string(instance) + "," + std::to_string(info.index) + "," + csv_field(info.id) + "," +
+         std::to_string(info.label) + "," + std::to_string(info.prediction) + "," +
+         (info.tokens >= 0 ? std::to_string(info.tokens) : "");
+}
+
+// Tolerances as JSON keys: "0.05".
+std::string key(double tolerance) { return short_number(tolerance, "%g"); }
+
+// Quantile by linear interpolation between order statistics; NaN for an empty sample.
+double quantile(std::vector<double> values, double q) {
+  if (values.empty()) return std::nan("");
+  std::sort(values.begin(), values.end());
+  const double position = q * static_cast<double>(values.size() - 1);
+  const size_t below = static_cast<size_t>(std::floor(position));
+  const size_t above = std::min(below + 1, values.size() - 1);
+  return values[below] + (position - static_cast<double>(below)) * (values[above] - values[below]);
+}
+
+double mean(const std::vector<double>& values) {
+  if (values.empty()) return std::nan("");
+  return std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(values.size());
+}
+
+// NaN as JSON null.
+json number_or_null(double value) { return std::isfinite(value) ? json(value) : json(nullptr); }
+
+json distribution(const std::vector<double>& values) {
+  return {{"mean", number_or_null(mean(values))},
+          {"median", number_or_null(quantile(values, 0.5))},
+          {"p90", number_or_null(quantile(values, 0.9))},
+          {"p99", number_or_null(quantile(values, 0.99))},
+          {"max", number_or_null(values.empty() ? std::nan("") : *std::max_element(values.begin(), values.end()))}};
+}
+
+// Relative errors of every instance for one rule and n, in instance order (NaN when undefined).
+std::vector<double> relative_errors(const SweepResults& results, const std::string& rule, int64_t n) {
+  std::vector<double> errors(results.instances.size(), std::nan(""));
+  for (const FixedResult& row : results.fixed) {
+    if (row.rule == rule && row.n == n && row.report.relative_error) errors[row.instance] = *row.report.relative_error;
+  }
+  return errors;
+}
+
+std::vector<double> defined(const std::vector<double>& values) {
+  std::vector<double> kept;
+  for (double value : values) {
+    if (!std::isnan(value)) kept.push_back(value);
+  }
+  return kept;
+}
+
+double fraction_within(const std::vector<double>& errors, double tolerance, size_t instances) {
+  const auto within = std::count_if(errors.begin(), errors.end(), [&](double e) { return e <= tolerance; });
+  return instances == 0 ? std::nan("") : static_cast<double>(within) / static_cast<double>(instances);
+}
+
+std::vector<const StrategyResult*> strategy_rows(const SweepResults& results, const std::string& strategy,
+                                                 double tolerance) {
+  std::vector<const StrategyResult*> rows;
+  for (const StrategyResult& row : results.strategies) {
+    if (row.strategy == strategy && row.tolerance == tolerance) rows.push_back(&row);
+  }
+  return rows;
+}
+
+std::string strategy_label(const std::string& strategy) {
+  return strategy == "adaptive" ? "interval-adaptive" : strategy == "doubling" ? "doubling (riemann_right)" : strategy;
+}
+
+std::string file_percent(double tolerance) { return short_number(tolerance * 100, "%g") + "pct"; }
+
+}  // namespace
+
+std::string percent(double fraction) { return short_number(fraction * 100, "%g") + "%"; }
+
+std::string fixed_csv_header() {
+  return "instance,row,id,label,prediction,tokens,rule,n,gradient_evaluations,forward_rows,output_input,"
+         "output_baseline,attribution_sum,delta,relative_error,seconds\n";
+}
+
+std::string fixed_csv_row(const SweepResults& results, const FixedResult& row) {
+  const igx::ExampleReport& r = row.report;
+  return instance_fields(results, row.instance) + "," + row.rule + "," + std::to_string(row.n) + "," +
+         std::to_string(row.counts.gradient_rows) + "," + std::to_string(row.counts.forward_rows) + "," +
+         full(r.output_input) + "," + full(r.output_baseline) + "," + full(r.attribution_sum) + "," + full(r.delta) +
+         "," + optional_field(r.relative_error) + "," + full(row.seconds) + "\n";
+}
+
+std::string strategy_csv_header() {
+  return "instance,row,id,label,prediction,tokens,strategy,rule,tolerance,max_steps,gradient_evaluations,"
+         "forward_rows,certified,relative_error,error_bound,delta,seconds\n";
+}
+
+std::string strategy_csv_row(const SweepResults& results, const StrategyResult& row) {
+  const igx::ExampleReport& r = row.report;
+  return instance_fields(results, row.instance) + "," + row.strategy + "," + row.rule + "," + key(row.tolerance) +
+         "," + std::to_string(results.setup.max_steps) + "," + std::to_string(row.counts.gradient_rows) + "," +
+         std::to_string(row.counts.forward_rows) + "," + (r.certified.value_or(false) ? "true" : "false") + "," +
+         optional_field(r.relative_error) + "," + optional_field(r.error_bound) + "," + full(r.delta) + "," +
+         full(row.seconds) + "\n";
+}
+
+json summarize(const SweepResults& results) {
+  const SweepSetup& setup = results.setup;
+  const size_t instances = results.instances.size();
+  json summary = {{"model", setup.model},
+                  {"data", setup.data},
+                  {"pick", setup.pick},
+                  {"baseline", setup.baseline},
+                  {"output", "logit"},
+                  {"target", "predicted class"},
+                  {"instances", instances},
+                  {"steps", setup.steps},
+                  {"rules", setup.rules},
+                  {"tolerances", setup.tolerances},
+                  {"strategies", setup.strategies},
+                  {"max_steps", setup.max_steps},
+                  {"initial_steps", setup.initial_steps},
+                  {"batch_size", setup.batch_size},
+                  {"threads", setup.threads},
+                  {"device", setup.device},
+                  {"seconds", results.seconds}};
+  std::vector<int64_t> rows;
+  for (const InstanceInfo& info : results.instances) rows.push_back(info.index);
+  summary["rows"] = rows;
+
+  // Relative error per rule and n.
+  for (const std::string& rule : setup.rules) {
+    json per_n = json::array();
+    for (int64_t n : setup.steps) {
+      const std::vector<double> errors = relative_errors(results, rule, n);
+      const std::vector<double> known = defined(errors);
+      std::vector<double> seconds;
+      for (const FixedResult& row : results.fixed) {
+        if (row.rule == rule && row.n == n) seconds.push_back(row.seconds);
+      }
+      json entry = {{"n", n}, {"undefined", instances - known.size()}, {"seconds_mean", number_or_null(mean(seconds))}};
+      entry["relative_error"] = distribution(known);
+      for (double tolerance : setup.tolerances) entry["within"][key(tolerance)] = fraction_within(errors, tolerance, instances);
+      per_n.push_back(entry);
+    }
+    summary["fixed"][rule] = per_n;
+  }
+
+  // Ideal steps: the first n of the list whose relative error is within the tolerance.
+  for (const std::string& rule : setup.rules) {
+    std::vector<std::vector<double>> errors;  // [n][instance]
+    for (int64_t n : setup.steps) errors.push_back(relative_errors(results, rule, n));
+    for (double tolerance : setup.tolerances) {
+      json histogram = json::object();
+      for (int64_t n : setup.steps) histogram[std::to_string(n)] = 0;
+      histogram["never"] = 0;
+      std::vector<double> ideal;  // of the instances that get there
+      size_t undefined = 0;
+      json per_instance = json::array();
+      for (size_t i = 0; i < instances; ++i) {
+        bool all_undefined = true;
+        json found = "never";
+        for (size_t s = 0; s < setup.steps.size(); ++s) {
+          if (std::isnan(errors[s][i])) continue;
+          all_undefined = false;
+          if (errors[s][i] <= tolerance) {
+            found = setup.steps[s];
+            break;
+          }
+        }
+        if (all_undefined) {
+          ++undefined;
+          per_instance.push_back(nullptr);
+          continue;
+        }
+        per_instance.push_back(found);
+        if (found.is_number()) {
+          histogram[std::to_string(found.get<int64_t>())] = histogram[std::to_string(found.get<int64_t>())].get<int>() + 1;
+          ideal.push_back(found.get<double>());
+        } else {
+          histogram["never"] = histogram["never"].get<int>() + 1;
+        }
+      }
+      const auto within = [&](double limit) {
+        return static_cast<double>(std::count_if(ideal.begin(), ideal.end(), [&](double n) { return n <= limit; })) /
+               static_cast<double>(std::max<size_t>(1, instances));
+      };
+      summary["ideal_steps"][rule][key(tolerance)] = {{"histogram", histogram},
+                                                      {"undefined", undefined},
+                                                      {"within_100", within(100)},
+                                                      {"within_1000", within(1000)},
+                                                      {"reached", static_cast<double>(ideal.size()) / std::max<size_t>(1, instances)},
+                                                      {"mean_of_reached", number_or_null(mean(ideal))},
+                                                      {"median_of_reached", number_or_null(quantile(ideal, 0.5))},
+                                                      {"per_instance", per_instance}};
+    }
+  }
+
+  // The error-controlled strategies, and the smallest fixed n that does as well.
+  summary["strategy_results"] = json::array();
+  for (double tolerance : setup.tolerances) {
+    for (const std::string& strategy : setup.strategies) {
+      const auto rows_of = strategy_rows(results, strategy, tolerance);
+      if (rows_of.empty()) continue;
+      std::vector<double> evaluations, forward_rows, seconds, errors, bounds;
+      size_t certified = 0, within = 0, undefined = 0;
+      for (const StrategyResult* row : rows_of) {
+        evaluations.push_back(static_cast<double>(row->counts.gradient_rows));
+        forward_rows.push_back(static_cast<double>(row->counts.forward_rows));
+        seconds.push_back(row->seconds);
+        certified += row->report.certified.value_or(false);
+        if (row->report.relative_error) {
+          errors.push_back(*row->report.relative_error);
+          within += *row->report.relative_error <= tolerance;
+        } else {
+          ++undefined;
+        }
+        if (row->report.error_bound) bounds.push_back(*row->report.error_bound);
+      }
+      const double count = static_cast<double>(rows_of.size());
+      json entry = {{"strategy", strategy},
+                    {"rule", rows_of.front()->rule},
+                    {"tolerance", tolerance},
+                    {"instances", rows_of.size()},
+                    {"certified", certified / count},
+                    {"within_tolerance", within / count},
+                    {"undefined", undefined},
+                    {"gradient_evaluations", distribution(evaluations)},
+                    {"forward_rows", distribution(forward_rows)},
+                    {"seconds", distribution(seconds)},
+                    {"seconds_total", std::accumulate(seconds.begin(), seconds.end(), 0.0)},
+                    {"relative_error", distribution(errors)},
+                    {"error_bound", distribution(bounds)}};
+      for (const std::string& rule : setup.rules) {
+        json equivalent = {{"n", nullptr}, {"within_tolerance", nullptr}, {"evaluations_ratio", nullptr}};
+        for (int64_t n : setup.steps) {
+          const double fraction = fraction_within(relative_errors(results, rule, n), tolerance, instances);
+          if (fraction >= certified / count - 1e-12) {
+            equivalent = {{"n", n}, {"within_tolerance", fraction}, {"evaluations_ratio", n / mean(evaluations)}};
+            break;
+          }
+        }
+        entry["fixed_equivalent"][rule] = equivalent;
+      }
+      summary["strategy_results"].push_back(entry);
+    }
+  }
+  return summary;
+}
+
+std::vector<std::pair<std::string, std::string>> plots(const SweepResults& results, const json& summary) {
+  const SweepSetup& setup = results.setup;
+  std::vector<std::pair<std::string, std::string>> files;
+  std::vector<std::string> categories;
+  for (int64_t n : setup.steps) categories.push_back(std::to_string(n));
+  const std::string subtitle = setup.model + ", " + std::to_string(results.instances.size()) + " test instances, " +
+                               setup.baseline + " baseline, logit of the predicted class";
+  std::vector<std::pair<double, std::string>> tolerance_lines;
+  for (double tolerance : setup.tolerances) tolerance_lines.push_back({tolerance, "RE " + percent(tolerance)});
+
+  for (size_t r = 0; r < setup.rules.size(); ++r) {
+    const std::string& rule = setup.rules[r];
+    igx::BoxSeries boxes{rule, {}, igx::plot_colour(r)};
+    for (int64_t n : setup.steps) boxes.samples.push_back(defined(relative_errors(results, rule, n)));
+    igx::PlotOptions options;
+    options.title = "Relative completeness error per step count: " + rule;
+    options.subtitle = subtitle;
+    options.x.label = "steps n (" + rule + ")";
+    options.y = {"relative error |delta| / |F(x) - F(x')|", true, true};
+    options.reference_lines = tolerance_lines;
+    files.push_back({"relative-error-" + rule + ".svg", igx::svg_box_plot(options, categories, {boxes})});
+  }
+
+  {
+    std::vector<igx::LineSeries> lines;
+    for (size_t r = 0; r < setup.rules.size(); ++r) {
+      igx::LineSeries mean_line{setup.rules[r] + " mean", {}, {}, igx::plot_colour(r), false, true};
+      igx::LineSeries median_line{setup.rules[r] + " median", {}, {}, igx::plot_colour(r), true, false};
+      for (const json& entry : summary["fixed"][setup.rules[r]]) {
+        const double n = entry["n"].get<double>();
+        const json& re = entry["relative_error"];
+        mean_line.x.push_back(n);
+        mean_line.y.push_back(re["mean"].is_null() ? std::nan("") : re["mean"].get<double>());
+        median_line.x.push_back(n);
+        median_line.y.push_back(re["median"].is_null() ? std::nan("") : re["median"].get<double>());
+      }
+      lines.push_back(mean_line);
+      lines.push_back(median_line);
+    }
+    igx::PlotOptions options;
+    options.title = "Mean and median relative error against step count";
+    options.subtitle = subtitle;
+    options.x = {"steps n", true};
+    options.y = {"relative error", true, true};
+    options.reference_lines = tolerance_lines;
+    files.push_back({"mean-relative-error.svg", igx::svg_line_plot(options, lines)});
+  }
+
+  std::vector<std::string> ideal_categories = categories;
+  ideal_categories.push_back("never");
+  for (double tolerance : setup.tolerances) {
+    std::vector<igx::BarSeries> bars;
+    for (size_t r = 0; r < setup.rules.size(); ++r) {
+      const json& histogram = summary["ideal_steps"][setup.rules[r]][key(tolerance)]["histogram"];
+      igx::BarSeries series{setup.rules[r], {}, igx::plot_colour(r)};
+      for (const std::string& category : ideal_categories) series.values.push_back(histogram[category].get<double>());
+      bars.push_back(series);
+    }
+    igx::PlotOptions options;
+    options.title = "Ideal step count: the first n with relative error <= " + percent(tolerance);
+    options.subtitle = subtitle;
+    options.x.label = "ideal steps n (\"never\": not reached with " + categories.back() + " steps)";
+    options.y.label = "instances";
+    files.push_back({"ideal-steps-" + file_percent(tolerance) + ".svg", igx::svg_bar_plot(options, ideal_categories, bars)});
+  }
+
+  if (!setup.strategies.empty()) {
+    std::vector<std::string> tolerance_categories;
+    for (double tolerance : setup.tolerances) tolerance_categories.push_back("tolerance " + percent(tolerance));
+    std::vector<igx::BoxSeries> series;
+    for (size_t s = 0; s < setup.strategies.size(); ++s) {
+      igx::BoxSeries boxes{strategy_label(setup.strategies[s]), {}, igx::plot_colour(setup.rules.size() + s)};
+      for (double tolerance : setup.tolerances) {
+        std::vector<double> evaluations;
+        for (const StrategyResult* row : strategy_rows(results, setup.strategies[s], tolerance)) {
+          evaluations.push_back(static_cast<double>(row->counts.gradient_rows));
+        }
+        boxes.samples.push_back(evaluations);
+      }
+      series.push_back(boxes);
+    }
+    // Each rule's smallest fixed n that brings as many instances within the tolerance as the
+    // first strategy certifies: a flat box at that n.
+    for (size_t r = 0; r < setup.rules.size(); ++r) {
+      igx::BoxSeries fixed{"fixed " + setup.rules[r] + " (same fraction as " + setup.strategies.back() + ")", {},
+                           igx::plot_colour(r)};
+      for (double tolerance : setup.tolerances) {
+        std::vector<double> evaluations;
+        for (const json& entry : summary["strategy_results"]) {
+          if (entry["strategy"] == setup.strategies.back() && entry["tolerance"].get<double>() == tolerance &&
+              !entry["fixed_equivalent"][setup.rules[r]]["n"].is_null()) {
+            evaluations.assign(results.instances.size(), entry["fixed_equivalent"][setup.rules[r]]["n"].get<double>());
+          }
+        }
+        fixed.samples.push_back(evaluations);
+      }
+      series.push_back(fixed);
+    }
+    igx::PlotOptions options;
+    options.title = "Gradient evaluations per instance";
+    options.subtitle = subtitle + ", at most " + std::to_string(setup.max_steps) + " per instance";
+    options.x.label = "requested relative error";
+    options.y = {"gradient evaluations (forward+backward rows)", true};
+    options.width = 900;
+    files.push_back({"gradient-evaluations.svg", igx::svg_box_plot(options, tolerance_categories, series)});
+  }
+  return files;
+}
+
+namespace {
+
+std::string cell(const json& value, const char* format = "%.3g") {
+  if (value.is_null()) return "–";
+  if (value.is_number()) return short_number(value.get<double>(), format);
+  return igx::xml_escape(value.is_string() ? value.get<std::string>() : value.dump());
+}
+
+std::string percent_cell(const json& value) { return value.is_null() ? "–" : percent(value.get<double>()); }
+
+std::string fixed_table(const json& summary) {
+  std::ostringstream html;
+  html << "<table><tr><th>rule</th><th>n</th><th>mean RE</th><th>median RE</th><th>p90 RE</th><th>max RE</th>";
+  for (const json& tolerance : summary["tolerances"]) html << "<th>RE &le; " << percent(tolerance.get<double>()) << "</th>";
+  html << "<th>mean time (ms)</th></tr>\n";
+  for (const json& rule : summary["rules"]) {
+    for (const json& entry : summary["fixed"][rule.get<std::string>()]) {
+      const json& re = entry["relative_error"];
+      html << "<tr><td>" << cell(rule) << "</td><td>" << entry["n"] << "</td><td>" << cell(re["mean"]) << "</td><td>"
+           << cell(re["median"]) << "</td><td>" << cell(re["p90"]) << "</td><td>" << cell(re["max"]) << "</td>";
+      for (const json& tolerance : summary["tolerances"]) {
+        html << "<td>" << percent_cell(entry["within"][short_number(tolerance.get<double>(), "%g")]) << "</td>";
+      }
+      html << "<td>" << short_number(entry["seconds_mean"].get<double>() * 1000, "%.1f") << "</td></tr>\n";
+    }
+  }
+  html << "</table>\n";
+  return html.str();
+}
+
+std::string ideal_table(const json& summary) {
+  std::ostringstream html;
+  html << "<table><tr><th>rule</th><th>RE &le;</th>";
+  for (const json& n : summary["steps"]) html << "<th>" << n << "</th>";
+  html << "<th>never</th><th>within 100</th><th>within 1000</th><th>median ideal n</th></tr>\n";
+  for (const json& rule : summary["rules"]) {
+    for (const json& tolerance : summary["tolerances"]) {
+      const json& ideal = summary["ideal_steps"][rule.get<std::string>()][short_number(tolerance.get<double>(), "%g")];
+      html << "<tr><td>" << cell(rule) << "</td><td>" << percent(tolerance.get<double>()) << "</td>";
+      for (const json& n : summary["steps"]) html << "<td>" << ideal["histogram"][std::to_string(n.get<int64_t>())] << "</td>";
+      html << "<td>" << ideal["histogram"]["never"] << "</td><td>" << percent_cell(ideal["within_100"]) << "</td><td>"
+           << percent_cell(ideal["within_1000"]) << "</td><td>" << cell(ideal["median_of_reached"]) << "</td></tr>\n";
+    }
+  }
+  html << "</table>\n";
+  return html.str();
+}
+
+std::string strategy_table(const json& summary) {
+  std::ostringstream html;
+  html << "<table><tr><th>strategy</th><th>tolerance</th><th>certified</th><th>RE &le; tolerance</th>"
+          "<th>evaluations mean</th><th>median</th><th>p99</th><th>max</th><th>time mean (ms)</th><th>median</th>"
+          "<th>p99</th>";
+  for (const json& rule : summary["rules"]) html << "<th>fixed " << cell(rule) << ": n (n / mean)</th>";
+  html << "</tr>\n";
+  for (const json& entry : summary["strategy_results"]) {
+    const json& evaluations = entry["gradient_evaluations"];
+    const json& seconds = entry["seconds"];
+    html << "<tr><td>" << igx::xml_escape(strategy_label(entry["strategy"])) << "</td><td>"
+         << percent(entry["tolerance"].get<double>()) << "</td><td>" << percent_cell(entry["certified"]) << "</td><td>"
+         << percent_cell(entry["within_tolerance"]) << "</td><td>" << cell(evaluations["mean"], "%.1f") << "</td><td>"
+         << cell(evaluations["median"], "%.0f") << "</td><td>" << cell(evaluations["p99"], "%.0f") << "</td><td>"
+         << cell(evaluations["max"], "%.0f") << "</td>";
+    for (const char* which : {"mean", "median", "p99"}) {
+      html << "<td>" << (seconds[which].is_null() ? "–" : short_number(seconds[which].get<double>() * 1000, "%.1f"))
+           << "</td>";
+    }
+    for (const json& rule : summary["rules"]) {
+      const json& equivalent = entry["fixed_equivalent"][rule.get<std::string>()];
+      html << "<td>"
+           << (equivalent["n"].is_null() ? std::string("none in the list")
+                                         : equivalent["n"].dump() + " (" + cell(equivalent["evaluations_ratio"], "%.2f") + "×)")
+           << "</td>";
+    }
+    html << "</tr>\n";
+  }
+  html << "</table>\n";
+  return html.str();
+}
+
+}  // namespace
+
+std::string html_report(const json& summary, const std::vector<std::string>& plot_files) {
+  std::ostringstream html;
+  const std::string model = summary["model"];
+  html << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>igx sweep: "
+       << igx::xml_escape(model) << "</title>\n<style>\n"
+       << "body{font-family:DejaVu Sans,Arial,sans-serif;margin:24px;max-width:1100px;color:#222}\n"
+       << "table{border-collapse:collapse;margin:8px 0 20px;font-size:13px}\n"
+       << "th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}th{background:#f2f2f2}\n"
+       << "td:first-child,th:first-child{text-align:left}img{display:block;margin:10px 0;max-width:100%}\n"
+       << "p.note{color:#555;font-size:13px}\n</style></head><body>\n";
+  html << "<h1>igx sweep: " << igx::xml_escape(model) << "</h1>\n<p>" << summary["instances"]
+       << " instances (" << igx::xml_escape(summary["pick"].get<std::string>()) << " rows of "
+       << igx::xml_escape(summary["data"].get<std::string>()) << "), " << igx::xml_escape(summary["baseline"].get<std::string>())
+       << " baseline, explained output: logit of the predicted class. Fixed-step rules: "
+       << igx::xml_escape(summary["rules"].dump()) << " at n = " << igx::xml_escape(summary["steps"].dump())
+       << ". Strategies at most " << summary["max_steps"] << " gradient evaluations per instance; doubling starts at n = "
+       << summary["initial_steps"] << ". " << summary["threads"] << " threads, batches of at most "
+       << summary["batch_size"] << " rows, device " << igx::xml_escape(summary["device"].get<std::string>())
+       << "; the whole sweep took " << short_number(summary["seconds"].get<double>(), "%.0f") << " s.</p>\n";
+  html << "<p class=\"note\">RE = |&Sigma; attributions &minus; (F(x) &minus; F(x'))| / |F(x) &minus; F(x')|. "
+          "The ideal step count of an instance is the first n of the list whose RE is within the tolerance (seed 001's "
+          "definition). A fixed n's \"n / mean\" is its cost relative to the strategy's mean number of gradient "
+          "evaluations, for the smallest n of the list that brings at least the fraction the strategy certified within "
+          "the tolerance.</p>\n";
+  html << "<h2>Error-controlled strategies</h2>\n" << strategy_table(summary);
+  html << "<h2>Ideal step counts</h2>\n" << ideal_table(summary);
+  html << "<h2>Relative error per rule and step count</h2>\n" << fixed_table(summary);
+  html << "<h2>Plots</h2>\n";
+  for (const std::string& file : plot_files) {
+    html << "<img src=\"" << igx::xml_escape(file) << "\" alt=\"" << igx::xml_escape(file) << "\">\n";
+  }
+  html << "<p class=\"note\">Rows: sweep.csv (instance &times; rule &times; n), adaptive.csv (instance &times; "
+          "strategy &times; tolerance), summary.json.</p>\n</body></html>\n";
+  return html.str();
+}
+
+std::string terminal_summary(const json& summary) {
+  std::ostringstream out;
+  out << summary["model"].get<std::string>() << ": " << summary["instances"] << " instances\n";
+  for (const json& rule : summary["rules"]) {
+    for (const json& tolerance : summary["tolerances"]) {
+      const json& ideal = summary["ideal_steps"][rule.get<std::string>()][short_number(tolerance.get<double>(), "%g")];
+      out << "  " << rule.get<std::string>() << ", RE <= " << percent(tolerance.get<double>()) << ": ideal n within 100 for "
+          << percent(ideal["within_100"].get<double>()) << ", within 1000 for " << percent(ideal["within_1000"].get<double>())
+          << ", never for " << ideal["histogram"]["never"] << "\n";
+    }
+  }
+  for (const json& entry : summary["strategy_results"]) {
+    out << "  " << strategy_label(entry["strategy"]) << " at " << percent(entry["tolerance"].get<double>())
+        << ": certified " << percent(entry["certified"].get<double>()) << ", gradient evaluations mean "
+        << cell(entry["gradient_evaluations"]["mean"], "%.1f") << " median "
+        << cell(entry["gradient_evaluations"]["median"], "%.0f") << " p99 " << cell(entry["gradient_evaluations"]["p99"], "%.0f")
+        << ", mean " << short_number(entry["seconds"]["mean"].get<double>() * 1000, "%.1f") << " ms\n";
+  }
+  return out.str();
+}
+
+}  // namespace igx_cli::sweep

@@ -1,0 +1,90 @@
+#pragma once
+// igx sweep's results and what it writes from them: CSV rows, summary.json, SVG plots and an
+// HTML page. Statistics of the study only; the attributions come from the library.
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "igx/integrated_gradients.h"
+
+namespace igx_cli::sweep {
+
+/// What was run: the flags that shape the results, recorded in summary.json and on the page.
+struct SweepSetup {
+  std::string model;
+  std::string data;
+  std::string pick;                     ///< "first" or "spread"
+  std::string baseline;                 ///< "pad", "black"
+  std::vector<int64_t> steps;           ///< ascending
+  std::vector<std::string> rules;
+  std::vector<double> tolerances;       ///< descending (loosest first)
+  std::vector<std::string> strategies;  ///< "doubling", "adaptive"
+  int64_t max_steps = 4096;
+  int64_t initial_steps = 16;
+  int64_t batch_size = 256;
+  int threads = 0;
+  std::string device;
+};
+
+struct InstanceInfo {
+  int64_t index = 0;       ///< row in the data file
+  std::string id;
+  int64_t label = -1;
+  int64_t prediction = 0;  ///< the explained class
+  int64_t tokens = -1;     ///< text: tokens including [CLS] and [SEP]; -1 for images
+};
+
+/// One fixed-step IG run of one instance.
+struct FixedResult {
+  size_t instance = 0;  ///< position in SweepResults::instances
+  std::string rule;
+  int64_t n = 0;
+  igx::ExampleReport report;
+  igx::EvaluationCounts counts;
+  double seconds = 0;
+};
+
+/// One error-controlled run of one instance.
+struct StrategyResult {
+  size_t instance = 0;
+  std::string strategy;  ///< "doubling" or "adaptive"
+  std::string rule;      ///< the doubled rule, or "simpson"
+  double tolerance = 0;
+  igx::ExampleReport report;
+  igx::EvaluationCounts counts;
+  double seconds = 0;
+};
+
+struct SweepResults {
+  SweepSetup setup;
+  std::vector<InstanceInfo> instances;
+  std::vector<FixedResult> fixed;
+  std::vector<StrategyResult> strategies;
+  double seconds = 0;  ///< wall time of the whole sweep
+};
+
+std::string fixed_csv_header();
+std::string fixed_csv_row(const SweepResults& results, const FixedResult& row);
+std::string strategy_csv_header();
+std::string strategy_csv_row(const SweepResults& results, const StrategyResult& row);
+
+/// "0.05" -> "5%" (tolerances as people read them).
+std::string percent(double fraction);
+
+/// The study's statistics (layout documented in docs/step-count.md).
+nlohmann::json summarize(const SweepResults& results);
+
+/// The SVG plots as (file name, document), in the order the page shows them.
+std::vector<std::pair<std::string, std::string>> plots(const SweepResults& results, const nlohmann::json& summary);
+
+/// index.html: the run, the tables of `summary` and the plots (by file name, in that order).
+std::string html_report(const nlohmann::json& summary, const std::vector<std::string>& plot_files);
+
+/// A few lines for the terminal: certified fractions and costs per strategy and tolerance.
+std::string terminal_summary(const nlohmann::json& summary);
+
+}  // namespace igx_cli::sweep
