@@ -1,0 +1,236 @@
+#include "igx/distribution.h"
+
+#include <cmath>
+#include <limits>
+
+#include "ig_detail.h"
+#include "igx/error.h"
+#include "igx/tensor_checks.h"
+
+namespace igx {
+namespace {
+
+// The class of every example, fixed before the inputs are expanded into copies.
+std::vector<int64_t> fixed_targets(Model& model, const torch::Tensor& inputs, const Target& target,
+                                   int64_t internal_batch_size, const ExtraInputs& extras) {
+  const torch::Tensor resolved = target.is_predicted() ? predict(model, inputs, internal_batch_size, extras)
+                                                       : target.resolve(inputs.size(0));
+  return {resolved.data_ptr<int64_t>(), resolved.data_ptr<int64_t>() + resolved.numel()};
+}
+
+std::vector<int64_t> repeat_each(const std::vector<int64_t>& values, int64_t times) {
+  std::vector<int64_t> repeated;
+  repeated.reserve(values.size() * times);
+  for (int64_t value : values) repeated.insert(repeated.end(), times, value);
+  return repeated;
+}
+
+ExtraInputs repeat_each(const ExtraInputs& extras, int64_t times) {
+  ExtraInputs repeated;
+  for (const auto& extra : extras) repeated.push_back(extra.repeat_interleave(times, 0));
+  return repeated;
+}
+
+torch::Tensor check_baselines(const torch::Tensor& baselines, const torch::Tensor& inputs) {
+  require_floating(baselines, "baselines");
+  if (baselines.dim() != inputs.dim() || baselines.size(0) < 1 || baselines.sizes().slice(1) != inputs.sizes().slice(1)) {
+    throw Error("baselines have shape " + shape_string(baselines) + "; expected [M, " +
+                shape_string(inputs.sizes().slice(1)).substr(1) + " with M >= 1, one example's shape each");
+  }
+  require_finite(baselines, "baselines");
+  return baselines.to(inputs.device(), inputs.scalar_type());
+}
+
+// Combines `copies` consecutive reports of the same example: F(x) is theirs, F(x') their mean,
+// steps their sum; delta and relative error are recomputed for the combination.
+ExampleReport combine(const std::vector<ExampleReport>& reports, int64_t first, int64_t copies, double attribution_sum,
+                      const IgOptions& options, torch::ScalarType dtype) {
+  ExampleReport combined;
+  combined.target = reports[first].target;
+  double error_sum = 0.0;
+  bool bounded = true, all_certified = true, any_certificate = false;
+  for (int64_t j = first; j < first + copies; ++j) {
+    const ExampleReport& report = reports[j];
+    combined.output_input += report.output_input / static_cast<double>(copies);
+    combined.output_baseline += report.output_baseline / static_cast<double>(copies);
+    combined.steps += report.steps;
+    if (report.certified) {
+      any_certificate = true;
+      all_certified = all_certified && *report.certified;
+    }
+    if (report.error_bound) {
+      error_sum += *report.error_bound * std::abs(report.output_input - report.output_baseline);
+    } else {
+      bounded = false;
+    }
+  }
+  combined.attribution_sum = attribution_sum;
+  detail::complete_report(combined, options, dtype);
+  // |mean of deltas| <= mean of the copies' absolute bounds.
+  if (any_certificate && bounded && combined.relative_error) {
+    combined.error_bound = error_sum / static_cast<double>(copies) /
+                           std::abs(combined.output_input - combined.output_baseline);
+    combined.certified = all_certified || *combined.error_bound <= options.tolerance();
+  } else if (any_certificate) {
+    combined.certified = all_certified;
+  }
+  return combined;
+}
+
+}  // namespace
+
+Attribution distribution_integrated_gradients(Model& model, const torch::Tensor& inputs, const torch::Tensor& baselines,
+                                              const IgOptions& options, const ExtraInputs& extras) {
+  detail::check_inputs(inputs, extras);
+  const torch::Tensor checked = check_baselines(baselines, inputs);
+  const int64_t batch_size = inputs.size(0), count = checked.size(0);
+  const std::vector<int64_t> targets =
+      fixed_targets(model, inputs, options.target(), options.internal_batch_size(), extras);
+
+  // Every (example, baseline) pair is one IG problem; one call integrates them all, batched.
+  std::vector<int64_t> repeat_shape(checked.dim(), 1);
+  repeat_shape[0] = batch_size;
+  const Attribution pairs = integrated_gradients(
+      model, inputs.repeat_interleave(count, 0),
+      IgOptions(options)
+          .baseline(Baseline::tensor(checked.repeat(repeat_shape)))
+          .target(Target::per_example(repeat_each(targets, count))),
+      repeat_each(extras, count));
+
+  std::vector<int64_t> grouped_shape = inputs.sizes().vec();
+  grouped_shape.insert(grouped_shape.begin() + 1, count);
+  Attribution attribution;
+  attribution.values = pairs.values.view(grouped_shape).mean(1);
+  attribution.counts = pairs.counts;
+  const torch::Tensor sums = attribution.values.to(torch::kDouble).flatten(1).sum(1).cpu();
+  for (int64_t b = 0; b < batch_size; ++b) {
+    attribution.examples.push_back(
+        combine(pairs.examples, b * count, count, sums[b].item<double>(), options, inputs.scalar_type()));
+  }
+  return attribution;
+}
+
+ExpectedGradients expected_gradients(Model& model, const torch::Tensor& inputs, const torch::Tensor& baselines,
+                                     const ExpectedGradientsOptions& options, const ExtraInputs& extras) {
+  detail::check_inputs(inputs, extras);
+  const torch::Tensor checked = check_baselines(baselines, inputs);
+  if (options.samples() < 2) {
+    throw Error("expected gradients needs at least 2 samples for a standard error, got " +
+                std::to_string(options.samples()));
+  }
+  const int64_t batch_size = inputs.size(0), count = checked.size(0), samples = options.samples();
+  Integrator integrator(model, extras, options.output(), options.internal_batch_size());
+  const std::vector<double> output_input =
+      detail::set_targets(integrator, options.target(), options.output(), inputs, true);
+
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(options.seed());
+  std::vector<PointListPath> paths;
+  std::vector<torch::Tensor> differences;
+  paths.reserve(batch_size);
+  for (int64_t b = 0; b < batch_size; ++b) {
+    const torch::Tensor drawn = torch::randint(count, {samples}, generator, torch::kLong);
+    std::vector<int64_t> alpha_shape(inputs.dim(), 1);
+    alpha_shape[0] = samples;
+    const torch::Tensor alphas = torch::rand({samples}, generator, torch::kDouble).view(alpha_shape);
+    const torch::Tensor starts = checked.index_select(0, drawn.to(checked.device()));
+    const torch::Tensor difference = inputs[b].unsqueeze(0) - starts;  // [S, ...]
+    differences.push_back(difference);
+    paths.emplace_back(starts + alphas.to(starts.options()) * difference, difference.to(torch::kDouble) / samples);
+  }
+  std::vector<PathJob> jobs;
+  for (int64_t b = 0; b < batch_size; ++b) jobs.push_back({&paths[b], b, true});
+  const std::vector<PathResult> results = integrator.integrate(jobs);
+
+  ExpectedGradients result;
+  std::vector<torch::Tensor> values, errors;
+  for (int64_t b = 0; b < batch_size; ++b) {
+    const torch::Tensor contributions =
+        results[b].gradients.to(torch::kDouble) * differences[b].to(results[b].gradients.device(), torch::kDouble);
+    values.push_back(results[b].weighted_gradient_sum);
+    errors.push_back(contributions.std(0, /*unbiased=*/true) / std::sqrt(static_cast<double>(samples)));
+    const torch::Tensor per_sample_sums = contributions.flatten(1).sum(1);
+    result.sum_standard_error.push_back(per_sample_sums.std().item<double>() / std::sqrt(static_cast<double>(samples)));
+
+    ExampleReport report;
+    report.target = integrator.targets()[b].item<int64_t>();
+    report.output_input = output_input[b];
+    // E[F(X')] over the whole baseline set, for this example's class.
+    report.output_baseline = integrator.values(checked, torch::full({count}, b, torch::kLong)).mean().item<double>();
+    report.attribution_sum = results[b].weighted_gradient_sum.sum().item<double>();
+    report.steps = samples;
+    detail::complete_report(report, IgOptions(), inputs.scalar_type());
+    result.attribution.examples.push_back(report);
+  }
+  result.attribution.values = torch::stack(values).to(inputs.device(), inputs.scalar_type());
+  result.standard_error = torch::stack(errors).to(torch::kCPU);
+  result.attribution.counts = integrator.counts();
+  return result;
+}
+
+NoiseAggregate parse_noise_aggregate(const std::string& name) {
+  if (name == "smoothgrad") return NoiseAggregate::SmoothGrad;
+  if (name == "smoothgrad_sq") return NoiseAggregate::SmoothGradSq;
+  if (name == "vargrad") return NoiseAggregate::VarGrad;
+  throw Error("unknown noise aggregate '" + name + "'; expected smoothgrad, smoothgrad_sq or vargrad");
+}
+
+Attribution noise_tunnel(Model& model, const torch::Tensor& inputs, const std::string& method, const IgOptions& options,
+                         const NoiseOptions& noise, const ExtraInputs& extras) {
+  detail::check_inputs(inputs, extras);
+  if (noise.samples() < 1) throw Error("noise samples must be at least 1, got " + std::to_string(noise.samples()));
+  if (!(noise.stddev() >= 0.0)) throw Error("noise stddev must be >= 0, got " + std::to_string(noise.stddev()));
+  const int64_t batch_size = inputs.size(0), copies = noise.samples();
+  const std::vector<int64_t> targets =
+      fixed_targets(model, inputs, options.target(), options.internal_batch_size(), extras);
+  const torch::Tensor baselines = options.baseline().resolve(inputs).repeat_interleave(copies, 0);
+
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(noise.seed());
+  const torch::Tensor repeated = inputs.repeat_interleave(copies, 0);
+  const torch::Tensor noisy =
+      repeated + noise.stddev() * torch::randn(repeated.sizes(), generator, torch::kDouble).to(repeated.options());
+  const Attribution copies_attribution =
+      attribute(model, noisy, method,
+                IgOptions(options).baseline(Baseline::tensor(baselines)).target(Target::per_example(repeat_each(targets, copies))),
+                repeat_each(extras, copies));
+
+  std::vector<int64_t> grouped_shape = inputs.sizes().vec();
+  grouped_shape.insert(grouped_shape.begin() + 1, copies);
+  const torch::Tensor grouped = copies_attribution.values.view(grouped_shape);
+  Attribution attribution;
+  switch (noise.aggregate()) {
+    case NoiseAggregate::SmoothGrad:
+      attribution.values = grouped.mean(1);
+      break;
+    case NoiseAggregate::SmoothGradSq:
+      attribution.values = (grouped * grouped).mean(1);
+      break;
+    case NoiseAggregate::VarGrad:
+      attribution.values = (grouped * grouped).mean(1) - grouped.mean(1).pow(2);
+      break;
+  }
+  attribution.counts = copies_attribution.counts;
+  for (int64_t b = 0; b < batch_size; ++b) {
+    ExampleReport report;
+    report.target = targets[b];
+    constexpr double kNotApplicable = std::numeric_limits<double>::quiet_NaN();
+    double delta = 0.0;
+    for (int64_t c = 0; c < copies; ++c) {
+      const ExampleReport& copy = copies_attribution.examples[b * copies + c];
+      report.output_input += copy.output_input / static_cast<double>(copies);
+      report.output_baseline += copy.output_baseline / static_cast<double>(copies);
+      report.attribution_sum += copy.attribution_sum / static_cast<double>(copies);
+      delta += copy.delta / static_cast<double>(copies);
+      report.steps += copy.steps;
+    }
+    // Completeness carries over to the mean of the copies only (SmoothGrad of a complete method).
+    if (noise.aggregate() == NoiseAggregate::SmoothGrad && std::isfinite(delta)) {
+      detail::complete_report(report, options, inputs.scalar_type());
+    } else {
+      report.output_baseline = report.attribution_sum = report.delta = kNotApplicable;
+    }
+    attribution.examples.push_back(report);
+  }
+  return attribution;
+}
+
+}  // namespace igx
