@@ -43,7 +43,7 @@ std::string ImageBaseline::describe() const {
 }
 
 NormalizedModel::NormalizedModel(std::shared_ptr<Model> network, std::vector<double> mean, std::vector<double> std)
-    : network_(std::move(network)) {
+    : network_(std::move(network)), mean_values_(mean), std_values_(std) {
   if (mean.size() != std.size()) {
     throw Error("normalization has " + std::to_string(mean.size()) + " means but " + std::to_string(std.size()) +
                 " standard deviations; expected one of each per channel");
@@ -61,9 +61,30 @@ torch::Tensor NormalizedModel::forward(const torch::Tensor& points, const ExtraI
   return network_->forward((points - mean_.to(points.dtype())) / std_.to(points.dtype()), extras);
 }
 
-ImageClassifier::ImageClassifier(BundleConfig config, std::shared_ptr<NormalizedModel> model,
-                                 std::vector<int64_t> input_shape)
-    : config_(std::move(config)), model_(std::move(model)), input_shape_(std::move(input_shape)) {}
+ImageClassifier::ImageClassifier(BundleConfig config, std::shared_ptr<TorchScriptModel> network,
+                                 std::shared_ptr<NormalizedModel> model, std::vector<int64_t> input_shape)
+    : config_(std::move(config)),
+      network_(std::move(network)),
+      model_(std::move(model)),
+      input_shape_(std::move(input_shape)) {}
+
+SplitModel ImageClassifier::split(const std::string& layer) {
+  const nlohmann::json layers = config_.json.value("layers", nlohmann::json::object());
+  const std::string name = layer.empty() ? config_.json.value("split_point", std::string()) : layer;
+  std::string known;
+  for (const auto& item : layers.items()) known += (known.empty() ? "" : ", ") + item.key();
+  if (name.empty() || !layers.contains(name) || name == "head") {
+    throw Error("model '" + config_.name + "' has no split point '" + name + "'; its layers are: " +
+                (known.empty() ? "(none)" : known) + " (the split is before 'head')");
+  }
+  const std::string lower_method = layers[name].value("method", name);
+  const std::string upper_method = layers.contains("head") ? layers["head"].value("method", "head") : "head";
+  SplitModel split;
+  split.layer = name;
+  split.lower = std::make_shared<NormalizedModel>(network_->with_method(lower_method), model_->mean(), model_->std());
+  split.upper = network_->with_method(upper_method);
+  return split;
+}
 
 ImageClassifier ImageClassifier::load(const std::string& bundle_directory, torch::Device device) {
   BundleConfig config = load_bundle_config(bundle_directory);
@@ -90,7 +111,7 @@ ImageClassifier ImageClassifier::load(const std::string& bundle_directory, torch
   }
   auto network = TorchScriptModel::load(config.model_path(), config.method("forward", "forward"), device);
   auto model = std::make_shared<NormalizedModel>(network, mean, std);
-  return ImageClassifier(std::move(config), std::move(model), std::move(input_shape));
+  return ImageClassifier(std::move(config), std::move(network), std::move(model), std::move(input_shape));
 }
 
 torch::Tensor ImageClassifier::read_image(const std::string& path) const {

@@ -11,6 +11,7 @@
 
 #include "igx/attribute.h"
 #include "igx/bundle.h"
+#include "igx/layer.h"
 #include "igx/model.h"
 
 namespace igx {
@@ -34,9 +35,12 @@ class NormalizedModel : public Model {
   torch::Tensor forward(const torch::Tensor& points, const ExtraInputs& extras) override;
   std::string describe() const override { return network_->describe(); }
   torch::Device device() const override { return network_->device(); }
+  std::vector<double> mean() const { return mean_values_; }
+  std::vector<double> std() const { return std_values_; }
 
  private:
   std::shared_ptr<Model> network_;
+  std::vector<double> mean_values_, std_values_;
   torch::Tensor mean_;  // [1, C, 1, 1]
   torch::Tensor std_;
 };
@@ -53,12 +57,18 @@ class ImageClassifier {
   torch::Tensor baseline(const torch::Tensor& pixels, const ImageBaseline& baseline) const;
 
   Model& model() { return *model_; }  ///< pixels in [0, 1] -> logits
+  /// The model split at a layer named in igx.json "layers" (default: its "split_point"): lower =
+  /// normalisation + that layer's method, upper = the next part ("head"). igx::Error listing the
+  /// layers for an unknown name.
+  SplitModel split(const std::string& layer = "");
   const BundleConfig& config() const { return config_; }
   const std::vector<int64_t>& input_shape() const { return input_shape_; }  ///< [C, H, W]
 
  private:
-  ImageClassifier(BundleConfig config, std::shared_ptr<NormalizedModel> model, std::vector<int64_t> input_shape);
+  ImageClassifier(BundleConfig config, std::shared_ptr<TorchScriptModel> network,
+                  std::shared_ptr<NormalizedModel> model, std::vector<int64_t> input_shape);
   BundleConfig config_;
+  std::shared_ptr<TorchScriptModel> network_;
   std::shared_ptr<NormalizedModel> model_;
   std::vector<int64_t> input_shape_;
 };
