@@ -198,4 +198,18 @@ TEST_F(Cli, BadTextsAndImagesGiveOneReadableLine) {
   expect_one_line_error(run_igx("explain hello --out-dir " + path("mine")), "was not made by igx");
 }
 
+TEST_F(Cli, LayerPatchNeuronsShareOutThePatch) {
+  const std::string digit = std::string(IGX_SOURCE_DIR) + "/models/mnist-cnn/samples/digit_5_0.png";
+  const auto result = run_igx("layer --image " + digit + " --method patch --patch 4,4,16,16 --steps 16 --out-dir " + path("layer"));
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  const nlohmann::json json = nlohmann::json::parse(std::ifstream(path("layer") + "/layer.json"));
+  EXPECT_EQ(json["layer"], "features");
+  EXPECT_EQ(json["channel_sums"].size(), 32u);
+  EXPECT_NEAR(json["examples"][0]["attribution_sum"].get<double>(), json["patch_input_attribution"].get<double>(), 1e-3);
+  EXPECT_TRUE(fs::exists(path("layer") + "/layer-patch.png"));
+  expect_one_line_error(run_igx("layer --image " + digit + " --method patch --out-dir " + path("l2")), "--patch");
+  expect_one_line_error(run_igx("layer --image " + digit + " --layer conv9 --out-dir " + path("l3")), "'conv9'");
+  expect_one_line_error(run_igx("layer --image " + digit + " --method patch --patch 1,2,3 --out-dir " + path("l4")), "x0,y0,x1,y1");
+}
+
 }  // namespace

@@ -80,4 +80,8 @@ Image render_attribution_heatmap(const NdArray& greyscale_input, const NdArray& 
 void write_attribution_heatmap(const std::string& path, const NdArray& greyscale_input,
                                const NdArray& attributions, const HeatmapOptions& options = {});
 
+/// Per-channel attributions [C, H, W] as a grid of small diverging heat-maps (one per channel, a
+/// shared symmetric scale, each labelled with its channel index and sum), `cell` pixels per value.
+Image render_channel_grid(const NdArray& channels, int cell = 8);
+
 }  // namespace igx

@@ -409,3 +409,48 @@ void write_attribution_heatmap(const std::string& path, const NdArray& greyscale
 }
 
 }  // namespace igx
+
+namespace igx {
+
+Image render_channel_grid(const NdArray& channels, int cell) {
+  check_consistent(channels, "channel attributions");
+  if (channels.shape.size() != 3 || channels.numel() == 0) {
+    throw Error("channel attributions have shape " + channels.shape_string() + "; expected (C, H, W)");
+  }
+  if (cell < 1 || cell > 64) throw Error("grid cell size " + std::to_string(cell) + " is outside 1..64");
+  const int count = static_cast<int>(channels.shape[0]);
+  const int rows = static_cast<int>(channels.shape[1]), columns = static_cast<int>(channels.shape[2]);
+  double scale = 0.0;
+  for (double value : channels.values) {
+    if (!std::isfinite(value)) throw Error("channel attributions contain a non-finite value");
+    scale = std::max(scale, std::abs(value));
+  }
+  if (scale == 0.0) scale = 1.0;
+  const int per_row = std::min(count, 8);
+  const int grid_rows = (count + per_row - 1) / per_row;
+  const int label_height = kGlyphHeight * kTextScale + 6;
+  const int tile_width = std::max(columns * cell, text_width(std::to_string(count - 1) + " +0.00") + 6);
+  const int tile_height = rows * cell + label_height;
+  const int margin = 12;
+  Canvas canvas(margin + per_row * (tile_width + margin), margin + label_height + grid_rows * (tile_height + margin),
+                Rgb{255, 255, 255});
+  canvas.text(margin, margin, "channels, scale +-" + number_string(scale, "%.3g"), Rgb{0, 0, 0});
+  const size_t plane = static_cast<size_t>(rows) * columns;
+  for (int c = 0; c < count; ++c) {
+    const int left = margin + (c % per_row) * (tile_width + margin);
+    const int top = margin + label_height + (c / per_row) * (tile_height + margin);
+    double sum = 0.0;
+    for (int y = 0; y < rows; ++y) {
+      for (int x = 0; x < columns; ++x) {
+        const double value = channels.values[c * plane + static_cast<size_t>(y) * columns + x];
+        sum += value;
+        canvas.fill(left + x * cell, top + label_height + y * cell, cell, cell, diverging_colour(value / scale));
+      }
+    }
+    canvas.frame(left, top + label_height, columns * cell, rows * cell, Rgb{160, 160, 160});
+    canvas.text(left, top, std::to_string(c) + " " + number_string(sum, "%+.2g"), Rgb{0, 0, 0}, tile_width);
+  }
+  return canvas.take();
+}
+
+}  // namespace igx

@@ -13,4 +13,7 @@ std::function<void()> add_explain(CLI::App& app);
 /// Registers `igx sweep` (the step-count study); returns the function that runs it.
 std::function<void()> add_sweep(CLI::App& app);
 
+/// Registers `igx layer` (attributions to the neurons of an internal layer); returns its runner.
+std::function<void()> add_layer(CLI::App& app);
+
 }  // namespace igx_cli

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   app.get_formatter()->column_width(40);
   auto run_explain = igx_cli::add_explain(app);
   auto run_sweep = igx_cli::add_sweep(app);
+  auto run_layer = igx_cli::add_layer(app);
 
   try {
     app.parse(argc, argv);
@@ -26,6 +27,7 @@ int main(int argc, char** argv) {
   try {
     if (app.got_subcommand("explain")) run_explain();
     if (app.got_subcommand("sweep")) run_sweep();
+    if (app.got_subcommand("layer")) run_layer();
   } catch (const igx::Error& error) {
     std::cerr << "igx: error: " << error.what() << "\n";
     return 1;
