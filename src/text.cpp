@@ -1,5 +1,7 @@
 #include "igx/text.h"
 
+#include <algorithm>
+
 #include "igx/error.h"
 
 namespace igx {
@@ -97,10 +99,19 @@ torch::Tensor TextClassifier::embedding_matrix() {
   return model_->call(config_.method("embedding_matrix", "word_embeddings"), {});
 }
 
+torch::Tensor TextClassifier::ordinary_tokens(const TextBatch& batch) const {
+  return batch.mask.eq(1).logical_and(batch.ids.ne(tokenizer_.cls_id())).logical_and(batch.ids.ne(tokenizer_.sep_id()));
+}
+
+NeighbourIndex& TextClassifier::neighbour_index(int64_t neighbours) {
+  if (!neighbour_index_ || neighbour_index_->neighbours() != neighbours) {
+    neighbour_index_ = std::make_shared<NeighbourIndex>(embedding_matrix(), neighbours);
+  }
+  return *neighbour_index_;
+}
+
 torch::Tensor TextClassifier::baseline_embeddings(const TextBatch& batch, TextBaseline baseline) {
-  const torch::Tensor ordinary = batch.mask.eq(1)
-                                     .logical_and(batch.ids.ne(tokenizer_.cls_id()))
-                                     .logical_and(batch.ids.ne(tokenizer_.sep_id()));
+  const torch::Tensor ordinary = ordinary_tokens(batch);
   if (baseline == TextBaseline::Zero) {
     return embed(batch.ids) * ordinary.logical_not().unsqueeze(2).to(device_);
   }
@@ -110,8 +121,66 @@ torch::Tensor TextClassifier::baseline_embeddings(const TextBatch& batch, TextBa
   return embed(torch::where(ordinary, torch::full_like(batch.ids, replacement), batch.ids));
 }
 
+const std::vector<std::string>& text_method_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> all = attribution_method_names();
+    for (const char* name : {"dig-greedy", "dig-maxcount", "sig"}) all.emplace_back(name);
+    return all;
+  }();
+  return names;
+}
+
+namespace {
+
+// The vocabulary word a DIG path ends at.
+int64_t baseline_word(const TextClassifier& classifier, TextBaseline baseline) {
+  switch (baseline) {
+    case TextBaseline::Pad:
+      return classifier.tokenizer().pad_id();
+    case TextBaseline::Mask:
+      return classifier.tokenizer().mask_id();
+    case TextBaseline::Unk:
+      return classifier.tokenizer().unk_id();
+    case TextBaseline::Zero:
+      break;
+  }
+  throw Error("DIG needs a baseline that is a vocabulary word (pad, mask or unk); got " + text_baseline_name(baseline));
+}
+
+void explain_with_dig(TextClassifier& classifier, TextExplanation& explanation, const torch::Tensor& inputs,
+                      AnchorStrategy strategy, const IgOptions& options, TextBaseline baseline, const DigOptions& dig) {
+  const TextBatch& batch = explanation.batch;
+  const int64_t word = baseline_word(classifier, baseline);
+  NeighbourIndex& index = classifier.neighbour_index(dig.neighbours());
+  // DIG's points are vocabulary rows: they must be the attribution space the model takes.
+  const torch::Tensor rows = index.vocabulary().index_select(0, batch.ids.flatten()).view(inputs.sizes());
+  if (!torch::allclose(rows.to(inputs.device(), inputs.scalar_type()), inputs, 1e-6, 1e-6)) {
+    throw Error("model '" + classifier.config().name + "': embed(ids) differs from the rows of its embedding matrix; "
+                "DIG needs the embedding matrix to be the attribution space");
+  }
+  const DigOptions dig_options = DigOptions(dig)
+                                    .strategy(strategy)
+                                    .target(options.target())
+                                    .output(options.output())
+                                    .internal_batch_size(options.internal_batch_size())
+                                    .min_output_gap(options.min_output_gap());
+  const std::vector<DigPath> paths = build_dig_paths(index, batch.ids, classifier.ordinary_tokens(batch), word, dig_options);
+  explanation.attribution =
+      integrate_dig_paths(classifier.embedding_model(), paths, dig_options, {batch.mask.to(classifier.device())});
+  for (const DigPath& path : paths) explanation.anchors.push_back(path.anchors);
+}
+
+}  // namespace
+
 TextExplanation explain_text(TextClassifier& classifier, const std::vector<std::string>& texts,
-                             const std::string& method, const IgOptions& options, TextBaseline baseline) {
+                             const std::string& method, const IgOptions& options, TextBaseline baseline,
+                             const DigOptions& dig) {
+  const auto& names = text_method_names();
+  if (std::find(names.begin(), names.end(), method) == names.end()) {
+    std::string known;
+    for (const auto& name : names) known += (known.empty() ? "" : ", ") + name;
+    throw Error("unknown attribution method '" + method + "'; expected one of: " + known);
+  }
   TextExplanation explanation;
   explanation.batch = classifier.encode(texts);
   const TextBatch& batch = explanation.batch;
@@ -122,10 +191,23 @@ TextExplanation explain_text(TextClassifier& classifier, const std::vector<std::
   explanation.predictions.assign(predicted.data_ptr<int64_t>(), predicted.data_ptr<int64_t>() + predicted.numel());
 
   // The forward pass above already knows the predicted class: pass it on as an explicit target.
-  IgOptions text_options = IgOptions(options).baseline(Baseline::tensor(classifier.baseline_embeddings(batch, baseline)));
+  const torch::Tensor baselines = classifier.baseline_embeddings(batch, baseline);
+  IgOptions text_options = IgOptions(options).baseline(Baseline::tensor(baselines));
   if (options.target().is_predicted()) text_options.target(Target::per_example(explanation.predictions));
-  explanation.attribution = attribute(classifier.embedding_model(), inputs, method, text_options,
-                                      {batch.mask.to(classifier.device())});
+  const ExtraInputs extras = {batch.mask.to(classifier.device())};
+  if (method == "dig-greedy" || method == "dig-maxcount") {
+    explain_with_dig(classifier, explanation, inputs,
+                     method == "dig-greedy" ? AnchorStrategy::Greedy : AnchorStrategy::MaxCount, text_options, baseline,
+                     dig);
+  } else if (method == "sig") {
+    SequentialAttribution sequential = sequential_integrated_gradients(
+        classifier.embedding_model(), inputs, baselines,
+        classifier.ordinary_tokens(batch).to(inputs.device()), text_options, extras);
+    explanation.attribution = std::move(sequential.attribution);
+    explanation.token_reports = std::move(sequential.tokens);
+  } else {
+    explanation.attribution = attribute(classifier.embedding_model(), inputs, method, text_options, extras);
+  }
   explanation.token_scores = explanation.attribution.values.sum(2).to(torch::kCPU, torch::kDouble);
   return explanation;
 }

@@ -5,27 +5,17 @@
 
 #include <filesystem>
 #include <fstream>
-#include <functional>
 
 #include "igx/datasets.h"
-#include "igx/error.h"
 #include "igx/npy.h"
+#include "test_support.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string error_from(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const igx::Error& error) {
-    return error.what();
-  }
-  ADD_FAILURE() << "expected an igx::Error";
-  return "";
-}
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+using igx_test::contains;
+using igx_test::error_of;
 
 class Datasets : public ::testing::Test {
  protected:
@@ -93,13 +83,13 @@ TEST_F(Datasets, TextLinesWithoutIdOrLabelGetTheLineNumberAndMinusOne) {
 
 TEST_F(Datasets, BadTextLinesAreNamed) {
   const std::string not_json = write("bad.jsonl", "{\"text\": \"ok\"}\n{text: oops}\n");
-  EXPECT_TRUE(contains(error_from([&] { igx::read_text_jsonl(not_json); }), "bad.jsonl line 2 is not JSON"));
+  EXPECT_TRUE(contains(error_of([&] { igx::read_text_jsonl(not_json); }), "bad.jsonl line 2 is not JSON"));
   const std::string no_text = write("notext.jsonl", "{\"body\": \"x\"}\n");
-  EXPECT_TRUE(contains(error_from([&] { igx::read_text_jsonl(no_text); }), "expected an object with a string \"text\""));
+  EXPECT_TRUE(contains(error_of([&] { igx::read_text_jsonl(no_text); }), "expected an object with a string \"text\""));
   const std::string bad_label = write("label.jsonl", "{\"text\": \"x\", \"label\": \"spam\"}\n");
-  EXPECT_TRUE(contains(error_from([&] { igx::read_text_jsonl(bad_label); }), "\"label\" must be an integer"));
+  EXPECT_TRUE(contains(error_of([&] { igx::read_text_jsonl(bad_label); }), "\"label\" must be an integer"));
   const std::string empty = write("empty.jsonl", "\n\n");
-  EXPECT_TRUE(contains(error_from([&] { igx::read_text_jsonl(empty); }), "holds no texts"));
+  EXPECT_TRUE(contains(error_of([&] { igx::read_text_jsonl(empty); }), "holds no texts"));
 }
 
 TEST_F(Datasets, ReadsTheMnistSplitScaledToTheUnitInterval) {
@@ -123,26 +113,26 @@ TEST_F(Datasets, FloatImagesMustLieInTheUnitInterval) {
 
   images.values[3] = 255.0;
   igx::write_npy(path("bytes_as_float.npy"), images);
-  EXPECT_TRUE(contains(error_from([&] { igx::read_image_npy(path("bytes_as_float.npy")); }), "must lie in [0, 1]"));
+  EXPECT_TRUE(contains(error_of([&] { igx::read_image_npy(path("bytes_as_float.npy")); }), "must lie in [0, 1]"));
   igx::write_npy(path("flat.npy"), igx::NdArray{{4}, {0, 0, 0, 0}, "f4"});
-  EXPECT_TRUE(contains(error_from([&] { igx::read_image_npy(path("flat.npy")); }), "expected [N, H, W] or [N, C, H, W]"));
+  EXPECT_TRUE(contains(error_of([&] { igx::read_image_npy(path("flat.npy")); }), "expected [N, H, W] or [N, C, H, W]"));
 }
 
 TEST_F(Datasets, LabelCountMustMatch) {
   write_mnist(2);
   igx::write_npy(path("three_labels.npy"), igx::NdArray{{3}, {1, 2, 3}, "i8"});
-  EXPECT_TRUE(contains(error_from([&] { igx::read_image_npy(path("mnist/test.npy"), path("three_labels.npy")); }),
+  EXPECT_TRUE(contains(error_of([&] { igx::read_image_npy(path("mnist/test.npy"), path("three_labels.npy")); }),
                        "expected (2,), one per image"));
 }
 
 TEST_F(Datasets, MissingSplitsSayHowToFetchThem) {
-  const std::string spam = error_from([&] { igx::read_spam_split(root_.string()); });
+  const std::string spam = error_of([&] { igx::read_spam_split(root_.string()); });
   EXPECT_TRUE(contains(spam, path("spam/test.jsonl"))) << spam;
   EXPECT_TRUE(contains(spam, "run scripts/fetch_data.sh")) << spam;
-  const std::string mnist = error_from([&] { igx::read_mnist_split(root_.string()); });
+  const std::string mnist = error_of([&] { igx::read_mnist_split(root_.string()); });
   EXPECT_TRUE(contains(mnist, path("mnist/test.npy"))) << mnist;
   EXPECT_TRUE(contains(mnist, "run scripts/fetch_data.sh")) << mnist;
-  EXPECT_TRUE(contains(error_from([&] { igx::read_spam_split(root_.string(), "dev"); }), "expected train, validation or test"));
+  EXPECT_TRUE(contains(error_of([&] { igx::read_spam_split(root_.string(), "dev"); }), "expected train, validation or test"));
 }
 
 TEST_F(Datasets, DataDirectoryComesFromTheEnvironmentFirst) {

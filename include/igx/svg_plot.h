@@ -75,7 +75,7 @@ struct AxisTick {
 
 /// Ticks covering [low, high]. Linear: "nice" steps (1, 2 or 5 times a power of 10), about six
 /// of them. Log: every power of 10 (labelled), with 2..9 times it as minor ticks; when the range
-/// spans less than two decades, 2 and 5 times each power are labelled too; when it spans more
+/// spans at most two decades, 2 and 5 times each power are labelled too; when it spans more
 /// than six, only every k-th power is labelled so that at most seven labels remain.
 std::vector<AxisTick> axis_ticks(double low, double high, bool log, bool percent = false);
 

@@ -10,7 +10,9 @@
 
 #include "igx/attribute.h"
 #include "igx/bundle.h"
+#include "igx/dig.h"
 #include "igx/model.h"
+#include "igx/sequential_ig.h"
 #include "igx/tokenizer.h"
 
 namespace igx {
@@ -41,6 +43,10 @@ class TextClassifier {
   /// The baseline's embeddings [B, T, D]: `baseline` for ordinary tokens, the input's own for
   /// [CLS], [SEP] and padding.
   torch::Tensor baseline_embeddings(const TextBatch& batch, TextBaseline baseline);
+  /// [B, T] bool: the tokens that are neither [CLS], [SEP] nor padding.
+  torch::Tensor ordinary_tokens(const TextBatch& batch) const;
+  /// The vocabulary's nearest neighbours for DIG, made on first use and kept (remade when K changes).
+  NeighbourIndex& neighbour_index(int64_t neighbours);
 
   /// forward_embeds(embeddings, attention_mask): the model attributions are computed on; its
   /// extra input is the attention mask.
@@ -59,6 +65,7 @@ class TextClassifier {
   std::shared_ptr<TorchScriptModel> embedding_model_;  // "forward_embeds"
   int64_t max_length_;
   torch::Device device_;
+  std::shared_ptr<NeighbourIndex> neighbour_index_;
 };
 
 struct TextExplanation {
@@ -67,12 +74,24 @@ struct TextExplanation {
   torch::Tensor token_scores;   ///< [B, T] float64: attributions summed over the embedding
   torch::Tensor probabilities;  ///< [B, C] softmax of the logits at the input
   std::vector<int64_t> predictions;
+  std::vector<std::vector<TokenReport>> token_reports;  ///< sig: each moving token's own report
+  /// dig-*: per example and position, the anchor words of its path (empty where tokens stay)
+  std::vector<std::vector<std::vector<int64_t>>> anchors;
 };
 
-/// Explains each text with `method` (see attribute()); options.baseline() is ignored in favour
-/// of `baseline`. The target defaults to the predicted class.
+/// attribution_method_names() and the methods for text only: "dig-greedy", "dig-maxcount", "sig".
+const std::vector<std::string>& text_method_names();
+
+/// Explains each text with `method`: one of attribute()'s, or
+///  - "dig-greedy", "dig-maxcount": Discretized IG (dig.h) with `dig`'s anchors, neighbours and
+///    upscale factor, from the baseline word `baseline` (pad, mask or unk: a vocabulary word);
+///  - "sig": Sequential IG (sequential_ig.h) with `options`' rule or strategy, each token moving
+///    from `baseline` (the method's own is mask).
+/// options.baseline() is ignored in favour of `baseline`; DIG takes target, output, batch size
+/// and min_output_gap from `options`. The target defaults to the predicted class and stays
+/// fixed along every path.
 TextExplanation explain_text(TextClassifier& classifier, const std::vector<std::string>& texts,
                              const std::string& method, const IgOptions& options,
-                             TextBaseline baseline = TextBaseline::Pad);
+                             TextBaseline baseline = TextBaseline::Pad, const DigOptions& dig = {});
 
 }  // namespace igx

@@ -15,7 +15,7 @@ constexpr double kCharWidth = 6.6;  // average width of a 12 px sans-serif chara
 
 std::string number(double value) {
   char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.2f", value);
+  std::snprintf(buffer, sizeof buffer, "%.1f", value);  // a tenth of a pixel is plenty
   return buffer;
 }
 
@@ -293,7 +293,7 @@ std::vector<AxisTick> axis_ticks(double low, double high, bool log, bool percent
   const int last = static_cast<int>(std::ceil(std::log10(high) - 1e-9));
   const int decades = last - first;
   const int label_every = std::max(1, (decades + 7) / 7);  // at most seven labelled powers
-  const bool label_2_5 = std::log10(high / low) < 2.0 - 1e-9;
+  const bool label_2_5 = std::log10(high / low) <= 2.0 + 1e-9;
   const auto inside = [&](double value) { return value >= low * (1 - 1e-9) && value <= high * (1 + 1e-9); };
   for (int power = first; power <= last; ++power) {
     const double decade = std::pow(10.0, power);
@@ -448,6 +448,12 @@ std::string svg_bar_plot(const PlotOptions& options, const std::vector<std::stri
     ys.insert(ys.end(), series[s].values.begin(), series[s].values.end());
   }
   if (series.size() == 1) legend.clear();  // one series needs no legend
+  // Room above the tallest bar for its number.
+  double tallest = 0;
+  for (double value : ys) {
+    if (std::isfinite(value)) tallest = std::max(tallest, value);
+  }
+  if (!options.y.log && tallest > 0) ys.push_back(tallest * 1.08);
   Canvas canvas(options, legend);
   const Scale y(options.y, ys, true, canvas.bottom(), canvas.top());
   const double category_width = (canvas.right() - canvas.left()) / std::max<size_t>(1, categories.size());
@@ -468,6 +474,7 @@ std::string svg_bar_plot(const PlotOptions& options, const std::vector<std::stri
       const double left = canvas.left() + c * category_width + 0.1 * category_width + s * slot + 0.08 * slot;
       const double top = y.pixel(value);
       canvas.rect(left, std::min(top, base), 0.84 * slot, std::abs(base - top), colour, "fill-opacity=\"0.85\"");
+      if (value == 0) continue;  // an empty bar needs no number
       char label[32];
       std::snprintf(label, sizeof label, "%.3g", value);
       canvas.text(left + 0.42 * slot, std::min(top, base) - 3, label, "middle", "font-size=\"10\" fill=\"#333\"");

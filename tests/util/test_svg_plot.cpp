@@ -72,7 +72,7 @@ TEST(SvgPlot, LogTicksArePowersOfTenWithUnlabelledMinorTicks) {
 }
 
 TEST(SvgPlot, LogTicksOnShortAndLongRanges) {
-  // Less than two decades: 2 and 5 are labelled too.
+  // Two decades or less: 2 and 5 are labelled too.
   EXPECT_EQ(labels(igx::axis_ticks(10, 1000, true)), (std::vector<std::string>{"10", "20", "50", "100", "200", "500", "1000"}));
   // Sixteen decades: every third power labelled, at most seven labels, no minor ticks.
   const auto long_axis = igx::axis_ticks(1e-12, 1e4, true);

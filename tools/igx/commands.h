@@ -16,4 +16,7 @@ std::function<void()> add_sweep(CLI::App& app);
 /// Registers `igx layer` (attributions to the neurons of an internal layer); returns its runner.
 std::function<void()> add_layer(CLI::App& app);
 
+/// Registers `igx eval` (faithfulness of text attribution methods); returns its runner.
+std::function<void()> add_eval(CLI::App& app);
+
 }  // namespace igx_cli

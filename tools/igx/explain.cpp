@@ -1,5 +1,6 @@
 // igx explain: attributions for texts and images of model bundles, or for tensors of any
 // TorchScript model. Parses, calls the library, renders; no numerics here.
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <iostream>
@@ -39,6 +40,9 @@ struct ExplainFlags {
   int64_t steps = 50;
   bool steps_given = false;
   int64_t batch_size = 256;
+  int64_t anchors = 30;
+  int64_t neighbours = 500;
+  int64_t upscale = 1;
   int threads = 0;
   std::string device = "cpu";
   std::string out_dir = "igx-out";
@@ -60,17 +64,24 @@ class Timer {
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
+bool is_ig_rule(const std::string& method) {
+  const auto& rules = igx::rule_names();
+  return std::find(rules.begin(), rules.end(), method) != rules.end();
+}
+
+bool is_dig(const std::string& method) { return method == "dig-greedy" || method == "dig-maxcount"; }
+
 // Error-controlled integration is the default; --steps or an IG rule in --method ask for fixed
 // steps instead.
 igx::Strategy strategy_of(const ExplainFlags& flags) {
   if (flags.strategy != "auto") return igx::parse_strategy(flags.strategy);
-  return flags.steps_given || flags.method_given ? igx::Strategy::Fixed : igx::Strategy::IntervalAdaptive;
+  return flags.steps_given || (flags.method_given && is_ig_rule(flags.method)) ? igx::Strategy::Fixed
+                                                                               : igx::Strategy::IntervalAdaptive;
 }
 
 igx::IgOptions common_options(const ExplainFlags& flags) {
   const igx::Strategy strategy = strategy_of(flags);
-  if (strategy == igx::Strategy::IntervalAdaptive && flags.method_given && flags.method != "saliency" &&
-      flags.method != "inputxgradient") {
+  if (strategy == igx::Strategy::IntervalAdaptive && flags.method_given && is_ig_rule(flags.method)) {
     throw igx::Error("--method " + flags.method + " sets the rule of fixed steps or doubling; the adaptive strategy "
                      "integrates with Simpson panels (drop --method, or add --strategy fixed|doubling)");
   }
@@ -82,7 +93,20 @@ igx::IgOptions common_options(const ExplainFlags& flags) {
                                .target(parse_target(flags.target))
                                .output(igx::parse_output_kind(flags.output))
                                .internal_batch_size(flags.batch_size);
+  // SIG integrates with the options' own rule: Gauss-Legendre for fixed steps, and the nested
+  // right-Riemann rule for doubling (IG methods name their rule instead).
+  if (strategy == igx::Strategy::Doubling) options.method(igx::Rule::RiemannRight);
   return options;
+}
+
+igx::DigOptions dig_options(const ExplainFlags& flags) {
+  return igx::DigOptions().anchors(flags.anchors).neighbours(flags.neighbours).upscale(flags.upscale);
+}
+
+// The text baseline a method starts from when --baseline is auto: SIG's is [MASK], the others' [PAD].
+std::string text_baseline_of(const ExplainFlags& flags) {
+  if (flags.baseline != "auto") return flags.baseline;
+  return flags.method == "sig" ? "mask" : "pad";
 }
 
 // The method attribute() runs: the named one, or for doubling without --method, the paper's
@@ -95,15 +119,21 @@ std::string method_of(const ExplainFlags& flags) {
 std::string method_label(const ExplainFlags& flags) {
   const std::string method = method_of(flags);
   if (method == "saliency" || method == "inputxgradient") return method;
+  if (is_dig(method)) {
+    return "dig " + method.substr(4) + " (m=" + std::to_string(flags.anchors) + ", K=" + std::to_string(flags.neighbours) +
+           ", upscale " + std::to_string(flags.upscale) + ")";
+  }
+  const std::string family = method == "sig" ? "sig" : "ig";
   switch (strategy_of(flags)) {
     case igx::Strategy::IntervalAdaptive:
-      return "ig adaptive (tolerance " + std::to_string(flags.tolerance).substr(0, 6) + ")";
+      return family + " adaptive (tolerance " + std::to_string(flags.tolerance).substr(0, 6) + ")";
     case igx::Strategy::Doubling:
-      return "ig doubling " + method + " (tolerance " + std::to_string(flags.tolerance).substr(0, 6) + ")";
+      return family + " doubling " + (method == "sig" ? "riemann_right" : method) + " (tolerance " +
+             std::to_string(flags.tolerance).substr(0, 6) + ")";
     case igx::Strategy::Fixed:
       break;
   }
-  return "ig " + method;
+  return method == "sig" ? "sig gausslegendre" : "ig " + method;
 }
 
 igx::RunDescription describe_run(const ExplainFlags& flags, const std::string& model, const std::string& baseline,
@@ -114,6 +144,7 @@ igx::RunDescription describe_run(const ExplainFlags& flags, const std::string& m
   run.output = flags.output;
   const std::string method = method_of(flags);
   run.baseline = method == "saliency" ? "none" : method == "inputxgradient" ? "zero" : baseline;
+  if (method == "sig") run.baseline = baseline + " (per token)";
   run.seconds = seconds;
   return run;
 }
@@ -121,14 +152,14 @@ igx::RunDescription describe_run(const ExplainFlags& flags, const std::string& m
 void explain_texts(const ExplainFlags& flags, torch::Device device) {
   const std::string bundle = igx::find_bundle(flags.model.empty() ? "spam-transformer" : flags.model);
   igx::TextClassifier classifier = igx::TextClassifier::load(bundle, device);
-  const igx::TextBaseline baseline = igx::parse_text_baseline(flags.baseline == "auto" ? "pad" : flags.baseline);
+  const igx::TextBaseline baseline = igx::parse_text_baseline(text_baseline_of(flags));
   OutputFiles files(flags.out_dir, flags.force);
   const std::string json_path = files.resolve(flags.json, "explanation.json");
   const std::string html_path = files.resolve(flags.html, "explanation.html");
 
   const Timer timer;
   const igx::TextExplanation explanation =
-      igx::explain_text(classifier, flags.texts, method_of(flags), common_options(flags), baseline);
+      igx::explain_text(classifier, flags.texts, method_of(flags), common_options(flags), baseline, dig_options(flags));
   const igx::RunDescription run =
       describe_run(flags, classifier.config().name, igx::text_baseline_name(baseline), timer.seconds());
 
@@ -175,6 +206,33 @@ void explain_texts(const ExplainFlags& flags, torch::Device device) {
     entry["prediction_label"] = view.predicted_label;
     entry["probability"] = view.predicted_probability;
     entry["target_label"] = view.target_label;
+    if (!explanation.token_reports.empty()) {
+      // SIG's completeness is per token: gap = F(x) - F(x with the token at the baseline).
+      nlohmann::json tokens = nlohmann::json::array();
+      for (const igx::TokenReport& token : explanation.token_reports[b]) {
+        const igx::ExampleReport& own = token.report;
+        nlohmann::json item = {{"position", token.position},
+                               {"token", encoding.tokens[token.position]},
+                               {"attribution_sum", own.attribution_sum},
+                               {"output_without_token", own.output_baseline},
+                               {"gap", own.output_input - own.output_baseline},
+                               {"delta", own.delta},
+                               {"steps", own.steps}};
+        item["relative_error"] = own.relative_error ? nlohmann::json(*own.relative_error) : nlohmann::json(nullptr);
+        if (own.certified) item["certified"] = *own.certified;
+        tokens.push_back(item);
+      }
+      entry["token_completeness"] = tokens;
+    }
+    if (!explanation.anchors.empty()) {
+      nlohmann::json paths = nlohmann::json::array();
+      for (size_t t = 0; t < encoding.tokens.size(); ++t) {
+        std::vector<std::string> words;
+        for (int64_t word : explanation.anchors[b][t]) words.push_back(classifier.tokenizer().id_to_token(word));
+        paths.push_back({{"token", encoding.tokens[t]}, {"anchors", words}});
+      }
+      entry["dig_anchors"] = paths;
+    }
     views.push_back(std::move(view));
   }
   write_text_file(json_path, json.dump(2) + "\n");
@@ -301,6 +359,10 @@ void run(const ExplainFlags& flags) {
   }
   igx::set_num_threads(flags.threads);
   const torch::Device device = igx::parse_device(flags.device);
+  const bool text_only = is_dig(flags.method) || flags.method == "sig";
+  if (text_only && flags.texts.empty()) {
+    throw igx::Error("--method " + flags.method + " explains texts (paths through word embeddings); give \"TEXT\" ...");
+  }
   if (!flags.texts.empty()) return explain_texts(flags, device);
   if (!flags.images.empty()) return explain_images(flags, device);
   explain_tensor(flags, device);
@@ -327,7 +389,7 @@ std::function<void()> add_explain(CLI::App& app) {
       ->capture_default_str()->type_name("NAME");
   command->add_flag("--single", flags->single, "With --input: the file is one example without a batch dimension");
   command->add_option("-b,--baseline", flags->baseline,
-                      "Baseline x'. Text: pad|mask|unk|zero (auto = pad). Image: black|blur[:SIGMA]|noise[:SEED] "
+                      "Baseline x'. Text: pad|mask|unk|zero (auto = pad; sig: mask). Image: black|blur[:SIGMA]|noise[:SEED] "
                       "(auto = black). Tensor: zero|VALUE|FILE (auto = zero)")
       ->capture_default_str()->type_name("SPEC");
   command->add_option("-t,--target", flags->target, "Class to explain: pred (the predicted one), K, or K1,K2,... per example")
@@ -336,7 +398,8 @@ std::function<void()> add_explain(CLI::App& app) {
       ->capture_default_str()->type_name("KIND");
   command->add_option("--method", flags->method,
                       "IG with a quadrature rule (riemann_left, riemann_right, riemann_middle, "
-                      "riemann_trapezoid, gausslegendre), or saliency, inputxgradient")
+                      "riemann_trapezoid, gausslegendre), or saliency, inputxgradient; texts also: "
+                      "dig-greedy, dig-maxcount (Discretized IG), sig (Sequential IG)")
       ->capture_default_str()->type_name("NAME");
   command->add_option("-n,--steps", flags->steps, "Fixed integration steps (IG); without it igx integrates adaptively")
       ->capture_default_str()->type_name("N")->check(CLI::PositiveNumber);
@@ -350,6 +413,12 @@ std::function<void()> add_explain(CLI::App& app) {
       ->capture_default_str()->type_name("N")->check(CLI::PositiveNumber);
   command->add_option("--batch-size", flags->batch_size, "Most rows per forward+backward (bounds memory); 0 = no bound")
       ->capture_default_str()->type_name("B")->check(CLI::NonNegativeNumber);
+  command->add_option("--anchors", flags->anchors, "DIG: anchor words per token (m)")
+      ->capture_default_str()->type_name("M")->check(CLI::PositiveNumber);
+  command->add_option("--neighbours", flags->neighbours, "DIG: nearest vocabulary words searched per anchor (K)")
+      ->capture_default_str()->type_name("K")->check(CLI::PositiveNumber);
+  command->add_option("--upscale", flags->upscale, "DIG: sub-intervals per anchor interval (1 = the anchors only)")
+      ->capture_default_str()->type_name("U")->check(CLI::PositiveNumber);
   command->add_option("--threads", flags->threads, "CPU threads; 0 = all cores")
       ->capture_default_str()->type_name("T")->check(CLI::NonNegativeNumber);
   command->add_option("--device", flags->device, "cpu, cuda or cuda:N")->capture_default_str()->type_name("DEV");

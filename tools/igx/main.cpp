@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   auto run_explain = igx_cli::add_explain(app);
   auto run_sweep = igx_cli::add_sweep(app);
   auto run_layer = igx_cli::add_layer(app);
+  auto run_eval = igx_cli::add_eval(app);
 
   try {
     app.parse(argc, argv);
@@ -28,6 +29,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("explain")) run_explain();
     if (app.got_subcommand("sweep")) run_sweep();
     if (app.got_subcommand("layer")) run_layer();
+    if (app.got_subcommand("eval")) run_eval();
   } catch (const igx::Error& error) {
     std::cerr << "igx: error: " << error.what() << "\n";
     return 1;

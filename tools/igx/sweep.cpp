@@ -38,6 +38,7 @@ struct SweepFlags {
   int threads = 0;
   std::string device = "cpu";
   std::string out_dir = "sweep-out";
+  std::string replot;
   bool force = false;
 };
 
@@ -173,7 +174,28 @@ void check_flags(SweepFlags& flags) {
   std::sort(flags.tolerances.begin(), flags.tolerances.end(), std::greater<>());
 }
 
+// summary.json, the plots and index.html; the terminal summary.
+void write_report(OutputFiles& files, const sweep::SweepResults& results) {
+  const nlohmann::json summary = sweep::summarize(results);
+  write_text_file(files.resolve("", "summary.json"), summary.dump(2) + "\n");
+  std::vector<std::string> plot_files;
+  for (const auto& [name, svg] : sweep::plots(results, summary)) {
+    write_text_file(files.resolve("", name), svg);
+    plot_files.push_back(name);
+  }
+  const std::string html_path = files.resolve("", "index.html");
+  write_text_file(html_path, sweep::html_report(summary, plot_files));
+  std::cout << sweep::terminal_summary(summary);
+  std::cout << "wrote summary.json, " << plot_files.size() << " plots and " << html_path << "\n";
+}
+
 void run(SweepFlags flags) {
+  if (!flags.replot.empty()) {
+    // The folder must be an earlier sweep's, which igx made and marked.
+    OutputFiles files(flags.replot, flags.force);
+    write_report(files, sweep::read_results(flags.replot));
+    return;
+  }
   check_flags(flags);
   igx::set_num_threads(flags.threads);
   const torch::Device device = igx::parse_device(flags.device);
@@ -238,18 +260,8 @@ void run(SweepFlags flags) {
   if (!fixed_csv || !strategy_csv) throw igx::Error("writing '" + fixed_path + "' or '" + strategy_path + "' failed");
   results.seconds = seconds_since(start);
 
-  const nlohmann::json summary = sweep::summarize(results);
-  write_text_file(files.resolve("", "summary.json"), summary.dump(2) + "\n");
-  std::vector<std::string> plot_files;
-  for (const auto& [name, svg] : sweep::plots(results, summary)) {
-    write_text_file(files.resolve("", name), svg);
-    plot_files.push_back(name);
-  }
-  const std::string html_path = files.resolve("", "index.html");
-  write_text_file(html_path, sweep::html_report(summary, plot_files));
-  std::cout << sweep::terminal_summary(summary);
-  std::cout << "wrote " << fixed_path << ", " << strategy_path << ", summary.json, " << plot_files.size()
-            << " plots and " << html_path << "\n";
+  std::cout << "wrote " << fixed_path << " and " << strategy_path << "\n";
+  write_report(files, results);
 }
 
 }  // namespace
@@ -296,6 +308,10 @@ std::function<void()> add_sweep(CLI::App& app) {
   command->add_option("--device", flags->device, "cpu, cuda or cuda:N")->capture_default_str()->type_name("DEV");
   command->add_option("--out-dir", flags->out_dir, "Folder for sweep.csv, adaptive.csv, summary.json, plots, index.html")
       ->capture_default_str()->type_name("DIR");
+  command->add_option("--replot", flags->replot,
+                      "Rewrite summary.json, the plots and index.html of an earlier sweep's folder from its CSV "
+                      "files, without running the model (also after a run was stopped)")
+      ->type_name("DIR");
   command->add_flag("-f,--force", flags->force, "Write into an --out-dir that igx did not make");
   return [flags] { run(*flags); };
 }

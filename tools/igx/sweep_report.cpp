@@ -3,9 +3,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
+#include <map>
 #include <numeric>
+#include <optional>
+#include <set>
 #include <sstream>
 
+#include "igx/error.h"
 #include "igx/svg_plot.h"
 
 namespace igx_cli::sweep {
@@ -109,7 +114,7 @@ std::string file_percent(double tolerance) { return short_number(tolerance * 100
 
 }  // namespace
 
-std::string percent(double fraction) { return short_number(fraction * 100, "%g") + "%"; }
+std::string percent(double fraction) { return short_number(fraction * 100, "%.3g") + "%"; }
 
 std::string fixed_csv_header() {
   return "instance,row,id,label,prediction,tokens,rule,n,gradient_evaluations,forward_rows,output_input,"
@@ -136,6 +141,153 @@ std::string strategy_csv_row(const SweepResults& results, const StrategyResult& 
          std::to_string(row.counts.forward_rows) + "," + (r.certified.value_or(false) ? "true" : "false") + "," +
          optional_field(r.relative_error) + "," + optional_field(r.error_bound) + "," + full(r.delta) + "," +
          full(row.seconds) + "\n";
+}
+
+namespace {
+
+// One CSV record as the writers above write it (fields quoted only when they hold , " or a newline).
+std::vector<std::string> csv_fields(const std::string& line) {
+  std::vector<std::string> fields(1);
+  bool quoted = false;
+  for (size_t k = 0; k < line.size(); ++k) {
+    const char c = line[k];
+    if (quoted && c == '"' && k + 1 < line.size() && line[k + 1] == '"') {
+      fields.back() += '"';
+      ++k;
+    } else if (c == '"') {
+      quoted = !quoted;
+    } else if (c == ',' && !quoted) {
+      fields.emplace_back();
+    } else {
+      fields.back() += c;
+    }
+  }
+  return fields;
+}
+
+// The rows of a CSV file as maps from column name to field.
+std::vector<std::map<std::string, std::string>> read_csv(const std::string& path) {
+  std::ifstream file(path);
+  if (!file) throw igx::Error("cannot read '" + path + "'; --replot needs the folder of an earlier igx sweep");
+  std::string line;
+  std::getline(file, line);
+  const std::vector<std::string> header = csv_fields(line);
+  std::vector<std::map<std::string, std::string>> rows;
+  for (int64_t number = 2; std::getline(file, line); ++number) {
+    if (line.empty()) continue;
+    const std::vector<std::string> fields = csv_fields(line);
+    if (fields.size() != header.size()) {
+      throw igx::Error(path + " line " + std::to_string(number) + " has " + std::to_string(fields.size()) +
+                       " fields; the header names " + std::to_string(header.size()));
+    }
+    std::map<std::string, std::string> row;
+    for (size_t k = 0; k < header.size(); ++k) row[header[k]] = fields[k];
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+std::optional<double> optional_number(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  return std::stod(text);
+}
+
+void note_instance(SweepResults& results, const std::map<std::string, std::string>& row) {
+  const size_t instance = std::stoull(row.at("instance"));
+  if (instance < results.instances.size()) return;
+  results.instances.resize(instance + 1);
+  InstanceInfo& info = results.instances[instance];
+  info.index = std::stoll(row.at("row"));
+  info.id = row.at("id");
+  info.label = std::stoll(row.at("label"));
+  info.prediction = std::stoll(row.at("prediction"));
+  info.tokens = row.at("tokens").empty() ? -1 : std::stoll(row.at("tokens"));
+}
+
+}  // namespace
+
+SweepResults read_results(const std::string& directory) {
+  SweepResults results;
+  SweepSetup& setup = results.setup;
+  std::set<int64_t> steps;
+  std::set<double, std::greater<>> tolerances;
+  try {
+    for (const auto& row : read_csv(directory + "/sweep.csv")) {
+      note_instance(results, row);
+      FixedResult fixed;
+      fixed.instance = std::stoull(row.at("instance"));
+      fixed.rule = row.at("rule");
+      fixed.n = std::stoll(row.at("n"));
+      fixed.counts.gradient_rows = std::stoll(row.at("gradient_evaluations"));
+      fixed.counts.forward_rows = std::stoll(row.at("forward_rows"));
+      fixed.report.target = results.instances[fixed.instance].prediction;
+      fixed.report.output_input = std::stod(row.at("output_input"));
+      fixed.report.output_baseline = std::stod(row.at("output_baseline"));
+      fixed.report.attribution_sum = std::stod(row.at("attribution_sum"));
+      fixed.report.delta = std::stod(row.at("delta"));
+      fixed.report.relative_error = optional_number(row.at("relative_error"));
+      fixed.report.steps = fixed.n;
+      fixed.seconds = std::stod(row.at("seconds"));
+      if (std::find(setup.rules.begin(), setup.rules.end(), fixed.rule) == setup.rules.end()) setup.rules.push_back(fixed.rule);
+      steps.insert(fixed.n);
+      results.fixed.push_back(fixed);
+    }
+    for (const auto& row : read_csv(directory + "/adaptive.csv")) {
+      note_instance(results, row);
+      StrategyResult result;
+      result.instance = std::stoull(row.at("instance"));
+      result.strategy = row.at("strategy");
+      result.rule = row.at("rule");
+      result.tolerance = std::stod(row.at("tolerance"));
+      result.counts.gradient_rows = std::stoll(row.at("gradient_evaluations"));
+      result.counts.forward_rows = std::stoll(row.at("forward_rows"));
+      result.report.target = results.instances[result.instance].prediction;
+      result.report.certified = row.at("certified") == "true";
+      result.report.relative_error = optional_number(row.at("relative_error"));
+      result.report.error_bound = optional_number(row.at("error_bound"));
+      result.report.delta = std::stod(row.at("delta"));
+      result.report.steps = result.counts.gradient_rows;
+      result.seconds = std::stod(row.at("seconds"));
+      setup.max_steps = std::stoll(row.at("max_steps"));
+      if (std::find(setup.strategies.begin(), setup.strategies.end(), result.strategy) == setup.strategies.end()) {
+        setup.strategies.push_back(result.strategy);
+      }
+      tolerances.insert(result.tolerance);
+      results.strategies.push_back(result);
+    }
+  } catch (const std::logic_error& error) {  // std::stod and friends, a missing column
+    throw igx::Error("the CSV files in '" + directory + "' are not igx sweep's: " + error.what());
+  }
+  if (results.instances.empty()) throw igx::Error("'" + directory + "' holds no sweep rows to summarize");
+  setup.steps.assign(steps.begin(), steps.end());
+  setup.tolerances.assign(tolerances.begin(), tolerances.end());
+
+  // What the CSV files do not say comes from the earlier summary, when there is one.
+  std::ifstream summary_file(directory + "/summary.json");
+  const json summary = summary_file ? json::parse(summary_file, nullptr, false) : json();
+  const auto text = [&](const char* name, const std::string& fallback) {
+    return summary.is_object() && summary.contains(name) ? summary[name].get<std::string>() : fallback;
+  };
+  setup.model = text("model", "unknown model");
+  setup.data = text("data", "unknown data");
+  setup.pick = text("pick", "unknown");
+  setup.baseline = text("baseline", "unknown");
+  setup.device = text("device", "unknown");
+  if (summary.is_object()) {
+    setup.initial_steps = summary.value("initial_steps", setup.initial_steps);
+    setup.batch_size = summary.value("batch_size", setup.batch_size);
+    setup.threads = summary.value("threads", setup.threads);
+    if (summary.contains("tolerances")) {  // the study's tolerances even without strategies
+      for (double tolerance : summary["tolerances"]) tolerances.insert(tolerance);
+      setup.tolerances.assign(tolerances.begin(), tolerances.end());
+    }
+    results.seconds = summary.value("seconds", 0.0);
+  }
+  if (results.seconds == 0) {
+    for (const FixedResult& row : results.fixed) results.seconds += row.seconds;
+    for (const StrategyResult& row : results.strategies) results.seconds += row.seconds;
+  }
+  return results;
 }
 
 json summarize(const SweepResults& results) {
@@ -172,7 +324,7 @@ json summarize(const SweepResults& results) {
       for (const FixedResult& row : results.fixed) {
         if (row.rule == rule && row.n == n) seconds.push_back(row.seconds);
       }
-      json entry = {{"n", n}, {"undefined", instances - known.size()}, {"seconds_mean", number_or_null(mean(seconds))}};
+      json entry = {{"n", n}, {"undefined", instances - known.size()}, {"seconds", distribution(seconds)}};
       entry["relative_error"] = distribution(known);
       for (double tolerance : setup.tolerances) entry["within"][key(tolerance)] = fraction_within(errors, tolerance, instances);
       per_n.push_back(entry);
@@ -364,10 +516,9 @@ std::vector<std::pair<std::string, std::string>> plots(const SweepResults& resul
       series.push_back(boxes);
     }
     // Each rule's smallest fixed n that brings as many instances within the tolerance as the
-    // first strategy certifies: a flat box at that n.
+    // last strategy (interval-adaptive by default) certifies: a flat box at that n.
     for (size_t r = 0; r < setup.rules.size(); ++r) {
-      igx::BoxSeries fixed{"fixed " + setup.rules[r] + " (same fraction as " + setup.strategies.back() + ")", {},
-                           igx::plot_colour(r)};
+      igx::BoxSeries fixed{"fixed " + setup.rules[r], {}, igx::plot_colour(r)};
       for (double tolerance : setup.tolerances) {
         std::vector<double> evaluations;
         for (const json& entry : summary["strategy_results"]) {
@@ -382,7 +533,9 @@ std::vector<std::pair<std::string, std::string>> plots(const SweepResults& resul
     }
     igx::PlotOptions options;
     options.title = "Gradient evaluations per instance";
-    options.subtitle = subtitle + ", at most " + std::to_string(setup.max_steps) + " per instance";
+    options.subtitle = setup.model + ", " + std::to_string(results.instances.size()) + " instances, at most " +
+                       std::to_string(setup.max_steps) + " per instance; fixed: the smallest n as good as " +
+                       strategy_label(setup.strategies.back());
     options.x.label = "requested relative error";
     options.y = {"gradient evaluations (forward+backward rows)", true};
     options.width = 900;
@@ -414,7 +567,7 @@ std::string fixed_table(const json& summary) {
       for (const json& tolerance : summary["tolerances"]) {
         html << "<td>" << percent_cell(entry["within"][short_number(tolerance.get<double>(), "%g")]) << "</td>";
       }
-      html << "<td>" << short_number(entry["seconds_mean"].get<double>() * 1000, "%.1f") << "</td></tr>\n";
+      html << "<td>" << short_number(entry["seconds"]["mean"].get<double>() * 1000, "%.1f") << "</td></tr>\n";
     }
   }
   html << "</table>\n";
@@ -443,9 +596,7 @@ std::string strategy_table(const json& summary) {
   std::ostringstream html;
   html << "<table><tr><th>strategy</th><th>tolerance</th><th>certified</th><th>RE &le; tolerance</th>"
           "<th>evaluations mean</th><th>median</th><th>p99</th><th>max</th><th>time mean (ms)</th><th>median</th>"
-          "<th>p99</th>";
-  for (const json& rule : summary["rules"]) html << "<th>fixed " << cell(rule) << ": n (n / mean)</th>";
-  html << "</tr>\n";
+          "<th>p99</th></tr>\n";
   for (const json& entry : summary["strategy_results"]) {
     const json& evaluations = entry["gradient_evaluations"];
     const json& seconds = entry["seconds"];
@@ -458,11 +609,30 @@ std::string strategy_table(const json& summary) {
       html << "<td>" << (seconds[which].is_null() ? "–" : short_number(seconds[which].get<double>() * 1000, "%.1f"))
            << "</td>";
     }
+    html << "</tr>\n";
+  }
+  html << "</table>\n";
+  return html.str();
+}
+
+// For each strategy and tolerance, each rule's smallest n of the list that brings at least the
+// fraction the strategy certified within the tolerance.
+std::string equivalent_table(const json& summary) {
+  std::ostringstream html;
+  html << "<table><tr><th>strategy</th><th>tolerance</th><th>certified</th><th>evaluations mean</th>";
+  for (const json& rule : summary["rules"]) html << "<th>" << cell(rule) << "</th>";
+  html << "</tr>\n";
+  for (const json& entry : summary["strategy_results"]) {
+    html << "<tr><td>" << igx::xml_escape(strategy_label(entry["strategy"])) << "</td><td>"
+         << percent(entry["tolerance"].get<double>()) << "</td><td>" << percent_cell(entry["certified"]) << "</td><td>"
+         << cell(entry["gradient_evaluations"]["mean"], "%.1f") << "</td>";
     for (const json& rule : summary["rules"]) {
       const json& equivalent = entry["fixed_equivalent"][rule.get<std::string>()];
       html << "<td>"
-           << (equivalent["n"].is_null() ? std::string("none in the list")
-                                         : equivalent["n"].dump() + " (" + cell(equivalent["evaluations_ratio"], "%.2f") + "×)")
+           << (equivalent["n"].is_null()
+                   ? std::string("none in the list")
+                   : "n = " + equivalent["n"].dump() + " (" + percent_cell(equivalent["within_tolerance"]) + " within; " +
+                         cell(equivalent["evaluations_ratio"], "%.2f") + "× the evaluations)")
            << "</td>";
     }
     html << "</tr>\n";
@@ -494,10 +664,11 @@ std::string html_report(const json& summary, const std::vector<std::string>& plo
        << "; the whole sweep took " << short_number(summary["seconds"].get<double>(), "%.0f") << " s.</p>\n";
   html << "<p class=\"note\">RE = |&Sigma; attributions &minus; (F(x) &minus; F(x'))| / |F(x) &minus; F(x')|. "
           "The ideal step count of an instance is the first n of the list whose RE is within the tolerance (seed 001's "
-          "definition). A fixed n's \"n / mean\" is its cost relative to the strategy's mean number of gradient "
-          "evaluations, for the smallest n of the list that brings at least the fraction the strategy certified within "
-          "the tolerance.</p>\n";
+          "definition). The smallest fixed n that does as well is the first n of the list whose RE is within the "
+          "tolerance on at least the fraction of instances the strategy certified; its cost is n gradient evaluations "
+          "per instance, shown relative to the strategy's mean.</p>\n";
   html << "<h2>Error-controlled strategies</h2>\n" << strategy_table(summary);
+  html << "<h3>The smallest fixed step count that does as well</h3>\n" << equivalent_table(summary);
   html << "<h2>Ideal step counts</h2>\n" << ideal_table(summary);
   html << "<h2>Relative error per rule and step count</h2>\n" << fixed_table(summary);
   html << "<h2>Plots</h2>\n";

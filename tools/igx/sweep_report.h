@@ -72,6 +72,11 @@ std::string fixed_csv_row(const SweepResults& results, const FixedResult& row);
 std::string strategy_csv_header();
 std::string strategy_csv_row(const SweepResults& results, const StrategyResult& row);
 
+/// An earlier sweep read back from its folder: sweep.csv and adaptive.csv, and what the CSV files
+/// do not record (model, data, threads ...) from its summary.json when present. igx::Error when
+/// the files are missing or are not igx sweep's.
+SweepResults read_results(const std::string& directory);
+
 /// "0.05" -> "5%" (tolerances as people read them).
 std::string percent(double fraction);
 

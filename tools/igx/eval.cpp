@@ -1,0 +1,292 @@
+// igx eval: faithfulness of text attribution methods on a text model's test split (DIG's
+// metrics: log-odds, comprehensiveness, sufficiency and their AOPC), with each method's mean
+// completeness error and time per example. Parses, calls the library, prints and writes tables.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "cli_common.h"
+#include "commands.h"
+#include "igx/datasets.h"
+#include "igx/faithfulness.h"
+#include "igx/igx.h"
+#include "igx/text.h"
+
+namespace igx_cli {
+namespace {
+
+struct EvalFlags {
+  std::vector<std::string> methods = {"ig", "dig-greedy", "dig-maxcount", "sig", "inputxgradient", "random"};
+  int64_t count = 500;
+  std::string model = "spam-transformer";
+  std::string data;
+  int64_t max_tokens = 0;
+  int64_t texts_per_call = 4;
+  double tolerance = 0.01;
+  int64_t max_steps = 4096;
+  int64_t anchors = 30;
+  int64_t neighbours = 500;
+  int64_t upscale = 1;
+  double percent = 20.0;
+  uint64_t seed = 0;
+  int64_t batch_size = 256;
+  int threads = 0;
+  std::string markdown;
+  std::string json;
+  bool force = false;
+};
+
+// What one method scored, summed over the examples.
+struct MethodTotals {
+  std::string method;
+  igx::FaithfulnessScores sum;
+  double relative_error_sum = 0.0;
+  double relative_error_max = 0.0;
+  int64_t relative_errors = 0;  // examples with a defined relative error
+  int64_t examples = 0;
+  double seconds = 0.0;         // attribution only, not the metrics
+};
+
+std::string format(const char* pattern, double value) {
+  char text[64];
+  std::snprintf(text, sizeof text, pattern, value);
+  return text;
+}
+
+// Which library method and which baseline each evaluated name means.
+struct MethodPlan {
+  std::string library_method;  // explain_text's name, or "" for random scores
+  igx::TextBaseline baseline;
+};
+
+MethodPlan plan_of(const std::string& method) {
+  if (method == "random") return {"", igx::TextBaseline::Pad};
+  if (method == "ig") return {"gausslegendre", igx::TextBaseline::Pad};  // adaptive: the rule is not used
+  if (method == "sig") return {"sig", igx::TextBaseline::Mask};
+  const auto& names = igx::text_method_names();
+  if (std::find(names.begin(), names.end(), method) == names.end()) {
+    std::string known = "ig, random";
+    for (const auto& name : names) known += ", " + name;
+    throw igx::Error("unknown method '" + method + "' in --methods; expected some of: " + known);
+  }
+  return {method, igx::TextBaseline::Pad};
+}
+
+// The scores of the texts [begin, end): attributions summed per token, or uniform random ones
+// drawn per example from the seed (the floor every method must beat).
+igx::TextExplanation attribute_texts(igx::TextClassifier& classifier, const std::vector<std::string>& texts,
+                                     const std::string& method, const EvalFlags& flags, size_t first_index) {
+  const MethodPlan plan = plan_of(method);
+  if (plan.library_method.empty()) {
+    igx::TextExplanation explanation;
+    explanation.batch = classifier.encode(texts);
+    const int64_t length = explanation.batch.ids.size(1);
+    std::vector<torch::Tensor> rows;
+    for (size_t i = 0; i < texts.size(); ++i) {
+      auto generator = at::make_generator<at::CPUGeneratorImpl>(flags.seed + first_index + i);
+      rows.push_back(torch::rand({length}, generator, torch::kDouble));
+    }
+    explanation.token_scores = torch::stack(rows);
+    return explanation;
+  }
+  const igx::IgOptions options = igx::IgOptions()
+                                     .strategy(igx::Strategy::IntervalAdaptive)
+                                     .tolerance(flags.tolerance)
+                                     .max_steps(flags.max_steps)
+                                     .internal_batch_size(flags.batch_size);
+  const igx::DigOptions dig = igx::DigOptions().anchors(flags.anchors).neighbours(flags.neighbours).upscale(flags.upscale);
+  return igx::explain_text(classifier, texts, plan.library_method, options, plan.baseline, dig);
+}
+
+// The command line that reproduces a run.
+std::string command_line(const EvalFlags& flags) {
+  std::ostringstream out;
+  out << "igx eval --methods ";
+  for (size_t i = 0; i < flags.methods.size(); ++i) out << (i ? "," : "") << flags.methods[i];
+  out << " --n " << flags.count << " --model " << flags.model;
+  if (!flags.data.empty()) out << " --data " << flags.data;
+  if (flags.max_tokens > 0) out << " --max-tokens " << flags.max_tokens;
+  out << " --tolerance " << flags.tolerance << " --max-steps " << flags.max_steps << " --anchors " << flags.anchors
+      << " --neighbours " << flags.neighbours << " --upscale " << flags.upscale << " --percent " << flags.percent
+      << " --seed " << flags.seed << " --texts-per-call " << flags.texts_per_call << " --threads " << flags.threads;
+  return out.str();
+}
+
+std::string table(const std::vector<MethodTotals>& totals, double percent) {
+  std::ostringstream out;
+  const std::string k = format("%g", percent);
+  out << "| method | LO (" << k << "%) ↓ | Comp (" << k << "%) ↑ | Suff (" << k
+      << "%) ↓ | AOPC Comp ↑ | AOPC Suff ↓ | mean rel. error | max rel. error | s / example |\n"
+      << "|---|---|---|---|---|---|---|---|---|\n";
+  for (const MethodTotals& total : totals) {
+    const double n = static_cast<double>(total.examples);
+    const bool has_error = total.relative_errors > 0;
+    out << "| " << total.method << " | " << format("%.4f", total.sum.log_odds / n) << " | "
+        << format("%.4f", total.sum.comprehensiveness / n) << " | " << format("%.4f", total.sum.sufficiency / n) << " | "
+        << format("%.4f", total.sum.aopc_comprehensiveness / n) << " | " << format("%.4f", total.sum.aopc_sufficiency / n)
+        << " | " << (has_error ? format("%.3g", total.relative_error_sum / static_cast<double>(total.relative_errors)) : "n/a")
+        << " | " << (has_error ? format("%.3g", total.relative_error_max) : "n/a") << " | "
+        << format("%.3f", total.seconds / n) << " |\n";
+  }
+  return out.str();
+}
+
+void run(const EvalFlags& flags) {
+  if (flags.count < 1) throw igx::Error("--n " + std::to_string(flags.count) + " must be at least 1");
+  if (flags.texts_per_call < 1) throw igx::Error("--texts-per-call must be at least 1");
+  for (const std::string& method : flags.methods) plan_of(method);  // unknown names fail before any work
+  OutputFiles files(".", flags.force);
+  if (!flags.markdown.empty()) files.check_writable(flags.markdown, "--out");
+  if (!flags.json.empty()) files.check_writable(flags.json, "--json");
+  const int threads = igx::set_num_threads(flags.threads);
+
+  igx::TextClassifier classifier = igx::TextClassifier::load(igx::find_bundle(flags.model));
+  const igx::TextDataset data = flags.data.empty() ? igx::read_spam_split(igx::find_data_directory(), "test")
+                                                   : igx::read_text_jsonl(flags.data);
+  const size_t count = std::min(static_cast<size_t>(flags.count), data.size());
+  std::vector<std::string> texts(data.texts.begin(), data.texts.begin() + static_cast<std::ptrdiff_t>(count));
+  if (flags.max_tokens > 0) {
+    // Cut each text after its first max_tokens pieces: every method then sees the same input.
+    for (std::string& text : texts) {
+      const igx::Encoding encoding = classifier.tokenizer().encode(text, static_cast<size_t>(flags.max_tokens) + 2);
+      if (encoding.truncated) text = text.substr(0, encoding.offsets[encoding.offsets.size() - 2].second);
+    }
+  }
+  const auto faithfulness_options = igx::FaithfulnessOptions().percent(flags.percent).batch_size(flags.batch_size);
+
+  std::vector<MethodTotals> totals;
+  nlohmann::json per_example = nlohmann::json::object();
+  for (const std::string& method : flags.methods) {
+    MethodTotals total;
+    total.method = method;
+    nlohmann::json rows = nlohmann::json::array();
+    for (size_t begin = 0; begin < count; begin += static_cast<size_t>(flags.texts_per_call)) {
+      const size_t end = std::min(count, begin + static_cast<size_t>(flags.texts_per_call));
+      const std::vector<std::string> chunk(texts.begin() + static_cast<std::ptrdiff_t>(begin),
+                                           texts.begin() + static_cast<std::ptrdiff_t>(end));
+      const auto start = std::chrono::steady_clock::now();
+      const igx::TextExplanation explanation = attribute_texts(classifier, chunk, method, flags, begin);
+      total.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      const std::vector<igx::FaithfulnessScores> scores =
+          igx::faithfulness(classifier, explanation.batch, explanation.token_scores, faithfulness_options);
+      for (size_t i = 0; i < scores.size(); ++i) {
+        const igx::FaithfulnessScores& s = scores[i];
+        total.sum.log_odds += s.log_odds;
+        total.sum.comprehensiveness += s.comprehensiveness;
+        total.sum.sufficiency += s.sufficiency;
+        total.sum.aopc_comprehensiveness += s.aopc_comprehensiveness;
+        total.sum.aopc_sufficiency += s.aopc_sufficiency;
+        ++total.examples;
+        nlohmann::json row = {{"id", data.ids[begin + i]},
+                              {"log_odds", s.log_odds},
+                              {"comprehensiveness", s.comprehensiveness},
+                              {"sufficiency", s.sufficiency},
+                              {"aopc_comprehensiveness", s.aopc_comprehensiveness},
+                              {"aopc_sufficiency", s.aopc_sufficiency}};
+        if (!explanation.attribution.examples.empty()) {
+          const igx::ExampleReport& report = explanation.attribution.examples[i];
+          row["delta"] = report.delta;
+          row["steps"] = report.steps;
+          if (report.relative_error) {
+            row["relative_error"] = *report.relative_error;
+            total.relative_error_sum += *report.relative_error;
+            total.relative_error_max = std::max(total.relative_error_max, *report.relative_error);
+            ++total.relative_errors;
+          }
+        }
+        rows.push_back(row);
+      }
+      std::cerr << "\r" << method << ": " << end << "/" << count << " texts, " << format("%.1f", total.seconds) << " s"
+                << std::flush;
+    }
+    std::cerr << "\n";
+    per_example[method] = rows;
+    totals.push_back(total);
+  }
+
+  const std::string result = table(totals, flags.percent);
+  std::cout << result;
+  std::ostringstream setting;
+  setting << count << " texts (the first of " << (flags.data.empty() ? std::string("the spam test split") : flags.data)
+          << (flags.max_tokens > 0 ? ", each cut to " + std::to_string(flags.max_tokens) + " tokens" : std::string())
+          << "), model " << classifier.config().name << ", " << threads << " thread" << (threads == 1 ? "" : "s") << " on "
+          << std::thread::hardware_concurrency() << " cores";
+  if (!flags.markdown.empty()) {
+    write_text_file(flags.markdown, "Reproduce: `" + command_line(flags) + " --out FILE.md`\n\n" + setting.str() +
+                                        ".\n\n" + result);
+    std::cout << "wrote " << flags.markdown << "\n";
+  }
+  if (!flags.json.empty()) {
+    nlohmann::json json = {{"command", command_line(flags)}, {"setting", setting.str()}, {"examples", per_example}};
+    nlohmann::json summary = nlohmann::json::array();
+    for (const MethodTotals& total : totals) {
+      const double n = static_cast<double>(total.examples);
+      summary.push_back({{"method", total.method},
+                         {"log_odds", total.sum.log_odds / n},
+                         {"comprehensiveness", total.sum.comprehensiveness / n},
+                         {"sufficiency", total.sum.sufficiency / n},
+                         {"aopc_comprehensiveness", total.sum.aopc_comprehensiveness / n},
+                         {"aopc_sufficiency", total.sum.aopc_sufficiency / n},
+                         {"mean_relative_error", total.relative_errors
+                                                     ? nlohmann::json(total.relative_error_sum /
+                                                                      static_cast<double>(total.relative_errors))
+                                                     : nlohmann::json(nullptr)},
+                         {"seconds_per_example", total.seconds / n}});
+    }
+    json["summary"] = summary;
+    write_text_file(flags.json, json.dump(2) + "\n");
+    std::cout << "wrote " << flags.json << "\n";
+  }
+}
+
+}  // namespace
+
+std::function<void()> add_eval(CLI::App& app) {
+  auto flags = std::make_shared<EvalFlags>();
+  CLI::App* command = app.add_subcommand(
+      "eval",
+      "Faithfulness of text attribution methods on a text model's test split (DIG's metrics).\n"
+      "  igx eval --methods ig,dig-greedy,dig-maxcount,sig,inputxgradient,random --n 500");
+  command->add_option("--methods", flags->methods,
+                      "Methods to compare: ig (adaptive), dig-greedy, dig-maxcount, sig, inputxgradient, saliency, "
+                      "an IG rule, and random (uniform random scores, the floor)")
+      ->delimiter(',')->capture_default_str()->type_name("LIST");
+  command->add_option("--n", flags->count, "Texts to evaluate: the first N of the split")
+      ->capture_default_str()->type_name("N");
+  command->add_option("-m,--model", flags->model, "Text bundle: a name or a folder")->capture_default_str()->type_name("MODEL");
+  command->add_option("--data", flags->data, "JSON lines of texts (default: the spam test split of scripts/fetch_data.sh)")
+      ->type_name("FILE");
+  command->add_option("--max-tokens", flags->max_tokens, "Cut every text after this many word pieces; 0 = the model's limit")
+      ->capture_default_str()->type_name("T")->check(CLI::NonNegativeNumber);
+  command->add_option("--texts-per-call", flags->texts_per_call, "Texts attributed together (padded to a common length)")
+      ->capture_default_str()->type_name("B");
+  command->add_option("--tolerance", flags->tolerance, "ig and sig: relative completeness error to certify (adaptive)")
+      ->capture_default_str()->type_name("TOL")->check(CLI::PositiveNumber);
+  command->add_option("--max-steps", flags->max_steps, "ig and sig: most gradient evaluations per example or token")
+      ->capture_default_str()->type_name("N")->check(CLI::PositiveNumber);
+  command->add_option("--anchors", flags->anchors, "DIG: anchor words per token (m)")
+      ->capture_default_str()->type_name("M")->check(CLI::PositiveNumber);
+  command->add_option("--neighbours", flags->neighbours, "DIG: nearest vocabulary words searched per anchor (K)")
+      ->capture_default_str()->type_name("K")->check(CLI::PositiveNumber);
+  command->add_option("--upscale", flags->upscale, "DIG: sub-intervals per anchor interval")
+      ->capture_default_str()->type_name("U")->check(CLI::PositiveNumber);
+  command->add_option("--percent", flags->percent, "k of log-odds, comprehensiveness and sufficiency (AOPC: 1,5,10,20,50)")
+      ->capture_default_str()->type_name("K");
+  command->add_option("--seed", flags->seed, "Seed of the random scores")->capture_default_str()->type_name("S");
+  command->add_option("--batch-size", flags->batch_size, "Most rows per model call")
+      ->capture_default_str()->type_name("B")->check(CLI::NonNegativeNumber);
+  command->add_option("--threads", flags->threads, "CPU threads; 0 = all cores")
+      ->capture_default_str()->type_name("T")->check(CLI::NonNegativeNumber);
+  command->add_option("-o,--out", flags->markdown, "Markdown file for the table and the command that reproduces it")
+      ->type_name("FILE");
+  command->add_option("--json", flags->json, "JSON file with the summary and every example's scores")->type_name("FILE");
+  command->add_flag("-f,--force", flags->force, "Overwrite output files that exist");
+  return [flags] { run(*flags); };
+}
+
+}  // namespace igx_cli
