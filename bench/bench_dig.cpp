@@ -73,14 +73,15 @@ void BM_ShippedIndexAll(benchmark::State& state) {
 void BM_ShippedPaths(benchmark::State& state) {
   Shipped& data = shipped();
   const bool warm = state.range(1) == 1;
-  igx::NeighbourIndex warm_index(data.vocabulary, kNeighbours);
+  igx::NeighbourIndex warm_index(data.vocabulary, warm ? kNeighbours : 1);
   if (warm) warm_index.prepare_all();
   size_t next = 0;
   int64_t tokens = 0;
   for (auto _ : state) {
     const igx::TextBatch& batch = data.sentences[next++ % 8];
-    igx::NeighbourIndex cold_index(data.vocabulary, kNeighbours);
-    igx::NeighbourIndex& index = warm ? warm_index : cold_index;
+    std::unique_ptr<igx::NeighbourIndex> cold_index;
+    if (!warm) cold_index = std::make_unique<igx::NeighbourIndex>(data.vocabulary, kNeighbours);
+    igx::NeighbourIndex& index = warm ? warm_index : *cold_index;
     benchmark::DoNotOptimize(igx::build_dig_paths(index, batch.ids, data.classifier->ordinary_tokens(batch),
                                                   data.classifier->tokenizer().pad_id(), options_for(state.range(0))));
     tokens += batch.ids.size(1);
@@ -165,12 +166,13 @@ void BM_SyntheticPaths(benchmark::State& state) {
   const bool warm = state.range(1) == 1;
   const torch::Tensor ids = synthetic_sentence(length);
   const torch::Tensor moving = torch::ones({1, length}, torch::kBool);
-  igx::NeighbourIndex warm_index(vocabulary, kNeighbours);
+  igx::NeighbourIndex warm_index(warm ? vocabulary : vocabulary.narrow(0, 0, 2), kNeighbours);
   if (warm) igx::build_dig_paths(warm_index, ids, moving, 0, options_for(0));  // every list this sentence visits
   int64_t known = 0;
   for (auto _ : state) {
-    igx::NeighbourIndex cold_index(vocabulary, kNeighbours);
-    igx::NeighbourIndex& index = warm ? warm_index : cold_index;
+    std::unique_ptr<igx::NeighbourIndex> cold_index;
+    if (!warm) cold_index = std::make_unique<igx::NeighbourIndex>(vocabulary, kNeighbours);
+    igx::NeighbourIndex& index = warm ? warm_index : *cold_index;
     benchmark::DoNotOptimize(igx::build_dig_paths(index, ids, moving, 0, options_for(0)));
     known = index.known();
   }

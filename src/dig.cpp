@@ -65,9 +65,16 @@ int64_t best_candidate(const Scalar* vocabulary, int64_t dimension, const std::v
   const int64_t count = static_cast<int64_t>(list.size());
   columns.resize(static_cast<size_t>(count * dimension));
   scores.assign(static_cast<size_t>(count), Scalar(0));
-  for (int64_t j = 0; j < count; ++j) {
-    const Scalar* row = vocabulary + list[j] * dimension;
-    for (int64_t d = 0; d < dimension; ++d) columns[d * count + j] = row[d];
+  // Eight rows at a time, so that each dimension's eight values fill one run of the column.
+  constexpr int64_t kRows = 8;
+  for (int64_t first = 0; first < count; first += kRows) {
+    const int64_t rows = std::min(kRows, count - first);
+    const Scalar* row[kRows];
+    for (int64_t r = 0; r < rows; ++r) row[r] = vocabulary + list[first + r] * dimension;
+    for (int64_t d = 0; d < dimension; ++d) {
+      Scalar* column = columns.data() + d * count + first;
+      for (int64_t r = 0; r < rows; ++r) column[r] = row[r][d];
+    }
   }
   for (int64_t d = 0; d < dimension; ++d) {
     score_dimension<Scalar, kGreedy>(columns.data() + d * count, count, low[d], high[d], moved[d], scores.data());

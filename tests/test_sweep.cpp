@@ -17,26 +17,16 @@
 #include "igx/tensor_io.h"
 #include "igx/text.h"
 
+#include "test_support.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 
 const std::string kModels = std::string(IGX_SOURCE_DIR) + "/models";
 
-struct CommandResult {
-  int exit_code;
-  std::string output;
-};
-
-CommandResult run_igx(const std::string& arguments) {
-  const std::string command = std::string(IGX_CLI_PATH) + " " + arguments + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string output;
-  char buffer[4096];
-  while (size_t read = fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, read);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
+using igx_test::CommandResult;
+using igx_test::run_igx;
 
 using CsvRow = std::map<std::string, std::string>;
 
