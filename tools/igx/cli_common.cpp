@@ -33,6 +33,26 @@ igx::Target parse_target(const std::string& text) {
   return igx::Target::per_example(indices);
 }
 
+std::array<int64_t, 4> parse_corners(const std::string& text, const std::string& flag) {
+  std::vector<int64_t> corners;
+  std::stringstream stream(text);
+  std::string item;
+  while (std::getline(stream, item, ',')) {
+    try {
+      size_t used = 0;
+      corners.push_back(std::stoll(item, &used));
+      if (used != item.size()) throw std::invalid_argument(item);
+    } catch (const std::exception&) {
+      corners.clear();
+      break;
+    }
+  }
+  if (corners.size() != 4) {
+    throw igx::Error(flag + " '" + text + "' is not valid; expected x0,y0,x1,y1 (pixels, x1 and y1 excluded)");
+  }
+  return {corners[0], corners[1], corners[2], corners[3]};
+}
+
 void OutputFiles::check_writable(const std::string& path, const std::string& flag) const {
   if (fs::exists(path) && !force_) {
     throw igx::Error(flag + " '" + path + "' already exists; pass --force to overwrite it");

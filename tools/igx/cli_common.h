@@ -1,6 +1,8 @@
 #pragma once
 // What the igx subcommands share: flag parsing helpers and careful output files.
 
+#include <array>
+#include <cstdint>
 #include <string>
 
 #include "igx/target.h"
@@ -9,6 +11,10 @@ namespace igx_cli {
 
 /// "pred", "K" or "K1,K2,..." (one class per example).
 igx::Target parse_target(const std::string& text);
+
+/// "x0,y0,x1,y1" (four integers) as {x0, y0, x1, y1}; igx::Error naming `flag` and the text
+/// otherwise.
+std::array<int64_t, 4> parse_corners(const std::string& text, const std::string& flag);
 
 /// Where a command writes its files. Explicit paths are never overwritten without --force.
 /// Default files go to an output folder that igx marks as its own (a .igx-output file), so a

@@ -19,4 +19,7 @@ std::function<void()> add_layer(CLI::App& app);
 /// Registers `igx eval` (faithfulness of text attribution methods); returns its runner.
 std::function<void()> add_eval(CLI::App& app);
 
+/// Registers `igx prune-study` (zero the units that carry a patch's attribution); returns its runner.
+std::function<void()> add_prune_study(CLI::App& app);
+
 }  // namespace igx_cli

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   auto run_sweep = igx_cli::add_sweep(app);
   auto run_layer = igx_cli::add_layer(app);
   auto run_eval = igx_cli::add_eval(app);
+  auto run_prune_study = igx_cli::add_prune_study(app);
 
   try {
     app.parse(argc, argv);
@@ -30,6 +31,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("sweep")) run_sweep();
     if (app.got_subcommand("layer")) run_layer();
     if (app.got_subcommand("eval")) run_eval();
+    if (app.got_subcommand("prune-study")) run_prune_study();
   } catch (const igx::Error& error) {
     std::cerr << "igx: error: " << error.what() << "\n";
     return 1;
