@@ -1,5 +1,6 @@
 #include "igx/layer.h"
 
+#include <algorithm>
 #include <limits>
 
 #include "ig_detail.h"
@@ -20,6 +21,24 @@ class ComposedModel : public Model {
   }
   std::string describe() const override { return split_.upper->describe() + " after " + split_.layer; }
   torch::Device device() const override { return split_.upper->device(); }
+
+ private:
+  SplitModel& split_;
+};
+
+// sum_j c_j h_j(x) with h = lower(x): one output per row, whose input gradient is the
+// vector-Jacobian product c^T dh/dx. The coefficients c of every row come as the last extra
+// input, so that each node of each path gets its own (neuron_conductance's dG/dh there).
+class ContractedLower : public Model {
+ public:
+  explicit ContractedLower(SplitModel& split) : split_(split) {}
+  torch::Tensor forward(const torch::Tensor& points, const ExtraInputs& extras) override {
+    const ExtraInputs own(extras.begin(), extras.end() - 1);
+    const torch::Tensor hidden = split_.lower->forward(points, own);
+    return (hidden * extras.back().to(hidden.device(), hidden.scalar_type())).flatten(1).sum(1);
+  }
+  std::string describe() const override { return split_.layer + " weighted by dG/dh"; }
+  torch::Device device() const override { return split_.lower->device(); }
 
  private:
   SplitModel& split_;
@@ -211,6 +230,98 @@ Attribution patch_neuron_attribution(SplitModel& model, const torch::Tensor& inp
                        derivatives.narrow(0, b * count, count).to(torch::kDouble) * weights);
   }
   return integrate_upper(model, problem, paths, options, extras, false, inputs.scalar_type());
+}
+
+Attribution neuron_conductance(SplitModel& model, const torch::Tensor& inputs, const std::vector<int64_t>& neurons,
+                               const IgOptions& options, const ExtraInputs& extras) {
+  const LayerProblem problem = prepare(model, inputs, options, extras);
+  const Quadrature quadrature = make_quadrature(options.method(), options.n_steps());
+  const int64_t count = static_cast<int64_t>(quadrature.nodes.size()), batch_size = inputs.size(0);
+  const auto [points, examples] = path_points(inputs, problem.baselines, quadrature.nodes);
+  const torch::Tensor hidden = activations(model, points, examples, extras, options.internal_batch_size());
+
+  const int64_t layer_size = hidden.numel() / hidden.size(0);
+  if (neurons.empty()) throw Error("neuron conductance needs at least one neuron of layer '" + model.layer + "'");
+  std::vector<double> chosen(layer_size, 0.0);
+  for (int64_t neuron : neurons) {
+    if (neuron < 0 || neuron >= layer_size) {
+      throw Error("neuron " + std::to_string(neuron) + " is not in layer '" + model.layer + "' of shape " +
+                  shape_string(hidden.sizes().slice(1)) + "; expected a flat index 0.." + std::to_string(layer_size - 1));
+    }
+    if (chosen[neuron] != 0.0) throw Error("neuron " + std::to_string(neuron) + " is listed twice; expected each once");
+    chosen[neuron] = 1.0;
+  }
+  const torch::Tensor selected = torch::tensor(chosen, torch::kDouble);
+  const bool whole_layer = static_cast<int64_t>(neurons.size()) == layer_size;
+
+  // dG/dh_j at every node: the Integrator on `upper` along the activation path, keeping each
+  // point's gradient (its weighted sum would be internal influence).
+  Integrator upper(*model.upper, extras, options.output(), options.internal_batch_size());
+  upper.set_targets(problem.targets);
+  std::vector<PointListPath> activation_paths;
+  for (int64_t b = 0; b < batch_size; ++b) {
+    activation_paths.emplace_back(hidden.narrow(0, b * count, count), torch::tensor(quadrature.weights, torch::kDouble));
+  }
+  std::vector<PathJob> upper_jobs;
+  for (int64_t b = 0; b < batch_size; ++b) upper_jobs.push_back({&activation_paths[b], b, true});
+  const std::vector<PathResult> upper_results = upper.integrate(upper_jobs);
+
+  // c_k = w_k dG/dh(h(a_k)) restricted to S: the coefficients of each node's row.
+  std::vector<torch::Tensor> gradients;
+  for (const PathResult& result : upper_results) gradients.push_back(result.gradients.to(torch::kCPU, torch::kDouble));
+  std::vector<int64_t> weight_shape(hidden.dim(), 1);
+  weight_shape[0] = batch_size * count;
+  const torch::Tensor weights =
+      torch::tensor(quadrature.weights, torch::kDouble).repeat({batch_size}).view(weight_shape);
+  const torch::Tensor coefficients =
+      (torch::cat(gradients) * weights * selected.view(hidden.sizes().slice(1))).to(hidden.scalar_type());
+
+  // sum_k c_k . dh/dx at every node: the same Integrator on lower contracted with c_k, one
+  // single-point path per node so that every row meets its own coefficients. Its block weight
+  // matrix is nodes x rows per batch, so batches stay bounded even when the caller's are not.
+  ExtraInputs node_extras = rows_of(extras, examples);
+  node_extras.push_back(coefficients);
+  ContractedLower contracted(model);
+  constexpr int64_t kMaxNodeRows = 512;
+  const int64_t node_rows = options.internal_batch_size() > 0 ? std::min(options.internal_batch_size(), kMaxNodeRows)
+                                                               : kMaxNodeRows;
+  Integrator lower(contracted, node_extras, OutputKind::Logit, node_rows);
+  lower.set_targets(torch::zeros({batch_size * count}, torch::kLong));
+  std::vector<PointListPath> node_paths;
+  node_paths.reserve(batch_size * count);
+  for (int64_t r = 0; r < batch_size * count; ++r) {
+    node_paths.emplace_back(points.narrow(0, r, 1), torch::ones({1}, torch::kDouble));
+  }
+  std::vector<PathJob> node_jobs;
+  for (int64_t r = 0; r < batch_size * count; ++r) node_jobs.push_back({&node_paths[r], r});
+  const std::vector<PathResult> node_results = lower.integrate(node_jobs);
+
+  Attribution attribution;
+  std::vector<torch::Tensor> values;
+  const torch::Tensor differences = (inputs - problem.baselines).to(torch::kCPU, torch::kDouble);
+  for (int64_t b = 0; b < batch_size; ++b) {
+    torch::Tensor gradient_sum = torch::zeros_like(differences[b]);
+    for (int64_t k = 0; k < count; ++k) gradient_sum += node_results[b * count + k].weighted_gradient_sum.cpu();
+    values.push_back(gradient_sum * differences[b]);
+    ExampleReport report;
+    report.target = problem.targets[b].item<int64_t>();
+    report.output_input = problem.output_input[b];
+    report.output_baseline = problem.output_baseline[b];
+    report.attribution_sum = values.back().sum().item<double>();
+    report.steps = count;
+    if (whole_layer) {
+      detail::complete_report(report, options, inputs.scalar_type());
+    } else {
+      report.delta = kNotApplicable;
+    }
+    attribution.examples.push_back(report);
+  }
+  attribution.values = torch::stack(values).to(inputs.device(), inputs.scalar_type());
+  attribution.counts = upper.counts();
+  attribution.counts.gradient_rows += lower.counts().gradient_rows;
+  attribution.counts.forward_rows += lower.counts().forward_rows + points.size(0);  // + lower at the nodes
+  attribution.counts.batches += lower.counts().batches;
+  return attribution;
 }
 
 torch::Tensor rectangle_patch(c10::IntArrayRef image_shape, int64_t x0, int64_t y0, int64_t x1, int64_t y1) {

@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "igx/integrated_gradients.h"
 
@@ -43,6 +44,16 @@ Attribution internal_influence(SplitModel& model, const torch::Tensor& inputs, c
 /// completeness: sum_j IG_{S,j} = sum_{i in S} IG_i, reported as attribution_sum.
 Attribution patch_neuron_attribution(SplitModel& model, const torch::Tensor& inputs, const torch::Tensor& patch,
                                      const IgOptions& options = {}, const ExtraInputs& extras = {});
+
+/// Neuron conductance: the attribution of the neurons S of the layer to every input feature i,
+/// NC_{S,i} = sum_{j in S} integral dG/dh_j(h(gamma(a))) dh_j/dx_i(gamma(a)) (x_i - x'_i) da, by
+/// options' rule and n_steps. `neurons`: flat indices into one example's activations (row-major
+/// over the activation shape), at least one, no repeats. Values [B, ...input shape]. Summed over
+/// i it is the derivative form of neuron j's conductance (patch_neuron_attribution with the whole
+/// input as the patch); summed over all neurons it is input IG by the same rule, so when S is the
+/// whole layer the reports carry IG's completeness delta, and otherwise delta is NaN.
+Attribution neuron_conductance(SplitModel& model, const torch::Tensor& inputs, const std::vector<int64_t>& neurons,
+                               const IgOptions& options = {}, const ExtraInputs& extras = {});
 
 /// A rectangle [x0, x1) x [y0, y1) of an image of shape [C, H, W] as a patch mask.
 torch::Tensor rectangle_patch(c10::IntArrayRef image_shape, int64_t x0, int64_t y0, int64_t x1, int64_t y1);
