@@ -3,10 +3,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -23,21 +21,6 @@ namespace {
 namespace fs = std::filesystem;
 using igx::IgOptions;
 using igx_test::error_of;
-
-struct CommandResult {
-  int exit_code;
-  std::string output;  // stdout and stderr together
-};
-
-CommandResult run_cli(const std::string& arguments) {
-  const std::string command = std::string(IGX_CLI_PATH) + " " + arguments + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string output;
-  char buffer[4096];
-  while (size_t read = fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, read);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
 
 class Pruning : public ::testing::Test {
  protected:
@@ -128,7 +111,8 @@ TEST_F(Pruning, RankingsAreTheArgsortsOfTheirAttributions) {
   igx::SplitModel split = classifier_->split();
   const torch::Tensor pixels = digit(3);
   const torch::Tensor patch = igx::rectangle_patch({1, 28, 28}, 8, 6, 20, 14);
-  const auto options = igx::PruneStudyOptions().ig(IgOptions().n_steps(16)).max_k(3).seed(7);
+  const auto options =
+      igx::PruneStudyOptions().ig(IgOptions().n_steps(16)).unit(igx::PruneUnit::Channel).max_k(3).seed(7);
   const igx::PruneStudy study = igx::prune_study(split, pixels, patch, options);
   EXPECT_EQ(study.target, 3);
   EXPECT_EQ(study.units, 32);
@@ -186,7 +170,8 @@ TEST_F(Pruning, NeuronUnitsAndBadOptions) {
   EXPECT_EQ(study.units, 1568);
   EXPECT_EQ(study.patch_scores.numel(), 1568);
   EXPECT_EQ(study.rankings[0][0].item<int64_t>(), study.patch_scores.argmax().item<int64_t>());
-  EXPECT_NE(error_of([&] { igx::prune_study(split, pixels, patch, igx::PruneStudyOptions().max_k(33)); }).find("max_k 33"),
+  const auto channels = igx::PruneStudyOptions().unit(igx::PruneUnit::Channel);
+  EXPECT_NE(error_of([&] { igx::prune_study(split, pixels, patch, igx::PruneStudyOptions(channels).max_k(33)); }).find("max_k 33"),
             std::string::npos);
   EXPECT_NE(error_of([&] { igx::prune_study(split, torch::cat({pixels, pixels}), patch); }).find("one example"),
             std::string::npos);
@@ -224,8 +209,8 @@ TEST(PruneStudyCli, WritesRowsThatAgreeWithExplain) {
   fs::create_directories(directory);
   const std::string digit = std::string(IGX_SOURCE_DIR) + "/models/mnist-cnn/samples/digit_5_0.png";
   const std::string out_dir = (directory / "study").string();
-  const auto result = run_cli("prune-study --image " + digit +
-                                        " --patch 6,6,16,16 --max-k 3 --steps 16 --out-dir " + out_dir);
+  const auto result = igx_test::run_igx("prune-study --image " + digit +
+                                        " --patch 6,6,16,16 --unit channel --max-k 3 --steps 16 --out-dir " + out_dir);
   ASSERT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output.find("patch-ig"), std::string::npos) << result.output;
   for (const char* file : {"prune-study.csv", "prune-study.json", "inside-attribution.svg", "prediction.svg", "index.html"}) {
@@ -253,7 +238,7 @@ TEST(PruneStudyCli, WritesRowsThatAgreeWithExplain) {
   }
   const double inside_at_zero = std::stod(rows[0][3]);
 
-  const auto explain = run_cli("explain --image " + digit + " --method gausslegendre --steps 16 --npy " +
+  const auto explain = igx_test::run_igx("explain --image " + digit + " --method gausslegendre --steps 16 --npy " +
                                          (directory / "a.npy").string() + " --out-dir " + (directory / "explain").string());
   ASSERT_EQ(explain.exit_code, 0) << explain.output;
   const igx::NdArray values = igx::read_npy((directory / "a.npy").string());
@@ -270,11 +255,11 @@ TEST(PruneStudyCli, WritesRowsThatAgreeWithExplain) {
   EXPECT_EQ(json["records"].size(), 12u);
 
   // A second run replaces igx's own files; bad flags give one readable line.
-  EXPECT_EQ(run_cli("prune-study --image " + digit + " --max-k 1 --steps 4 --out-dir " + out_dir).exit_code, 0);
-  const auto too_many = run_cli("prune-study --image " + digit + " --max-k 40 --out-dir " + out_dir);
+  EXPECT_EQ(igx_test::run_igx("prune-study --image " + digit + " --max-k 1 --steps 4 --out-dir " + out_dir).exit_code, 0);
+  const auto too_many = igx_test::run_igx("prune-study --image " + digit + " --unit channel --max-k 40 --out-dir " + out_dir);
   EXPECT_EQ(too_many.exit_code, 1);
   EXPECT_NE(too_many.output.find("40"), std::string::npos) << too_many.output;
-  const auto bad_unit = run_cli("prune-study --image " + digit + " --unit layer --out-dir " + out_dir);
+  const auto bad_unit = igx_test::run_igx("prune-study --image " + digit + " --unit layer --out-dir " + out_dir);
   EXPECT_NE(bad_unit.output.find("'layer'"), std::string::npos) << bad_unit.output;
   fs::remove_all(directory);
 }

@@ -71,7 +71,7 @@ struct PruneStudyOptions {
   /// steps only, so that Σ_j IG_{S,j} matches the patch's input IG at k = 0. Its target is
   /// replaced by the unpruned model's class, kept for every pruned model.
   TORCH_ARG(IgOptions, ig) = IgOptions().n_steps(32);
-  TORCH_ARG(PruneUnit, unit) = PruneUnit::Channel;
+  TORCH_ARG(PruneUnit, unit) = PruneUnit::Neuron;  ///< the paper prunes single neurons
   TORCH_ARG(int64_t, max_k) = 16;      ///< prune k = 1 .. max_k units of each ranking
   TORCH_ARG(uint64_t, seed) = 0;       ///< of the random ranking
   TORCH_ARG(bool, magnitude) = false;  ///< rank by |score| instead of the signed score

@@ -31,7 +31,7 @@ struct PruneStudyFlags {
   std::string layer;
   std::string patch;
   int64_t patch_size = 8;
-  std::string unit = "channel";
+  std::string unit = "neuron";
   int64_t max_k = 16;
   uint64_t seed = 0;
   std::string rank_by = "value";
@@ -129,7 +129,6 @@ json json_of(const igx::PruneStudy& study, const json& setup) {
 std::string plot(const igx::PruneStudy& study, igx::PlotOptions options, double (*value)(const igx::PruneRecord&),
                  double (*second)(const igx::PruneRecord&), const std::string& first_name, const std::string& second_name) {
   std::vector<igx::LineSeries> lines;
-  double low = 0, high = 0;
   for (size_t r = 0; r < study.ranking_names.size(); ++r) {
     const std::string& name = study.ranking_names[r];
     igx::LineSeries line{name + first_name, {}, {}, igx::plot_colour(r), false, true};
@@ -142,14 +141,9 @@ std::string plot(const igx::PruneStudy& study, igx::PlotOptions options, double 
         dashed.y.push_back(second(*record));
       }
     }
-    for (double y : line.y) low = std::min(low, y), high = std::max(high, y);
-    for (double y : dashed.y) low = std::min(low, y), high = std::max(high, y);
     lines.push_back(line);
     if (second) lines.push_back(dashed);
   }
-  // Zero on the axis: the question is how much of the attribution is left.
-  if (std::isnan(options.y.min)) options.y.min = low;
-  if (std::isnan(options.y.max)) options.y.max = high;
   return igx::svg_line_plot(options, lines);
 }
 
@@ -275,6 +269,9 @@ void run(const PruneStudyFlags& flags) {
                           " steps";
   plot_options.x.label = "k (top " + igx::prune_unit_name(unit) + "s of the ranking zeroed)";
   plot_options.x.min = 0;
+  plot_options.x.max = static_cast<double>(flags.max_k);
+  // Zero on the axis, drawn: the question is how much attribution is left, and of which sign.
+  plot_options.reference_lines = {{0.0, "0"}};
 
   std::vector<std::pair<std::string, std::string>> outputs;
   igx::PlotOptions inside_options = plot_options;
@@ -286,6 +283,7 @@ void run(const PruneStudyFlags& flags) {
   igx::PlotOptions share_options = plot_options;
   share_options.title = "Share of the total |IG| inside the patch";
   share_options.y = {"sum over S of |IG_i| / sum of |IG_i|", false, true, 0.0, 1.0};
+  share_options.reference_lines.clear();
   outputs.push_back({"inside-share.svg", plot(study, share_options, [](const igx::PruneRecord& r) { return r.inside_share; },
                                               nullptr, "", "")});
   igx::PlotOptions prediction_options = plot_options;
@@ -322,8 +320,8 @@ std::function<void()> add_prune_study(CLI::App& app) {
       ->type_name("RECT");
   command->add_option("--patch-size", flags->patch_size, "Side of the default patch")
       ->capture_default_str()->type_name("PX")->check(CLI::PositiveNumber);
-  command->add_option("--unit", flags->unit, "What is pruned: channel (all positions of a channel) or neuron (one entry)")
-      ->capture_default_str()->type_name("channel|neuron");
+  command->add_option("--unit", flags->unit, "What is pruned: neuron (one entry of the layer, as in the paper) or channel (all positions of a channel)")
+      ->capture_default_str()->type_name("neuron|channel");
   command->add_option("--max-k", flags->max_k, "Prune k = 1 .. K units of each ranking")
       ->capture_default_str()->type_name("K")->check(CLI::PositiveNumber);
   command->add_option("--seed", flags->seed, "Seed of the random ranking")->capture_default_str()->type_name("S");
