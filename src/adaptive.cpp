@@ -25,7 +25,8 @@ struct Node {
 // Simpson on [left, right] with its midpoint; indices into the example's nodes.
 struct Interval {
   size_t left, middle, right;
-  double error;         // |Simpson of s - (F(right) - F(left))|: exact, not an estimate
+  double signed_error;  // Simpson of s - (F(right) - F(left)): exact, not an estimate
+  double error;         // its absolute value
   double vector_error;  // ||(Simpson - trapezoid) (.) (x - x')||_1: estimates the trapezoid's error
 };
 
@@ -68,8 +69,17 @@ Interval make_interval(const ExampleState& state, size_t left, size_t middle, si
   const torch::Tensor second_difference =
       (2.0 * m.gradient.to(torch::kDouble) - a.gradient.to(torch::kDouble) - b.gradient.to(torch::kDouble)) *
       state.difference.to(m.gradient.device(), torch::kDouble);
-  return {left, middle, right, std::abs(simpson - (b.value - a.value)),
-          width / 12.0 * second_difference.abs().sum().item<double>()};
+  const double error = simpson - (b.value - a.value);
+  return {left, middle, right, error, std::abs(error), width / 12.0 * second_difference.abs().sum().item<double>()};
+}
+
+// The error that must meet the target: sum |e_I|, or |sum e_I| (= |delta|).
+double certified_error(const ExampleState& state, Certify certify) {
+  double sum = 0.0;
+  for (const Interval& interval : state.intervals) {
+    sum += certify == Certify::PanelSum ? interval.error : interval.signed_error;
+  }
+  return std::abs(sum);
 }
 
 // Composite Simpson over the example's intervals, as a weighted sum of its nodes' gradients.
@@ -154,8 +164,7 @@ Attribution integrate_adaptively(Model& model, const torch::Tensor& inputs, cons
       ExampleState& state = states[b];
       if (state.finished) continue;
       const double target = error_target(state.nodes.back().value, state.nodes.front().value, options, dtype);
-      const double total_error = std::accumulate(state.intervals.begin(), state.intervals.end(), 0.0,
-                                                 [](double sum, const Interval& i) { return sum + i.error; });
+      const double total_error = certified_error(state, options.certify());
       bool vector_met = true;
       double vector_target = 0.0;
       if (options.attribution_tolerance() > 0.0) {
@@ -232,13 +241,11 @@ Attribution integrate_adaptively(Model& model, const torch::Tensor& inputs, cons
     report.steps = static_cast<int64_t>(state.nodes.size());
     complete_report(report, options, dtype);
     const double gap = std::abs(report.output_input - report.output_baseline);
-    double total_error = 0.0, total_vector_error = 0.0;
-    for (const Interval& interval : state.intervals) {
-      total_error += interval.error;
-      total_vector_error += interval.vector_error;
-    }
+    double total_vector_error = 0.0;
+    for (const Interval& interval : state.intervals) total_vector_error += interval.vector_error;
     report.certified = state.certified;
-    if (report.relative_error) report.error_bound = total_error / gap;
+    // The quantity that was certified: sum |e_I| (a bound on |delta|), or |delta| itself.
+    if (report.relative_error) report.error_bound = certified_error(state, options.certify()) / gap;
     const double attribution_norm = multiplied.abs().sum().item<double>();
     if (attribution_norm > 0) report.attribution_error = total_vector_error / attribution_norm;
     attribution.examples.push_back(report);

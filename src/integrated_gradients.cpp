@@ -85,6 +85,17 @@ Strategy parse_strategy(const std::string& name) {
   throw Error("unknown integration strategy '" + name + "'; expected fixed, doubling or adaptive");
 }
 
+std::string certify_name(Certify certify) {
+  return certify == Certify::Completeness ? "completeness" : "panels";
+}
+
+Certify parse_certify(const std::string& name) {
+  if (name == "panels") return Certify::PanelSum;
+  if (name == "completeness") return Certify::Completeness;
+  throw Error("unknown certification criterion '" + name + "'; expected panels (sum of the Simpson panels' |errors|) "
+              "or completeness (|delta| itself)");
+}
+
 std::optional<double> relative_error(double delta, double output_input, double output_baseline,
                                      double min_gap, torch::ScalarType dtype) {
   const double gap = output_input - output_baseline;

@@ -6,6 +6,7 @@
 
 #include "igx/igx.h"
 #include "test_models.h"
+#include "test_support.h"
 
 namespace {
 
@@ -114,6 +115,38 @@ TEST(IntervalAdaptive, CertifiedMeansWithinToleranceOnAnMlp) {
       if (report.error_bound && *report.error_bound > tolerance) EXPECT_FALSE(*report.certified);
     }
   }
+}
+
+// Certifying |delta| (the criterion doubling uses) instead of the sum of the panels' |errors|:
+// the bound it reports is the exact relative completeness error, it never spends more than the
+// panel-sum criterion, and on the kinked ReLU network it spends less (the panels' errors of
+// opposite sign cancel in delta).
+TEST(IntervalAdaptive, CompletenessCriterionCertifiesDeltaItself) {
+  auto mlp = std::make_shared<igx_test::Mlp>(8, 32, 4, torch::kDouble);
+  auto model = igx_test::as_model(mlp);
+  torch::manual_seed(5);
+  const torch::Tensor inputs = torch::randn({16, 8}, torch::kDouble) * 3;
+  int64_t panel_steps = 0, completeness_steps = 0;
+  for (double tolerance : {0.05, 0.01, 0.001}) {
+    const auto options = IgOptions().strategy(Strategy::IntervalAdaptive).tolerance(tolerance).max_steps(4097);
+    const auto panels = igx::integrated_gradients(model, inputs, options);
+    const auto completeness = igx::integrated_gradients(model, inputs, IgOptions(options).certify(igx::Certify::Completeness));
+    for (size_t b = 0; b < completeness.examples.size(); ++b) {
+      const auto& report = completeness.examples[b];
+      ASSERT_TRUE(report.relative_error.has_value());
+      EXPECT_NEAR(*report.error_bound, *report.relative_error, 1e-9) << b;
+      EXPECT_EQ(*report.certified, *report.relative_error <= tolerance) << b;
+      EXPECT_TRUE(*report.certified) << b;
+      EXPECT_LE(report.steps, panels.examples[b].steps) << b;
+      EXPECT_GE(*panels.examples[b].error_bound, *panels.examples[b].relative_error - 1e-12) << b;
+      panel_steps += panels.examples[b].steps;
+      completeness_steps += report.steps;
+    }
+  }
+  EXPECT_LT(completeness_steps, panel_steps);
+  EXPECT_EQ(igx::parse_certify("completeness"), igx::Certify::Completeness);
+  EXPECT_EQ(igx::certify_name(igx::Certify::PanelSum), "panels");
+  EXPECT_TRUE(igx_test::contains(igx_test::error_of([] { igx::parse_certify("delta"); }), "'delta'"));
 }
 
 // Kinks: the ReLU network needs refinement where the gradient jumps; the result must still be

@@ -25,6 +25,19 @@ enum class Strategy {
 std::string strategy_name(Strategy strategy);          ///< "fixed", "doubling", "adaptive"
 Strategy parse_strategy(const std::string& name);
 
+/// What IntervalAdaptive certifies against the tolerance. Both are exact, not estimates: each
+/// Simpson panel's error e_I = Simpson_I(s) - (F(b) - F(a)) is known from the forward passes.
+enum class Certify {
+  /// sum_I |e_I| <= tolerance * |gap|: a bound on |delta| that never relies on the panels'
+  /// errors cancelling, so every part of the path is integrated to the tolerance.
+  PanelSum,
+  /// |delta| = |sum_I e_I| <= tolerance * |gap|: the completeness error itself, the criterion
+  /// Doubling uses. Cheaper; the panels' errors may cancel.
+  Completeness,
+};
+std::string certify_name(Certify certify);  ///< "panels", "completeness"
+Certify parse_certify(const std::string& name);
+
 struct IgOptions {
   TORCH_ARG(int64_t, n_steps) = 50;                        ///< quadrature nodes per example (Fixed)
   TORCH_ARG(Rule, method) = Rule::GaussLegendre;           ///< quadrature rule
@@ -41,6 +54,7 @@ struct IgOptions {
   TORCH_ARG(int64_t, max_steps) = 4096;                    ///< budget of gradient evaluations per example
   TORCH_ARG(int64_t, initial_steps) = 16;                  ///< Doubling: the first n
   TORCH_ARG(int64_t, initial_intervals) = 4;               ///< IntervalAdaptive: the first partition
+  TORCH_ARG(Certify, certify) = Certify::PanelSum;         ///< IntervalAdaptive: what must meet the tolerance
   /// IntervalAdaptive: when > 0, also require the estimated relative L1 error of the attribution
   /// vector to be at most this.
   TORCH_ARG(double, attribution_tolerance) = 0.0;

@@ -34,6 +34,7 @@ struct SweepFlags {
   std::vector<std::string> strategies = {"doubling", "adaptive"};
   int64_t max_steps = 4096;
   int64_t initial_steps = 16;
+  int64_t initial_intervals = 4;
   int64_t batch_size = 256;
   int threads = 0;
   std::string device = "cpu";
@@ -165,8 +166,9 @@ void check_flags(SweepFlags& flags) {
   if (flags.tolerances.empty()) throw igx::Error("--tolerances is empty; expected e.g. 0.05,0.01");
   if (flags.strategies.size() == 1 && flags.strategies[0] == "none") flags.strategies.clear();
   for (const std::string& strategy : flags.strategies) {
-    if (strategy != "doubling" && strategy != "adaptive") {
-      throw igx::Error("--strategies holds '" + strategy + "'; expected doubling, adaptive, or none");
+    if (strategy != "doubling" && strategy != "adaptive" && strategy != "adaptive-completeness") {
+      throw igx::Error("--strategies holds '" + strategy +
+                       "'; expected doubling, adaptive, adaptive-completeness, or none");
     }
   }
   std::sort(flags.steps.begin(), flags.steps.end());
@@ -210,6 +212,7 @@ void run(SweepFlags flags) {
   setup = {flags.model, flags.data.empty() ? "default test split" : flags.data, flags.pick, workload->baseline_name(),
            flags.steps, flags.rules, flags.tolerances, flags.strategies, flags.max_steps, flags.initial_steps,
            flags.batch_size, igx::set_num_threads(flags.threads), flags.device};
+  setup.initial_intervals = flags.initial_intervals;
   const std::vector<int64_t> indices = pick_indices(workload->size(), flags.count, flags.pick);
 
   // Rows go to the CSV files as they come, so a long run that is stopped keeps what it did.
@@ -240,9 +243,13 @@ void run(SweepFlags flags) {
     for (double tolerance : flags.tolerances) {
       for (const std::string& strategy : flags.strategies) {
         igx::IgOptions options = igx::IgOptions(common)
-                                     .strategy(igx::parse_strategy(strategy))
+                                     .strategy(strategy == "doubling" ? igx::Strategy::Doubling
+                                                                      : igx::Strategy::IntervalAdaptive)
+                                     .certify(strategy == "adaptive-completeness" ? igx::Certify::Completeness
+                                                                                  : igx::Certify::PanelSum)
                                      .tolerance(tolerance)
-                                     .max_steps(flags.max_steps);
+                                     .max_steps(flags.max_steps)
+                                     .initial_intervals(flags.initial_intervals);
         if (strategy == "doubling") options.method(igx::Rule::RiemannRight).initial_steps(flags.initial_steps);
         const auto call_start = std::chrono::steady_clock::now();
         const igx::Attribution attribution =
@@ -295,12 +302,16 @@ std::function<void()> add_sweep(CLI::App& app) {
       ->delimiter(',')->default_str("0.05,0.01")->type_name("T1,T2,...");
   command->add_option("--strategies", flags->strategies,
                       "Error-controlled runs: doubling (riemann_right from --initial-steps), adaptive "
-                      "(interval-adaptive Simpson), or none")
+                      "(interval-adaptive Simpson certifying the sum of the panels' |errors|), "
+                      "adaptive-completeness (the same, certifying |delta| like doubling), or none")
       ->delimiter(',')->default_str("doubling,adaptive")->type_name("S1,S2");
   command->add_option("--max-steps", flags->max_steps, "Budget of gradient evaluations per instance of the strategies")
       ->capture_default_str()->type_name("N")->check(CLI::PositiveNumber);
   command->add_option("--initial-steps", flags->initial_steps, "Doubling: the first n")
       ->capture_default_str()->type_name("N")->check(CLI::PositiveNumber);
+  command->add_option("--initial-intervals", flags->initial_intervals,
+                      "Interval-adaptive: the Simpson panels of the first round (2 k + 1 gradient evaluations)")
+      ->capture_default_str()->type_name("K")->check(CLI::PositiveNumber);
   command->add_option("--batch-size", flags->batch_size, "Most rows per forward+backward; 0 = no bound")
       ->capture_default_str()->type_name("B")->check(CLI::NonNegativeNumber);
   command->add_option("--threads", flags->threads, "CPU threads; 0 = all cores")

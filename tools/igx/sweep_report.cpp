@@ -107,7 +107,9 @@ std::vector<const StrategyResult*> strategy_rows(const SweepResults& results, co
 }
 
 std::string strategy_label(const std::string& strategy) {
-  return strategy == "adaptive" ? "interval-adaptive" : strategy == "doubling" ? "doubling (riemann_right)" : strategy;
+  if (strategy == "adaptive") return "interval-adaptive";
+  if (strategy == "adaptive-completeness") return "interval-adaptive, |delta| certified";
+  return strategy == "doubling" ? "doubling (riemann_right)" : strategy;
 }
 
 std::string file_percent(double tolerance) { return short_number(tolerance * 100, "%g") + "pct"; }
@@ -275,6 +277,7 @@ SweepResults read_results(const std::string& directory) {
   setup.device = text("device", "unknown");
   if (summary.is_object()) {
     setup.initial_steps = summary.value("initial_steps", setup.initial_steps);
+    setup.initial_intervals = summary.value("initial_intervals", setup.initial_intervals);
     setup.batch_size = summary.value("batch_size", setup.batch_size);
     setup.threads = summary.value("threads", setup.threads);
     if (summary.contains("tolerances")) {  // the study's tolerances even without strategies
@@ -306,6 +309,7 @@ json summarize(const SweepResults& results) {
                   {"strategies", setup.strategies},
                   {"max_steps", setup.max_steps},
                   {"initial_steps", setup.initial_steps},
+                  {"initial_intervals", setup.initial_intervals},
                   {"batch_size", setup.batch_size},
                   {"threads", setup.threads},
                   {"device", setup.device},
@@ -659,7 +663,8 @@ std::string html_report(const json& summary, const std::vector<std::string>& plo
        << " baseline, explained output: logit of the predicted class. Fixed-step rules: "
        << igx::xml_escape(summary["rules"].dump()) << " at n = " << igx::xml_escape(summary["steps"].dump())
        << ". Strategies at most " << summary["max_steps"] << " gradient evaluations per instance; doubling starts at n = "
-       << summary["initial_steps"] << ". " << summary["threads"] << " threads, batches of at most "
+       << summary["initial_steps"] << ", interval-adaptive from " << summary.value("initial_intervals", 4)
+       << " Simpson panels. " << summary["threads"] << " threads, batches of at most "
        << summary["batch_size"] << " rows, device " << igx::xml_escape(summary["device"].get<std::string>())
        << "; the whole sweep took " << short_number(summary["seconds"].get<double>(), "%.0f") << " s.</p>\n";
   html << "<p class=\"note\">RE = |&Sigma; attributions &minus; (F(x) &minus; F(x'))| / |F(x) &minus; F(x')|. "

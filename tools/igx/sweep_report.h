@@ -28,6 +28,7 @@ struct SweepSetup {
   int64_t batch_size = 256;
   int threads = 0;
   std::string device;
+  int64_t initial_intervals = 4;        ///< interval-adaptive's first Simpson panels
 };
 
 struct InstanceInfo {
