@@ -31,14 +31,25 @@ ExtraInputs repeat_each(const ExtraInputs& extras, int64_t times) {
   return repeated;
 }
 
+// The baseline sets as [B, M, ...] on the inputs' device and dtype: a shared set [M, ...] is
+// expanded (no copy) to every example.
 torch::Tensor check_baselines(const torch::Tensor& baselines, const torch::Tensor& inputs) {
   require_floating(baselines, "baselines");
-  if (baselines.dim() != inputs.dim() || baselines.size(0) < 1 || baselines.sizes().slice(1) != inputs.sizes().slice(1)) {
-    throw Error("baselines have shape " + shape_string(baselines) + "; expected [M, " +
-                shape_string(inputs.sizes().slice(1)).substr(1) + " with M >= 1, one example's shape each");
+  const std::string example_shape = shape_string(inputs.sizes().slice(1)).substr(1);
+  const bool shared = baselines.dim() == inputs.dim() && baselines.size(0) >= 1 &&
+                      baselines.sizes().slice(1) == inputs.sizes().slice(1);
+  const bool per_example = baselines.dim() == inputs.dim() + 1 && baselines.size(0) == inputs.size(0) &&
+                           baselines.size(1) >= 1 && baselines.sizes().slice(2) == inputs.sizes().slice(1);
+  if (!shared && !per_example) {
+    throw Error("baselines have shape " + shape_string(baselines) + "; expected [M, " + example_shape +
+                " (one set for every example) or [" + std::to_string(inputs.size(0)) + ", M, " + example_shape +
+                " (a set per example), with M >= 1");
   }
   require_finite(baselines, "baselines");
-  return baselines.to(inputs.device(), inputs.scalar_type());
+  if (per_example) return baselines.to(inputs.device(), inputs.scalar_type());
+  std::vector<int64_t> sets_shape = baselines.sizes().vec();
+  sets_shape.insert(sets_shape.begin(), inputs.size(0));
+  return baselines.to(inputs.device(), inputs.scalar_type()).unsqueeze(0).expand(sets_shape);
 }
 
 // Combines `copies` consecutive reports of the same example: F(x) is theirs, F(x') their mean,
@@ -83,17 +94,15 @@ Attribution distribution_integrated_gradients(Model& model, const torch::Tensor&
                                               const IgOptions& options, const ExtraInputs& extras) {
   detail::check_inputs(inputs, extras);
   const torch::Tensor checked = check_baselines(baselines, inputs);
-  const int64_t batch_size = inputs.size(0), count = checked.size(0);
+  const int64_t batch_size = inputs.size(0), count = checked.size(1);
   const std::vector<int64_t> targets =
       fixed_targets(model, inputs, options.target(), options.internal_batch_size(), extras);
 
   // Every (example, baseline) pair is one IG problem; one call integrates them all, batched.
-  std::vector<int64_t> repeat_shape(checked.dim(), 1);
-  repeat_shape[0] = batch_size;
   const Attribution pairs = integrated_gradients(
       model, inputs.repeat_interleave(count, 0),
       IgOptions(options)
-          .baseline(Baseline::tensor(checked.repeat(repeat_shape)))
+          .baseline(Baseline::tensor(checked.flatten(0, 1)))
           .target(Target::per_example(repeat_each(targets, count))),
       repeat_each(extras, count));
 
@@ -118,7 +127,7 @@ ExpectedGradients expected_gradients(Model& model, const torch::Tensor& inputs, 
     throw Error("expected gradients needs at least 2 samples for a standard error, got " +
                 std::to_string(options.samples()));
   }
-  const int64_t batch_size = inputs.size(0), count = checked.size(0), samples = options.samples();
+  const int64_t batch_size = inputs.size(0), count = checked.size(1), samples = options.samples();
   Integrator integrator(model, extras, options.output(), options.internal_batch_size());
   const std::vector<double> output_input =
       detail::set_targets(integrator, options.target(), options.output(), inputs, true);
@@ -132,7 +141,7 @@ ExpectedGradients expected_gradients(Model& model, const torch::Tensor& inputs, 
     std::vector<int64_t> alpha_shape(inputs.dim(), 1);
     alpha_shape[0] = samples;
     const torch::Tensor alphas = torch::rand({samples}, generator, torch::kDouble).view(alpha_shape);
-    const torch::Tensor starts = checked.index_select(0, drawn.to(checked.device()));
+    const torch::Tensor starts = checked[b].index_select(0, drawn.to(checked.device()));
     const torch::Tensor difference = inputs[b].unsqueeze(0) - starts;  // [S, ...]
     differences.push_back(difference);
     paths.emplace_back(starts + alphas.to(starts.options()) * difference, difference.to(torch::kDouble) / samples);
@@ -154,8 +163,8 @@ ExpectedGradients expected_gradients(Model& model, const torch::Tensor& inputs, 
     ExampleReport report;
     report.target = integrator.targets()[b].item<int64_t>();
     report.output_input = output_input[b];
-    // E[F(X')] over the whole baseline set, for this example's class.
-    report.output_baseline = integrator.values(checked, torch::full({count}, b, torch::kLong)).mean().item<double>();
+    // E[F(X')] over the example's whole baseline set, for its class.
+    report.output_baseline = integrator.values(checked[b], torch::full({count}, b, torch::kLong)).mean().item<double>();
     report.attribution_sum = results[b].weighted_gradient_sum.sum().item<double>();
     report.steps = samples;
     detail::complete_report(report, IgOptions(), inputs.scalar_type());

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -200,6 +201,33 @@ TEST_F(Cli, LayerPatchNeuronsShareOutThePatch) {
   expect_one_line_error(run_igx("layer --image " + digit + " --method patch --out-dir " + path("l2")), "--patch");
   expect_one_line_error(run_igx("layer --image " + digit + " --layer conv9 --out-dir " + path("l3")), "'conv9'");
   expect_one_line_error(run_igx("layer --image " + digit + " --method patch --patch 1,2,3 --out-dir " + path("l4")), "x0,y0,x1,y1");
+}
+
+// Neuron conductance of channel 14, y 2, x 5 of mnist-cnn's feature map (flat 14*49 + 2*7 + 5 =
+// 705, the neuron with the largest conductance for this digit): its pixels sum to that neuron's
+// conductance, which patch -> neuron IG with the whole image as the patch gives too.
+TEST_F(Cli, LayerNeuronConductanceDrawsThePixels) {
+  const std::string digit = std::string(IGX_SOURCE_DIR) + "/models/mnist-cnn/samples/digit_5_0.png";
+  const auto result =
+      run_igx("layer --image " + digit + " --method neuron-conductance --neuron 705 --steps 8 --out-dir " + path("nc"));
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("neuron 705 (channel 14, y 2, x 5)"), std::string::npos) << result.output;
+  EXPECT_TRUE(fs::exists(path("nc") + "/layer-neuron-conductance.png"));
+  const nlohmann::json json = nlohmann::json::parse(std::ifstream(path("nc") + "/layer.json"));
+  EXPECT_EQ(json["shape"], (std::vector<int64_t>{1, 1, 28, 28}));
+  EXPECT_EQ(json["neurons"], (std::vector<int64_t>{705}));
+  EXPECT_EQ(json["layer_shape"], (std::vector<int64_t>{32, 7, 7}));
+  const double sum = json["examples"][0]["attribution_sum"].get<double>();
+  ASSERT_EQ(run_igx("layer --image " + digit + " --method patch --patch 0,0,28,28 --steps 8 --out-dir " + path("nc2")).exit_code, 0);
+  const nlohmann::json patch = nlohmann::json::parse(std::ifstream(path("nc2") + "/layer.json"));
+  const double expected = patch["examples"][0]["attributions"][14][2][5].get<double>();
+  EXPECT_GT(std::abs(expected), 0.1);
+  EXPECT_NEAR(sum, expected, 1e-4 * (1 + std::abs(expected)));
+  expect_one_line_error(run_igx("layer --image " + digit + " --method neuron-conductance --out-dir " + path("nc3")), "--neuron J");
+  expect_one_line_error(run_igx("layer --image " + digit + " --method neuron-conductance --neuron 1568 --out-dir " + path("nc4")),
+                        "neuron 1568 is not in layer 'features'");
+  expect_one_line_error(run_igx("layer --image " + digit + " --method neuron-conductance --neuron x --out-dir " + path("nc5")),
+                        "--neuron 'x'");
 }
 
 }  // namespace

@@ -117,4 +117,28 @@ TEST(NoiseTunnel, SmoothGradOfIgKeepsCompletenessOfTheCopies) {
   EXPECT_NE(error_of([] { igx::parse_noise_aggregate("mean"); }).find("'mean'"), std::string::npos);
 }
 
+// A baseline set per example ([B, M, ...], e.g. noise around each input) is each example's own
+// distribution IG / Expected Gradients against its own set.
+TEST(DistributionBaselines, ASetPerExample) {
+  auto mlp = std::make_shared<igx_test::Mlp>(4, 16, 3, torch::kDouble);
+  auto model = igx_test::as_model(mlp);
+  torch::manual_seed(8);
+  const torch::Tensor inputs = torch::randn({2, 4}, torch::kDouble);
+  const torch::Tensor sets = torch::randn({2, 3, 4}, torch::kDouble);
+  const auto options = IgOptions().n_steps(16).target(igx::Target::index(2));
+  const auto together = igx::distribution_integrated_gradients(model, inputs, sets, options);
+  const auto sampled = igx::expected_gradients(model, inputs, sets, igx::ExpectedGradientsOptions().samples(20).target(igx::Target::index(2)));
+  for (int64_t b = 0; b < 2; ++b) {
+    const torch::Tensor one = inputs.narrow(0, b, 1);
+    const auto alone = igx::distribution_integrated_gradients(model, one, sets[b], options);
+    EXPECT_TRUE(torch::allclose(together.values[b], alone.values[0], 1e-12, 1e-12));
+    EXPECT_NEAR(together.examples[b].output_baseline, alone.examples[0].output_baseline, 1e-12);
+    EXPECT_NEAR(sampled.attribution.examples[b].output_baseline, alone.examples[0].output_baseline, 1e-12);
+  }
+  const std::string message =
+      error_of([&] { igx::distribution_integrated_gradients(model, inputs, torch::zeros({3, 3, 4}, torch::kDouble)); });
+  EXPECT_NE(message.find("[3, 3, 4]"), std::string::npos) << message;
+  EXPECT_NE(message.find("[2, M, 4]"), std::string::npos) << message;
+}
+
 }  // namespace

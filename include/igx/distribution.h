@@ -14,7 +14,8 @@ namespace igx {
 /// IG averaged over a set of baselines: A = mean_j IG(x; x'_j), every pair integrated with
 /// `options` (fixed rule or to a tolerance). Completeness becomes sum_i A_i = F(x) - mean_j F(x'_j):
 /// each report's output_baseline is that mean and delta, relative error and steps (summed over the
-/// baselines) refer to it. `baselines` [M, ...]; options.baseline() is ignored.
+/// baselines) refer to it. `baselines` [M, ...], one set for every example, or [B, M, ...], a set
+/// per example (noise around each input, say); options.baseline() is ignored.
 Attribution distribution_integrated_gradients(Model& model, const torch::Tensor& inputs,
                                               const torch::Tensor& baselines, const IgOptions& options = {},
                                               const ExtraInputs& extras = {});
@@ -33,8 +34,8 @@ struct ExpectedGradients {
   std::vector<double> sum_standard_error;  ///< per example: standard error of sum_i A_i
 };
 
-/// Expected Gradients, the sampled form: each sample draws a baseline x' from `baselines` [M, ...]
-/// and alpha ~ U(0, 1); A = mean over samples of (x - x') * grad F(x' + alpha (x - x')).
+/// Expected Gradients, the sampled form: each sample draws a baseline x' from `baselines` ([M, ...]
+/// or [B, M, ...] as above) and alpha ~ U(0, 1); A = mean over samples of (x - x') * grad F(x' + alpha (x - x')).
 ExpectedGradients expected_gradients(Model& model, const torch::Tensor& inputs, const torch::Tensor& baselines,
                                      const ExpectedGradientsOptions& options = {}, const ExtraInputs& extras = {});
 

@@ -2,6 +2,8 @@
 // TorchScript model. Parses, calls the library, renders; no numerics here.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -11,6 +13,8 @@
 #include "commands.h"
 #include "igx/heatmap.h"
 #include "igx/igx.h"
+#include "igx/datasets.h"
+#include "igx/distribution.h"
 #include "igx/image.h"
 #include "igx/report.h"
 #include "igx/tensor_io.h"
@@ -54,6 +58,9 @@ struct ExplainFlags {
   bool no_colour = false;
   int top = 10;
   bool force = false;
+  std::string baselines;            // FILE | train:N | noise:N[:SIGMA]: a distribution of baselines
+  int64_t expected_gradients = 0;   // > 0: the sampled form with this many samples
+  uint64_t seed = 0;                // for train:N, noise:N and Expected Gradients' draws
 };
 
 class Timer {
@@ -152,7 +159,172 @@ igx::RunDescription describe_run(const ExplainFlags& flags, const std::string& m
   return run;
 }
 
+// --baselines: a distribution of baselines instead of one. FILE holds [M, ...] (one set for every
+// example); train:N draws N training images without replacement; noise:N[:SIGMA] draws N Gaussian
+// baselines around each input, x' = x + SIGMA * eps (clipped to [0, 1] for images).
+struct BaselinesSpec {
+  enum class Kind { File, Train, Noise };
+  Kind kind = Kind::File;
+  std::string path;
+  int64_t count = 0;
+  double sigma = 0.5;
+};
+
+constexpr const char* kBaselinesForms = "FILE (.npy or .json), train:N or noise:N[:SIGMA]";
+
+BaselinesSpec parse_baselines(const std::string& text) {
+  BaselinesSpec spec;
+  const bool train = text.rfind("train:", 0) == 0, noise = text.rfind("noise:", 0) == 0;
+  if (!train && !noise) {
+    if (!fs::exists(text)) throw igx::Error("--baselines '" + text + "' is not an existing file; expected " + kBaselinesForms);
+    spec.path = text;
+    return spec;
+  }
+  spec.kind = train ? BaselinesSpec::Kind::Train : BaselinesSpec::Kind::Noise;
+  const std::string rest = text.substr(6);
+  const size_t colon = rest.find(':');
+  const std::string count = rest.substr(0, colon);
+  try {
+    size_t used = 0;
+    spec.count = std::stoll(count, &used);
+    if (used != count.size() || spec.count < 1) throw std::invalid_argument(count);
+    if (colon != std::string::npos) {
+      if (train) throw std::invalid_argument(rest);
+      const std::string sigma = rest.substr(colon + 1);
+      spec.sigma = std::stod(sigma, &used);
+      if (used != sigma.size() || !(spec.sigma > 0.0) || !std::isfinite(spec.sigma)) throw std::invalid_argument(sigma);
+    }
+  } catch (const std::exception&) {
+    throw igx::Error("--baselines '" + text + "' is not valid; expected " + kBaselinesForms +
+                     " with a count N >= 1 and SIGMA > 0");
+  }
+  return spec;
+}
+
+// N Gaussian baselines around every input: [B, N, ...].
+torch::Tensor noise_around(const torch::Tensor& inputs, const BaselinesSpec& spec, uint64_t seed, bool pixels) {
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+  std::vector<int64_t> shape = inputs.sizes().vec();
+  shape.insert(shape.begin() + 1, spec.count);
+  const torch::Tensor noise = torch::randn(shape, generator, torch::kDouble).to(inputs.options());
+  const torch::Tensor sets = inputs.unsqueeze(1) + spec.sigma * noise;
+  return pixels ? sets.clamp(0.0, 1.0) : sets;
+}
+
+// N images of the bundle's training split, drawn without replacement.
+torch::Tensor training_images(const igx::ImageClassifier& classifier, const BaselinesSpec& spec, uint64_t seed) {
+  const std::string name = classifier.config().name;
+  if (name != "mnist-cnn") {
+    throw igx::Error("--baselines train:N knows the training data of mnist-cnn only, not of '" + name +
+                     "'; give a FILE of baselines or noise:N instead");
+  }
+  const fs::path file = fs::path(igx::find_data_directory()) / "mnist" / "train.npy";
+  if (!fs::exists(file)) {
+    throw igx::Error("--baselines train:" + std::to_string(spec.count) + " draws from mnist-cnn's training images, but '" +
+                     file.string() + "' is missing; run `bash scripts/fetch_data.sh` first (or use FILE or noise:N)");
+  }
+  const igx::ImageDataset data = igx::read_mnist_split(igx::find_data_directory(), "train");
+  if (spec.count > data.size()) {
+    throw igx::Error("--baselines train:" + std::to_string(spec.count) + " asks for more images than the " +
+                     std::to_string(data.size()) + " of the training split");
+  }
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+  const torch::Tensor drawn = torch::randperm(data.size(), generator, torch::kLong).slice(0, 0, spec.count);
+  return data.images.index_select(0, drawn);
+}
+
+std::string describe_baselines(const BaselinesSpec& spec, int64_t count, uint64_t seed) {
+  switch (spec.kind) {
+    case BaselinesSpec::Kind::Train:
+      return "distribution: " + std::to_string(count) + " training images (seed " + std::to_string(seed) + ")";
+    case BaselinesSpec::Kind::Noise: {
+      char sigma[32];
+      std::snprintf(sigma, sizeof sigma, "%g", spec.sigma);
+      return "distribution: " + std::to_string(count) + " Gaussian around the input (sigma " + sigma + ", seed " +
+             std::to_string(seed) + ")";
+    }
+    case BaselinesSpec::Kind::File:
+      break;
+  }
+  return "distribution: " + std::to_string(count) + " from " + spec.path;
+}
+
+// Distribution IG (deterministic, with the options' integration) or, with --expected-gradients S,
+// Expected Gradients, whose standard errors come along.
+struct DistributionResult {
+  igx::Attribution attribution;
+  torch::Tensor standard_error;            // [B, ...], Expected Gradients only
+  std::vector<double> sum_standard_error;  // per example, Expected Gradients only
+};
+
+DistributionResult attribute_against(igx::Model& model, const torch::Tensor& inputs, const torch::Tensor& baselines,
+                                     const igx::IgOptions& options, const ExplainFlags& flags) {
+  if (flags.expected_gradients == 0) return {igx::distribution_integrated_gradients(model, inputs, baselines, options), {}, {}};
+  igx::ExpectedGradients sampled = igx::expected_gradients(model, inputs, baselines,
+                                                           igx::ExpectedGradientsOptions()
+                                                               .samples(flags.expected_gradients)
+                                                               .seed(flags.seed)
+                                                               .target(options.target())
+                                                               .output(options.output())
+                                                               .internal_batch_size(options.internal_batch_size()));
+  return {std::move(sampled.attribution), sampled.standard_error, sampled.sum_standard_error};
+}
+
+// Completeness in expectation on the terminal and in the JSON's examples.
+void report_distribution(const DistributionResult& result, int64_t baseline_count, nlohmann::json& json, int max_examples = 5) {
+  for (size_t b = 0; b < result.attribution.examples.size(); ++b) {
+    const igx::ExampleReport& report = result.attribution.examples[b];
+    const double gap = report.output_input - report.output_baseline;
+    nlohmann::json& entry = json["examples"][b];
+    entry["baseline_count"] = baseline_count;
+    entry["expected_output_baseline"] = report.output_baseline;
+    entry["gap_in_expectation"] = gap;
+    char line[256];
+    std::snprintf(line, sizeof line, "example %zu in expectation over %lld baselines: F(x) - E[F(X')] = %.6g, sum of attributions = %.6g",
+                  b, static_cast<long long>(baseline_count), gap, report.attribution_sum);
+    std::string text = line;
+    if (!result.sum_standard_error.empty()) {
+      const double error = result.sum_standard_error[b];
+      std::snprintf(line, sizeof line, " (standard error %.3g; |delta| = %.2f standard errors)", error,
+                    error > 0 ? std::abs(report.delta) / error : 0.0);
+      text += line;
+      entry["sum_standard_error"] = error;
+      const torch::Tensor errors = result.standard_error[b].to(torch::kCPU, torch::kDouble).contiguous().flatten();
+      entry["standard_errors"] = std::vector<double>(errors.data_ptr<double>(), errors.data_ptr<double>() + errors.numel());
+    }
+    if (static_cast<int>(b) < max_examples) std::cout << text << "\n";
+  }
+}
+
+void check_distribution_flags(const ExplainFlags& flags) {
+  if (flags.baselines.empty()) {
+    if (flags.expected_gradients > 0) throw igx::Error("--expected-gradients needs --baselines FILE|train:N|noise:N");
+    return;
+  }
+  if (flags.baseline != "auto") {
+    throw igx::Error("--baseline " + flags.baseline + " and --baselines " + flags.baselines +
+                     " both name the baseline; give one of them");
+  }
+  const std::string method = method_of(flags);
+  if (method == "saliency" || method == "inputxgradient" || is_dig(method) || method == "sig") {
+    throw igx::Error("--baselines averages IG over a distribution of baselines; --method " + method +
+                     " does not take them (use an IG rule, or no --method)");
+  }
+}
+
+std::string distribution_method_label(const ExplainFlags& flags) {
+  if (flags.expected_gradients > 0) {
+    return "expected gradients (" + std::to_string(flags.expected_gradients) + " samples, seed " +
+           std::to_string(flags.seed) + ")";
+  }
+  return "distribution " + method_label(flags);
+}
+
 void explain_texts(const ExplainFlags& flags, torch::Device device) {
+  if (!flags.baselines.empty()) {
+    throw igx::Error("--baselines applies to --image and --input; texts take one baseline "
+                     "(--baseline pad|mask|unk|zero)");
+  }
   const std::string bundle = igx::find_bundle(flags.model.empty() ? "spam-transformer" : flags.model);
   igx::TextClassifier classifier = igx::TextClassifier::load(bundle, device);
   const igx::TextBaseline baseline = igx::parse_text_baseline(text_baseline_of(flags));
@@ -274,11 +446,35 @@ void explain_images(const ExplainFlags& flags, torch::Device device) {
         predictions.data_ptr<int64_t>(), predictions.data_ptr<int64_t>() + predictions.numel())));
   }
   const Timer timer;
-  const igx::Attribution attribution = igx::attribute(classifier.model(), pixels, method_of(flags), options);
-  const igx::RunDescription run = describe_run(flags, classifier.config().name, baseline.describe(), timer.seconds());
+  igx::Attribution attribution;
+  DistributionResult distribution;
+  std::string baseline_description = baseline.describe();
+  int64_t baseline_count = 0;
+  if (!flags.baselines.empty()) {
+    const BaselinesSpec spec = parse_baselines(flags.baselines);
+    torch::Tensor baselines;
+    if (spec.kind == BaselinesSpec::Kind::Train) {
+      baselines = training_images(classifier, spec, flags.seed);
+    } else if (spec.kind == BaselinesSpec::Kind::Noise) {
+      baselines = noise_around(pixels, spec, flags.seed, true);
+    } else {
+      // Image stacks as the data sets store them: [M, H, W] or [M, C, H, W], uint8 or in [0, 1].
+      baselines = fs::path(spec.path).extension() == ".npy" ? igx::read_image_npy(spec.path).images
+                                                            : igx::read_tensor(spec.path);
+    }
+    baseline_count = baselines.size(spec.kind == BaselinesSpec::Kind::Noise ? 1 : 0);
+    baseline_description = describe_baselines(spec, baseline_count, flags.seed);
+    distribution = attribute_against(classifier.model(), pixels, baselines.to(device), options, flags);
+    attribution = distribution.attribution;
+  } else {
+    attribution = igx::attribute(classifier.model(), pixels, method_of(flags), options);
+  }
+  igx::RunDescription run = describe_run(flags, classifier.config().name, baseline_description, timer.seconds());
+  if (!flags.baselines.empty()) run.method = distribution_method_label(flags);
 
   std::cout << igx::summarize(attribution, run, predictions, flags.top);
   nlohmann::json json = igx::attribution_to_json(attribution, run, predictions);
+  if (!flags.baselines.empty()) report_distribution(distribution, baseline_count, json);
   for (size_t b = 0; b < flags.images.size(); ++b) {
     const igx::ExampleReport& report = attribution.examples[b];
     const int64_t predicted = predictions[b].item<int64_t>();
@@ -333,9 +529,27 @@ void explain_tensor(const ExplainFlags& flags, torch::Device device) {
   const igx::IgOptions options = common_options(flags).baseline(parse_tensor_baseline(flags.baseline, flags.single));
 
   const Timer timer;
-  const igx::Attribution attribution = igx::attribute(*model, inputs, method_of(flags), options);
-  const igx::RunDescription run = describe_run(flags, flags.model, flags.baseline == "auto" ? "zero" : flags.baseline,
-                                               timer.seconds());
+  igx::Attribution attribution;
+  DistributionResult distribution;
+  std::string baseline_description = flags.baseline == "auto" ? "zero" : flags.baseline;
+  int64_t baseline_count = 0;
+  if (!flags.baselines.empty()) {
+    const BaselinesSpec spec = parse_baselines(flags.baselines);
+    if (spec.kind == BaselinesSpec::Kind::Train) {
+      throw igx::Error("--baselines train:N draws from an image bundle's training data; with --input give a FILE "
+                       "of baselines [M, ...] or noise:N[:SIGMA]");
+    }
+    const torch::Tensor baselines = spec.kind == BaselinesSpec::Kind::Noise ? noise_around(inputs, spec, flags.seed, false)
+                                                                            : igx::read_tensor(spec.path).to(device);
+    baseline_count = baselines.size(baselines.dim() > inputs.dim() ? 1 : 0);
+    baseline_description = describe_baselines(spec, baseline_count, flags.seed);
+    distribution = attribute_against(*model, inputs, baselines, options, flags);
+    attribution = distribution.attribution;
+  } else {
+    attribution = igx::attribute(*model, inputs, method_of(flags), options);
+  }
+  igx::RunDescription run = describe_run(flags, flags.model, baseline_description, timer.seconds());
+  if (!flags.baselines.empty()) run.method = distribution_method_label(flags);
   // With the predicted class as target the engine already knows the prediction.
   torch::Tensor predictions = torch::empty({static_cast<int64_t>(attribution.examples.size())}, torch::kLong);
   if (options.target().is_predicted()) {
@@ -344,8 +558,10 @@ void explain_tensor(const ExplainFlags& flags, torch::Device device) {
     predictions = igx::predict(*model, inputs, flags.batch_size);
   }
   std::cout << igx::summarize(attribution, run, predictions, flags.top);
+  nlohmann::json json = igx::attribution_to_json(attribution, run, predictions);
+  if (!flags.baselines.empty()) report_distribution(distribution, baseline_count, json);
   if (!flags.json.empty()) {
-    write_text_file(flags.json, igx::attribution_to_json(attribution, run, predictions).dump(2) + "\n");
+    write_text_file(flags.json, json.dump(2) + "\n");
     std::cout << "wrote " << flags.json << "\n";
   }
   if (!flags.npy.empty()) {
@@ -360,6 +576,7 @@ void run(const ExplainFlags& flags) {
     throw igx::Error(std::string(sources == 0 ? "nothing to explain" : "several kinds of input given") +
                      "; expected one of: \"TEXT\" ..., --image FILE ..., or --input FILE with --model FILE.pt");
   }
+  check_distribution_flags(flags);
   igx::set_num_threads(flags.threads);
   const torch::Device device = igx::parse_device(flags.device);
   const bool text_only = is_dig(flags.method) || flags.method == "sig";
@@ -380,7 +597,8 @@ std::function<void()> add_explain(CLI::App& app) {
       "Attribute a model's prediction to its input features.\n"
       "  igx explain \"some text\"                      text, shipped model spam-transformer\n"
       "  igx explain --image digit.png                 image, shipped model mnist-cnn\n"
-      "  igx explain --model m.pt --input x.npy        any TorchScript model on a tensor batch");
+      "  igx explain --model m.pt --input x.npy        any TorchScript model on a tensor batch\n"
+      "  igx explain --image digit.png --baselines train:64   IG averaged over 64 training images");
   command->add_option("texts", flags->texts, "Texts to explain (one example each)")->type_name("TEXT");
   command->add_option("--image", flags->images, "Images to explain (PNG, PGM, PPM, JPEG, BMP)")->type_name("FILE");
   command->add_option("-i,--input", flags->input, "Tensor batch [B, ...] as .npy or .json")->type_name("FILE");
@@ -395,6 +613,18 @@ std::function<void()> add_explain(CLI::App& app) {
                       "Baseline x'. Text: pad|mask|unk|zero (auto = pad; sig: mask). Image: black|blur[:SIGMA]|noise[:SEED] "
                       "(auto = black). Tensor: zero|VALUE|FILE (auto = zero)")
       ->capture_default_str()->type_name("SPEC");
+  command->add_option("--baselines", flags->baselines,
+                      "Image, tensor: a distribution of baselines instead of one (Lundstrom et al. 2022): FILE "
+                      "(.npy/.json, [M, ...]), train:N (N training images, mnist-cnn; needs scripts/fetch_data.sh) or "
+                      "noise:N[:SIGMA] (N Gaussian baselines around each input, SIGMA 0.5, images clipped to [0, 1]); "
+                      "distribution IG, complete in expectation: sum = F(x) - mean F(X')")
+      ->type_name("SPEC");
+  command->add_option("--expected-gradients", flags->expected_gradients,
+                      "With --baselines: Expected Gradients with S samples (random baseline and alpha each), "
+                      "with standard errors; 0 = the deterministic average")
+      ->capture_default_str()->type_name("S")->check(CLI::NonNegativeNumber);
+  command->add_option("--seed", flags->seed, "Seed of train:N, noise:N and --expected-gradients draws")
+      ->capture_default_str()->type_name("N");
   command->add_option("-t,--target", flags->target, "Class to explain: pred (the predicted one), K, or K1,K2,... per example")
       ->capture_default_str()->type_name("pred|K|LIST");
   command->add_option("--output", flags->output, "Explained output: logit, prob (softmax) or logprob")

@@ -1,6 +1,8 @@
 // igx layer: attributions to the neurons of an internal layer of an image model (conductance,
-// internal influence, layer IG) and from an input patch to every neuron (patch -> neuron IG).
+// internal influence, layer IG), from an input patch to every neuron (patch -> neuron IG), and from
+// chosen neurons back to the pixels (neuron conductance).
 #include <algorithm>
+#include <cstdio>
 #include <iostream>
 #include <memory>
 #include <sstream>
@@ -24,6 +26,7 @@ struct LayerFlags {
   std::string layer;
   std::string method = "conductance";
   std::string patch;
+  std::string neuron;
   int64_t steps = 50;
   std::string target = "pred";
   std::string output = "logit";
@@ -55,6 +58,93 @@ std::vector<int64_t> parse_rectangle(const std::string& text) {
   return corners;
 }
 
+// --neuron J[,J2,...]: flat indices into the layer's activations [C, H, W] (J = c*H*W + y*W + x).
+std::vector<int64_t> parse_neurons(const std::string& text) {
+  std::vector<int64_t> neurons;
+  std::stringstream stream(text);
+  std::string item;
+  while (std::getline(stream, item, ',')) {
+    try {
+      size_t used = 0;
+      neurons.push_back(std::stoll(item, &used));
+      if (used != item.size()) throw std::invalid_argument(item);
+    } catch (const std::exception&) {
+      neurons.clear();
+      break;
+    }
+  }
+  if (neurons.empty()) {
+    throw igx::Error("--neuron '" + text + "' is not valid; expected J or J1,J2,... (flat indices c*H*W + y*W + x)");
+  }
+  return neurons;
+}
+
+// "c5 y3 x4" for a flat index into an activation of shape [C, H, W] (or the flat index itself).
+std::string neuron_position(int64_t flat, c10::IntArrayRef shape) {
+  if (shape.size() != 3) return std::to_string(flat);
+  const int64_t area = shape[1] * shape[2];
+  return std::to_string(flat) + " (channel " + std::to_string(flat / area) + ", y " + std::to_string(flat % area / shape[2]) +
+         ", x " + std::to_string(flat % shape[2]) + ")";
+}
+
+// Neuron conductance: input-shaped attributions, drawn like igx explain draws input IG.
+void run_neuron_conductance(const LayerFlags& flags, igx::ImageClassifier& classifier, igx::SplitModel& split,
+                            const torch::Tensor& pixels, const igx::IgOptions& options, const std::string& json_path,
+                            const std::string& picture_path) {
+  if (flags.neuron.empty()) throw igx::Error("--method neuron-conductance needs --neuron J (a flat index into the layer)");
+  const std::vector<int64_t> neurons = parse_neurons(flags.neuron);
+  const igx::Attribution attribution = igx::neuron_conductance(split, pixels, neurons, options);
+  std::vector<int64_t> layer_shape;
+  {
+    torch::NoGradGuard no_grad;
+    layer_shape = split.lower->forward(pixels, {}).sizes().slice(1).vec();
+  }
+  const igx::ExampleReport& report = attribution.examples[0];
+  std::cout << "neuron conductance at layer '" << split.layer << "' of " << classifier.config().name << ", explaining class "
+            << classifier.config().label(report.target) << " (" << report.steps << " steps)\n";
+  for (size_t k = 0; k < std::min<size_t>(neurons.size(), 8); ++k) {
+    std::cout << "  neuron " << neuron_position(neurons[k], layer_shape) << "\n";
+  }
+  if (neurons.size() > 8) std::cout << "  ... " << neurons.size() - 8 << " more neurons\n";
+  std::cout << "  F(x) = " << report.output_input << "   F(x') = " << report.output_baseline
+            << "   sum over pixels = " << report.attribution_sum << " (the neurons' conductance)\n";
+  const torch::Tensor values = attribution.values[0].to(torch::kCPU, torch::kDouble);
+  const torch::Tensor per_pixel = values.sum(0);
+  const torch::Tensor flat = per_pixel.flatten();
+  const int64_t shown = std::min<int64_t>(flags.top, flat.numel());
+  const torch::Tensor order = flat.abs().argsort(0, true).slice(0, 0, shown);
+  std::cout << "  top pixels (y,x):";
+  for (int64_t k = 0; k < shown; ++k) {
+    const int64_t index = order[k].item<int64_t>();
+    std::cout << "  " << index / per_pixel.size(1) << "," << index % per_pixel.size(1) << " " << flat[index].item<double>();
+  }
+  std::cout << "\n";
+
+  igx::HeatmapOptions heatmap;
+  char title[160];
+  std::snprintf(title, sizeof title, "neuron conductance, %s %s  class %s  sum=%.3g", split.layer.c_str(),
+                flags.neuron.substr(0, 40).c_str(), classifier.config().label(report.target).c_str(), report.attribution_sum);
+  heatmap.title = title;
+  // A neuron sees a small receptive field: most pixels are exactly 0, so a percentile of |A| would
+  // clip the few that matter. Scale by the largest.
+  heatmap.scale_percentile = 100.0;
+  igx::write_attribution_heatmap(picture_path, igx::array_from_tensor(pixels[0].mean(0).cpu()), igx::array_from_tensor(per_pixel),
+                                 heatmap);
+
+  igx::RunDescription run;
+  run.model = classifier.config().name;
+  run.method = "neuron-conductance at " + split.layer;
+  run.output = flags.output;
+  run.baseline = "black";
+  nlohmann::json result = igx::attribution_to_json(attribution, run, torch::Tensor());
+  result["layer"] = split.layer;
+  result["layer_shape"] = layer_shape;
+  result["neurons"] = neurons;
+  result["picture"] = picture_path;
+  write_text_file(json_path, result.dump(2) + "\n");
+  std::cout << "wrote " << picture_path << "\nwrote " << json_path << "\n";
+}
+
 void run(const LayerFlags& flags) {
   igx::set_num_threads(flags.threads);
   const torch::Device device = igx::parse_device(flags.device);
@@ -70,6 +160,9 @@ void run(const LayerFlags& flags) {
                                      .target(parse_target(flags.target))
                                      .output(igx::parse_output_kind(flags.output))
                                      .internal_batch_size(flags.batch_size);
+  if (flags.method == "neuron-conductance") {
+    return run_neuron_conductance(flags, classifier, split, pixels, options, json_path, picture_path);
+  }
   igx::Attribution attribution;
   torch::Tensor patch;
   if (flags.method == "conductance") {
@@ -84,7 +177,7 @@ void run(const LayerFlags& flags) {
     patch = igx::rectangle_patch(pixels.sizes().slice(1), r[0], r[1], r[2], r[3]);
     attribution = igx::patch_neuron_attribution(split, pixels, patch, options);
   } else {
-    throw igx::Error("unknown layer method '" + flags.method + "'; expected conductance, internal-influence, layer-ig or patch");
+    throw igx::Error("unknown layer method '" + flags.method + "'; expected conductance, internal-influence, layer-ig, patch or neuron-conductance");
   }
 
   const igx::ExampleReport& report = attribution.examples[0];
@@ -143,10 +236,15 @@ std::function<void()> add_layer(CLI::App& app) {
   command->add_option("--layer", flags->layer, "Split point from the bundle's igx.json layers (default: its split_point)")
       ->type_name("NAME");
   command->add_option("--method", flags->method,
-                      "conductance, internal-influence, layer-ig, or patch (patch -> neuron IG, needs --patch)")
+                      "conductance, internal-influence, layer-ig, patch (patch -> neuron IG, needs --patch), or "
+                      "neuron-conductance (a neuron's attribution to the pixels, needs --neuron)")
       ->capture_default_str()->type_name("NAME");
   command->add_option("--patch", flags->patch, "Input patch for --method patch: x0,y0,x1,y1 in pixels (x1, y1 excluded)")
       ->type_name("RECT");
+  command->add_option("--neuron", flags->neuron,
+                      "Neurons for --method neuron-conductance: J or J1,J2,... (summed), flat indices c*H*W + y*W + x "
+                      "into the layer's [C, H, W]")
+      ->type_name("J");
   command->add_option("-n,--steps", flags->steps, "Integration steps")->capture_default_str()->type_name("N")->check(CLI::PositiveNumber);
   command->add_option("-t,--target", flags->target, "Class to explain: pred or K")->capture_default_str()->type_name("pred|K");
   command->add_option("--output", flags->output, "Explained output: logit, prob or logprob")->capture_default_str()->type_name("KIND");
@@ -156,7 +254,8 @@ std::function<void()> add_layer(CLI::App& app) {
   command->add_option("--device", flags->device, "cpu, cuda or cuda:N")->capture_default_str()->type_name("DEV");
   command->add_option("--out-dir", flags->out_dir, "Folder for the outputs (made by igx)")->capture_default_str()->type_name("DIR");
   command->add_option("-o,--out", flags->json, "JSON file (default OUT-DIR/layer.json)")->type_name("FILE");
-  command->add_option("--picture", flags->picture, "Channel grid PNG (default OUT-DIR/layer-METHOD.png)")->type_name("FILE");
+  command->add_option("--picture", flags->picture,
+                      "Channel grid PNG, or the pixel heat-map of neuron-conductance (default OUT-DIR/layer-METHOD.png)")->type_name("FILE");
   command->add_option("--top", flags->top, "Channels listed on the terminal")->capture_default_str()->type_name("K");
   command->add_flag("-f,--force", flags->force, "Overwrite output files that exist");
   return [flags] { run(*flags); };
