@@ -11,6 +11,7 @@
 # Settings (environment): MNIST_N=200 and TEXT_N=200 instances (spread over each test split),
 # MNIST_STEPS and TEXT_STEPS (the fixed step counts searched; default 16,32,...,4096),
 # TOLERANCES=0.05,0.01, MAX_STEPS=4096, THREADS=0 (all cores), OUT=out/bench-adaptive,
+# INITIAL_INTERVALS=4 (interval-adaptive's first Simpson panels),
 # STRATEGIES=doubling,adaptive,adaptive-completeness (adaptive certifies the sum of the Simpson
 # panels' |errors|, adaptive-completeness |delta| itself, the criterion doubling uses).
 # Needs the data splits: bash scripts/fetch_data.sh.
@@ -26,6 +27,7 @@ else
     echo "bench: igx sweep --model $1 --n $2 --steps $3" >&2
     "$build/igx" sweep --model "$1" --n "$2" --pick spread --steps "$3" --rules riemann_right,gausslegendre \
       --tolerances "${TOLERANCES:-0.05,0.01}" --strategies "${STRATEGIES:-doubling,adaptive,adaptive-completeness}" --max-steps "${MAX_STEPS:-4096}" \
+      --initial-intervals "${INITIAL_INTERVALS:-4}" \
       --threads "${THREADS:-0}" --out-dir "$out/$1" --force > "$out/$1.log" 2>&1
   }
   mkdir -p "$out"

@@ -85,6 +85,12 @@ TEST_F(Cli, FixedStepsAndStrategies) {
   const auto adaptive = steps_of("--tolerance 0.0001 --max-steps 1000", "e.json");
   EXPECT_EQ(adaptive["certified"], true);
   EXPECT_LE(adaptive["error_bound"].get<double>(), 0.0001);
+  // --certify completeness reports |delta| itself as the bound, and never spends more.
+  const auto completeness = steps_of("--tolerance 0.0001 --max-steps 1000 --certify completeness", "f.json");
+  EXPECT_EQ(completeness["certified"], true);
+  EXPECT_NEAR(completeness["error_bound"].get<double>(), completeness["relative_error"].get<double>(), 1e-9);
+  EXPECT_LE(completeness["steps"].get<int64_t>(), adaptive["steps"].get<int64_t>());
+  expect_one_line_error(run_igx(base + " --certify delta"), "'delta'");
   expect_one_line_error(run_igx(base + " --strategy adaptive --method gausslegendre"), "Simpson");
   expect_one_line_error(run_igx(base + " --strategy doubling --method gausslegendre"), "nested nodes");
   expect_one_line_error(run_igx(base + " --strategy sometimes"), "'sometimes'");

@@ -40,6 +40,7 @@ struct ExplainFlags {
   bool method_given = false;
   std::string strategy = "auto";
   double tolerance = 0.01;
+  std::string certify = "panels";
   int64_t max_steps = 4096;
   int64_t steps = 50;
   bool steps_given = false;
@@ -96,6 +97,7 @@ igx::IgOptions common_options(const ExplainFlags& flags) {
                                .n_steps(flags.steps)
                                .strategy(strategy)
                                .tolerance(flags.tolerance)
+                               .certify(igx::parse_certify(flags.certify))
                                .max_steps(flags.max_steps)
                                .target(parse_target(flags.target))
                                .output(igx::parse_output_kind(flags.output))
@@ -642,6 +644,11 @@ std::function<void()> add_explain(CLI::App& app) {
       ->capture_default_str()->type_name("NAME");
   command->add_option("--tolerance", flags->tolerance, "Relative completeness error to certify (adaptive, doubling)")
       ->capture_default_str()->type_name("TOL")->check(CLI::PositiveNumber);
+  command->add_option("--certify", flags->certify,
+                      "adaptive: what must be within --tolerance: panels (the sum of the Simpson panels' exact "
+                      "|errors|, a bound on |delta| that does not count on cancellation) or completeness (|delta| "
+                      "itself, as doubling certifies; cheaper)")
+      ->capture_default_str()->type_name("WHAT");
   command->add_option("--max-steps", flags->max_steps, "Most gradient evaluations per example (adaptive, doubling)")
       ->capture_default_str()->type_name("N")->check(CLI::PositiveNumber);
   command->add_option("--batch-size", flags->batch_size, "Most rows per forward+backward (bounds memory); 0 = no bound")
