@@ -56,7 +56,7 @@ for model in ("mnist-cnn", "spam-transformer"):
     summary = json.load(open(path))
     n = summary["instances"]
     by = {(e["strategy"], e["tolerance"]): e for e in summary["strategy_results"]}
-    names = {"adaptive": "interval-adaptive (panels)", "adaptive-completeness": "interval-adaptive (|delta|)",
+    names = {"adaptive": "interval-adaptive, certify panels", "adaptive-completeness": "interval-adaptive, certify completeness",
              "doubling": "doubling (riemann_right)"}
     for tolerance in summary["tolerances"]:
         adaptive, doubling = by[("adaptive", tolerance)], by[("doubling", tolerance)]
