@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <vector>
 
@@ -14,43 +15,39 @@
 namespace igx_cli {
 namespace fs = std::filesystem;
 
-igx::Target parse_target(const std::string& text) {
-  if (text == "pred" || text == "predicted") return igx::Target::predicted();
-  std::vector<int64_t> indices;
+std::optional<std::vector<int64_t>> parse_integer_list(const std::string& text) {
+  std::vector<int64_t> values;
   std::stringstream stream(text);
   std::string item;
   while (std::getline(stream, item, ',')) {
     try {
       size_t used = 0;
-      indices.push_back(std::stoll(item, &used));
-      if (used != item.size()) throw std::invalid_argument(item);
+      values.push_back(std::stoll(item, &used));
+      if (used != item.size()) return std::nullopt;
     } catch (const std::exception&) {
-      throw igx::Error("--target '" + text + "' is not valid; expected pred, a class index K, or K1,K2,... (one per example)");
+      return std::nullopt;
     }
   }
-  if (indices.empty()) throw igx::Error("--target is empty; expected pred, K or K1,K2,...");
-  if (indices.size() == 1) return igx::Target::index(indices.front());
-  return igx::Target::per_example(indices);
+  return values;
+}
+
+igx::Target parse_target(const std::string& text) {
+  if (text == "pred" || text == "predicted") return igx::Target::predicted();
+  const auto indices = parse_integer_list(text);
+  if (!indices) {
+    throw igx::Error("--target '" + text + "' is not valid; expected pred, a class index K, or K1,K2,... (one per example)");
+  }
+  if (indices->empty()) throw igx::Error("--target is empty; expected pred, K or K1,K2,...");
+  if (indices->size() == 1) return igx::Target::index(indices->front());
+  return igx::Target::per_example(*indices);
 }
 
 std::array<int64_t, 4> parse_corners(const std::string& text, const std::string& flag) {
-  std::vector<int64_t> corners;
-  std::stringstream stream(text);
-  std::string item;
-  while (std::getline(stream, item, ',')) {
-    try {
-      size_t used = 0;
-      corners.push_back(std::stoll(item, &used));
-      if (used != item.size()) throw std::invalid_argument(item);
-    } catch (const std::exception&) {
-      corners.clear();
-      break;
-    }
-  }
-  if (corners.size() != 4) {
+  const auto corners = parse_integer_list(text);
+  if (!corners || corners->size() != 4) {
     throw igx::Error(flag + " '" + text + "' is not valid; expected x0,y0,x1,y1 (pixels, x1 and y1 excluded)");
   }
-  return {corners[0], corners[1], corners[2], corners[3]};
+  return {(*corners)[0], (*corners)[1], (*corners)[2], (*corners)[3]};
 }
 
 void OutputFiles::check_writable(const std::string& path, const std::string& flag) const {

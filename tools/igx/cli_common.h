@@ -3,13 +3,17 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "igx/target.h"
 
 namespace igx_cli {
 
 /// "pred", "K" or "K1,K2,..." (one class per example).
+/// "3,-1,7" -> {3, -1, 7}; none when an item is not an integer ("" -> {}).
+std::optional<std::vector<int64_t>> parse_integer_list(const std::string& text);
 igx::Target parse_target(const std::string& text);
 
 /// "x0,y0,x1,y1" (four integers) as {x0, y0, x1, y1}; igx::Error naming `flag` and the text

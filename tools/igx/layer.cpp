@@ -40,43 +40,13 @@ struct LayerFlags {
   bool force = false;
 };
 
-std::vector<int64_t> parse_rectangle(const std::string& text) {
-  std::vector<int64_t> corners;
-  std::stringstream stream(text);
-  std::string item;
-  while (std::getline(stream, item, ',')) {
-    try {
-      size_t used = 0;
-      corners.push_back(std::stoll(item, &used));
-      if (used != item.size()) throw std::invalid_argument(item);
-    } catch (const std::exception&) {
-      corners.clear();
-      break;
-    }
-  }
-  if (corners.size() != 4) throw igx::Error("--patch '" + text + "' is not valid; expected x0,y0,x1,y1 (pixels, x1 and y1 excluded)");
-  return corners;
-}
-
 // --neuron J[,J2,...]: flat indices into the layer's activations [C, H, W] (J = c*H*W + y*W + x).
 std::vector<int64_t> parse_neurons(const std::string& text) {
-  std::vector<int64_t> neurons;
-  std::stringstream stream(text);
-  std::string item;
-  while (std::getline(stream, item, ',')) {
-    try {
-      size_t used = 0;
-      neurons.push_back(std::stoll(item, &used));
-      if (used != item.size()) throw std::invalid_argument(item);
-    } catch (const std::exception&) {
-      neurons.clear();
-      break;
-    }
-  }
-  if (neurons.empty()) {
+  const auto neurons = parse_integer_list(text);
+  if (!neurons || neurons->empty()) {
     throw igx::Error("--neuron '" + text + "' is not valid; expected J or J1,J2,... (flat indices c*H*W + y*W + x)");
   }
-  return neurons;
+  return *neurons;
 }
 
 // "c5 y3 x4" for a flat index into an activation of shape [C, H, W] (or the flat index itself).
@@ -173,7 +143,7 @@ void run(const LayerFlags& flags) {
     attribution = igx::layer_integrated_gradients(split, pixels, options);
   } else if (flags.method == "patch") {
     if (flags.patch.empty()) throw igx::Error("--method patch needs --patch x0,y0,x1,y1");
-    const std::vector<int64_t> r = parse_rectangle(flags.patch);
+    const std::array<int64_t, 4> r = parse_corners(flags.patch, "--patch");
     patch = igx::rectangle_patch(pixels.sizes().slice(1), r[0], r[1], r[2], r[3]);
     attribution = igx::patch_neuron_attribution(split, pixels, patch, options);
   } else {
