@@ -38,9 +38,12 @@ struct ExampleState {
   bool certified = false;
 };
 
-// The absolute completeness error we may accept: tolerance * |F(x) - F(x')|, or, when the gap is
-// too small for a relative error, the gap floor itself.
-double error_target(double output_input, double output_baseline, const IgOptions& options, torch::ScalarType dtype) {
+// The absolute completeness error we may accept for example `b`: its absolute target when one is
+// given, else tolerance * |F(x) - F(x')|, or, when the gap is too small for a relative error, the
+// gap floor itself.
+double error_target(int64_t b, double output_input, double output_baseline, const IgOptions& options,
+                    torch::ScalarType dtype) {
+  if (!options.absolute_targets().empty() && options.absolute_targets()[b] > 0.0) return options.absolute_targets()[b];
   const double gap = std::abs(output_input - output_baseline);
   if (relative_error(0.0, output_input, output_baseline, options.min_output_gap(), dtype)) {
     return options.tolerance() * gap;
@@ -104,9 +107,21 @@ bool has_nested_nodes(Rule rule) {
   return rule == Rule::RiemannLeft || rule == Rule::RiemannRight || rule == Rule::RiemannTrapezoid;
 }
 
-void check_budget(const IgOptions& options) {
+void check_budget(const IgOptions& options, int64_t batch_size) {
   if (!(options.tolerance() > 0.0)) {
     throw Error("tolerance must be positive, got " + std::to_string(options.tolerance()));
+  }
+  const std::vector<double>& targets = options.absolute_targets();
+  if (!targets.empty()) {
+    if (static_cast<int64_t>(targets.size()) != batch_size) {
+      throw Error("absolute_targets has " + std::to_string(targets.size()) + " entries for " +
+                  std::to_string(batch_size) + " examples");
+    }
+    for (double target : targets) {
+      if (!(target >= 0.0) || !std::isfinite(target)) {
+        throw Error("absolute_targets must be finite and >= 0 (0: the relative target), got " + std::to_string(target));
+      }
+    }
   }
   if (options.max_steps() < 1) throw Error("max_steps must be at least 1, got " + std::to_string(options.max_steps()));
 }
@@ -115,7 +130,7 @@ void check_budget(const IgOptions& options) {
 
 Attribution integrate_adaptively(Model& model, const torch::Tensor& inputs, const IgOptions& options,
                                  const ExtraInputs& extras) {
-  check_budget(options);
+  check_budget(options, inputs.size(0));
   if (options.initial_intervals() < 1) {
     throw Error("initial_intervals must be at least 1, got " + std::to_string(options.initial_intervals()));
   }
@@ -163,7 +178,7 @@ Attribution integrate_adaptively(Model& model, const torch::Tensor& inputs, cons
     for (int64_t b = 0; b < batch_size; ++b) {
       ExampleState& state = states[b];
       if (state.finished) continue;
-      const double target = error_target(state.nodes.back().value, state.nodes.front().value, options, dtype);
+      const double target = error_target(b, state.nodes.back().value, state.nodes.front().value, options, dtype);
       const double total_error = certified_error(state, options.certify());
       bool vector_met = true;
       double vector_target = 0.0;
@@ -245,7 +260,8 @@ Attribution integrate_adaptively(Model& model, const torch::Tensor& inputs, cons
     for (const Interval& interval : state.intervals) total_vector_error += interval.vector_error;
     report.certified = state.certified;
     // The quantity that was certified: sum |e_I| (a bound on |delta|), or |delta| itself.
-    if (report.relative_error) report.error_bound = certified_error(state, options.certify()) / gap;
+    report.absolute_error_bound = certified_error(state, options.certify());
+    if (report.relative_error) report.error_bound = *report.absolute_error_bound / gap;
     const double attribution_norm = multiplied.abs().sum().item<double>();
     if (attribution_norm > 0) report.attribution_error = total_vector_error / attribution_norm;
     attribution.examples.push_back(report);
@@ -257,7 +273,7 @@ Attribution integrate_adaptively(Model& model, const torch::Tensor& inputs, cons
 
 Attribution integrate_by_doubling(Model& model, const torch::Tensor& inputs, const IgOptions& options,
                                   const ExtraInputs& extras) {
-  check_budget(options);
+  check_budget(options, inputs.size(0));
   const Rule rule = options.method();
   if (!has_nested_nodes(rule)) {
     throw Error("doubling needs nested nodes: riemann_left, riemann_right or riemann_trapezoid; got " + rule_name(rule));
@@ -337,7 +353,7 @@ Attribution integrate_by_doubling(Model& model, const torch::Tensor& inputs, con
           (sums[b] * (inputs[b] - baselines[b]).to(sums[b].device(), torch::kDouble)).sum().item<double>() /
           static_cast<double>(intervals[b]);
       complete_report(report, options, dtype);
-      const double target = error_target(report.output_input, report.output_baseline, options, dtype);
+      const double target = error_target(b, report.output_input, report.output_baseline, options, dtype);
       certified[b] = std::abs(report.delta) <= target;
       // The next level adds m nodes.
       if (certified[b] || steps[b] + intervals[b] > options.max_steps()) active[b] = false;
@@ -355,6 +371,7 @@ Attribution integrate_by_doubling(Model& model, const torch::Tensor& inputs, con
     report.steps = steps[b];
     report.certified = certified[b];
     report.error_bound = report.relative_error;
+    report.absolute_error_bound = std::abs(report.delta);
   }
   attribution.values = torch::stack(values).to(inputs.device(), inputs.scalar_type());
   attribution.counts = integrator.counts();

@@ -16,6 +16,12 @@ namespace igx {
 /// each report's output_baseline is that mean and delta, relative error and steps (summed over the
 /// baselines) refer to it. `baselines` [M, ...], one set for every example, or [B, M, ...], a set
 /// per example (noise around each input, say); options.baseline() is ignored.
+/// With Doubling or IntervalAdaptive, the mean is what is certified: F(x) and every F(x'_j) come
+/// first, and every pair is integrated to the absolute error tolerance * |F(x) - E[F(X')]|
+/// (options.absolute_targets() is replaced), not to the tolerance of its own gap. The report's
+/// error_bound is the mean of the pairs' absolute bounds over |F(x) - E[F(X')]|, certified when it
+/// is at most the tolerance. When F(x) - E[F(X')] is below the gap floor, each pair keeps its own
+/// relative target and the example is certified when all pairs are.
 Attribution distribution_integrated_gradients(Model& model, const torch::Tensor& inputs,
                                               const torch::Tensor& baselines, const IgOptions& options = {},
                                               const ExtraInputs& extras = {});

@@ -58,6 +58,10 @@ struct IgOptions {
   /// IntervalAdaptive: when > 0, also require the estimated relative L1 error of the attribution
   /// vector to be at most this.
   TORCH_ARG(double, attribution_tolerance) = 0.0;
+  /// Doubling and IntervalAdaptive: per example, an absolute completeness error to certify in
+  /// place of tolerance * |F(x) - F(x')|; empty, or an entry of 0, keeps the relative target.
+  /// Distribution IG sets it so that every pair is integrated to tolerance * |F(x) - E[F(X')]|.
+  TORCH_ARG(std::vector<double>, absolute_targets) = {};
 };
 
 /// The completeness report of one example.
@@ -77,6 +81,9 @@ struct ExampleReport {
   /// |quadrature - (F(b) - F(a))| / |F(x) - F(x')|, a bound on the relative error that does
   /// not count on errors of different intervals cancelling.
   std::optional<double> error_bound;
+  /// Doubling and IntervalAdaptive: the certified quantity in output units, error_bound without
+  /// the division by the gap (|delta| for Doubling; defined even when the gap is too small).
+  std::optional<double> absolute_error_bound;
   /// IntervalAdaptive: estimated relative L1 error of the attribution vector (Simpson against
   /// the trapezoid on each interval, which overestimates Simpson's error).
   std::optional<double> attribution_error;
