@@ -82,9 +82,6 @@ std::vector<AxisTick> axis_ticks(double low, double high, bool log, bool percent
 /// A number as a tick label: "0.001", "20", "1e-05", "5%" ...
 std::string format_tick(double value, bool percent = false);
 
-/// & < > " ' as XML entities.
-std::string xml_escape(const std::string& text);
-
 /// The default colour of series `index` (a colour-blind-safe palette, repeating).
 std::string plot_colour(size_t index);
 

@@ -47,7 +47,4 @@ std::string render_terminal(const TextExplanationView& view, bool colour);
 /// raw token and its exact score. Throws igx::Error if tokens and scores differ in size.
 std::string render_html(const std::vector<TextExplanationView>& views, const std::string& title);
 
-/// Escapes & < > " ' for HTML text and attribute values.
-std::string html_escape(const std::string& text);
-
 }  // namespace igx

@@ -1,4 +1,5 @@
 #include "igx/svg_plot.h"
+#include "igx/markup.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -108,7 +109,7 @@ class Canvas {
          << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << options.width << "\" height=\"" << options.height
          << "\" viewBox=\"0 0 " << options.width << " " << options.height
          << "\" font-family=\"DejaVu Sans, Arial, Helvetica, sans-serif\" font-size=\"12\">\n"
-         << "<title>" << xml_escape(options.title) << "</title>\n"
+         << "<title>" << escape_markup(options.title) << "</title>\n"
          << "<rect x=\"0\" y=\"0\" width=\"" << options.width << "\" height=\"" << options.height
          << "\" fill=\"white\"/>\n";
     text(options.width / 2.0, 24, options.title, "middle", "font-size=\"16\" font-weight=\"bold\"");
@@ -123,7 +124,7 @@ class Canvas {
 
   void text(double x, double y, const std::string& content, const std::string& anchor, const std::string& extra = "") {
     out_ << "<text x=\"" << number(x) << "\" y=\"" << number(y) << "\" text-anchor=\"" << anchor << "\""
-         << (extra.empty() ? "" : " " + extra) << ">" << xml_escape(content) << "</text>\n";
+         << (extra.empty() ? "" : " " + extra) << ">" << escape_markup(content) << "</text>\n";
   }
   void line(double x1, double y1, double x2, double y2, const std::string& stroke, double width,
             const std::string& extra = "") {
@@ -153,7 +154,7 @@ class Canvas {
     }
     const double middle = (top_ + bottom_) / 2;
     out_ << "<text x=\"18\" y=\"" << number(middle) << "\" text-anchor=\"middle\" font-size=\"13\" transform=\"rotate(-90 18 "
-         << number(middle) << ")\">" << xml_escape(options_.y.label) << "</text>\n";
+         << number(middle) << ")\">" << escape_markup(options_.y.label) << "</text>\n";
   }
   void x_axis(const Scale& scale) {
     for (const AxisTick& tick : scale.ticks()) {
@@ -310,22 +311,6 @@ std::vector<AxisTick> axis_ticks(double low, double high, bool log, bool percent
     }
   }
   return ticks;
-}
-
-std::string xml_escape(const std::string& text) {
-  std::string escaped;
-  escaped.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&': escaped += "&amp;"; break;
-      case '<': escaped += "&lt;"; break;
-      case '>': escaped += "&gt;"; break;
-      case '"': escaped += "&quot;"; break;
-      case '\'': escaped += "&apos;"; break;
-      default: escaped += c;
-    }
-  }
-  return escaped;
 }
 
 std::string plot_colour(size_t index) {

@@ -1,4 +1,5 @@
 #include "igx/text_render.h"
+#include "igx/markup.h"
 
 #include <algorithm>
 #include <cmath>
@@ -78,14 +79,14 @@ std::string html_tokens(const TextExplanationView& view) {
     const DrawnToken drawn = drawn_token(view.tokens, i);
     if (drawn.space_before) html += ' ';  // outside the mark: only the token is coloured
     html += "<mark class=\"igx-token\" data-score=\"" + format("%.9g", view.scores[i]) +
-            "\" title=\"" + html_escape(view.tokens[i]) + ": " + format("%+.6g", view.scores[i]) +
+            "\" title=\"" + escape_markup(view.tokens[i]) + ": " + format("%+.6g", view.scores[i]) +
             "\" style=\"background-color:" + css_colour(attribution_colour(normalised[i])) +
-            "\">" + html_escape(drawn.text) + "</mark>";
+            "\">" + escape_markup(drawn.text) + "</mark>";
   }
   return html;
 }
 
-std::string table_cell(const std::string& text) { return "<td>" + html_escape(text) + "</td>"; }
+std::string table_cell(const std::string& text) { return "<td>" + escape_markup(text) + "</td>"; }
 
 constexpr char kStyle[] = R"(body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
 table { border-collapse: collapse; }
@@ -106,22 +107,6 @@ Rgb attribution_colour(double normalised_score) {
     return static_cast<uint8_t>(std::lround(from + weight * (to - from)));
   };
   return {mix(kNeutral.r, end.r), mix(kNeutral.g, end.g), mix(kNeutral.b, end.b)};
-}
-
-std::string html_escape(const std::string& text) {
-  std::string escaped;
-  escaped.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&': escaped += "&amp;"; break;
-      case '<': escaped += "&lt;"; break;
-      case '>': escaped += "&gt;"; break;
-      case '"': escaped += "&quot;"; break;
-      case '\'': escaped += "&#39;"; break;
-      default: escaped += c;
-    }
-  }
-  return escaped;
 }
 
 std::string render_terminal(const TextExplanationView& view, bool colour) {
@@ -162,8 +147,8 @@ std::string render_html(const std::vector<TextExplanationView>& views, const std
            "\">" + name + "</mark>";
   };
   std::string html = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
-  html += "<title>" + html_escape(title) + "</title>\n<style>\n" + kStyle + "</style>\n";
-  html += "</head>\n<body>\n<h1>" + html_escape(title) + "</h1>\n";
+  html += "<title>" + escape_markup(title) + "</title>\n<style>\n" + kStyle + "</style>\n";
+  html += "</head>\n<body>\n<h1>" + escape_markup(title) + "</h1>\n";
   html += "<p class=\"igx-legend\">Legend: " + legend_item(-1.0, "negative") + " " +
           legend_item(0.0, "neutral") + " " + legend_item(1.0, "positive") + "</p>\n";
   html += "<table>\n<thead><tr><th>True label</th><th>Predicted label</th>"

@@ -1,3 +1,4 @@
+#include "igx/markup.h"
 #include "igx/text_render.h"
 
 #include <gtest/gtest.h>
@@ -60,7 +61,7 @@ TEST(AttributionColour, IntensityGrowsWithMagnitudeAndIsClamped) {
 }
 
 TEST(HtmlEscape, EscapesMarkupAndQuotes) {
-  EXPECT_EQ(igx::html_escape("<script>alert(\"x\") & 'y'</script>"),
+  EXPECT_EQ(igx::escape_markup("<script>alert(\"x\") & 'y'</script>"),
             "&lt;script&gt;alert(&quot;x&quot;) &amp; &#39;y&#39;&lt;/script&gt;");
 }
 

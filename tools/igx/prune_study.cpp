@@ -13,6 +13,7 @@
 
 #include "cli_common.h"
 #include "commands.h"
+#include "igx/markup.h"
 #include "igx/igx.h"
 #include "igx/image.h"
 #include "igx/layer.h"
@@ -154,19 +155,19 @@ std::string html_of(const igx::PruneStudy& study, const json& setup, const std::
        << "table{border-collapse:collapse;margin:8px 0 20px;font-size:13px}\n"
        << "th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}th{background:#f2f2f2}\n"
        << "img{display:block;margin:10px 0;max-width:100%}p.note{color:#555;font-size:13px}\n</style></head><body>\n";
-  html << "<h1>igx prune-study: " << igx::xml_escape(setup["model"].get<std::string>()) << "</h1>\n<p>Image "
-       << igx::xml_escape(setup["image"].get<std::string>()) << ", layer '" << igx::xml_escape(setup["layer"].get<std::string>())
-       << "', patch S = " << igx::xml_escape(setup["patch"].get<std::string>()) << " (x0,y0,x1,y1), units: "
-       << igx::xml_escape(setup["unit"].get<std::string>()) << " (" << study.units << "), explained class "
-       << study.target << " (" << igx::xml_escape(setup["output"].get<std::string>()) << "), "
-       << igx::xml_escape(setup["baseline"].get<std::string>()) << " baseline, " << setup["steps"] << " "
-       << igx::xml_escape(setup["method"].get<std::string>()) << " steps, random ranking seed " << setup["seed"]
+  html << "<h1>igx prune-study: " << igx::escape_markup(setup["model"].get<std::string>()) << "</h1>\n<p>Image "
+       << igx::escape_markup(setup["image"].get<std::string>()) << ", layer '" << igx::escape_markup(setup["layer"].get<std::string>())
+       << "', patch S = " << igx::escape_markup(setup["patch"].get<std::string>()) << " (x0,y0,x1,y1), units: "
+       << igx::escape_markup(setup["unit"].get<std::string>()) << " (" << study.units << "), explained class "
+       << study.target << " (" << igx::escape_markup(setup["output"].get<std::string>()) << "), "
+       << igx::escape_markup(setup["baseline"].get<std::string>()) << " baseline, " << setup["steps"] << " "
+       << igx::escape_markup(setup["method"].get<std::string>()) << " steps, random ranking seed " << setup["seed"]
        << ".</p>\n<p class=\"note\">The top k units of each ranking are zeroed (the layer's output multiplied by a 0/1 "
           "mask) and the pruned model is explained with the same baseline, rule and class. Inside = &Sigma;<sub>i&isin;S</sub> "
           "IG<sub>i</sub>, outside = &Sigma;<sub>i&notin;S</sub> IG<sub>i</sub>, share = &Sigma;<sub>i&isin;S</sub> "
           "|IG<sub>i</sub>| / &Sigma;<sub>i</sub> |IG<sub>i</sub>|. Patch &rarr; neuron IG of the unpruned model sums to "
        << format(study.patch_neuron_sum) << ".</p>\n<table><tr><th rowspan=\"2\">k</th>";
-  for (const std::string& name : study.ranking_names) html << "<th colspan=\"5\">" << igx::xml_escape(name) << "</th>";
+  for (const std::string& name : study.ranking_names) html << "<th colspan=\"5\">" << igx::escape_markup(name) << "</th>";
   html << "</tr><tr>";
   for (size_t r = 0; r < study.ranking_names.size(); ++r) html << "<th>inside</th><th>outside</th><th>share in S</th><th>logit</th><th>pred</th>";
   html << "</tr>\n";
@@ -182,7 +183,7 @@ std::string html_of(const igx::PruneStudy& study, const json& setup, const std::
   }
   html << "</table>\n";
   for (const std::string& file : plots) {
-    html << "<img src=\"" << igx::xml_escape(file) << "\" alt=\"" << igx::xml_escape(file) << "\">\n";
+    html << "<img src=\"" << igx::escape_markup(file) << "\" alt=\"" << igx::escape_markup(file) << "\">\n";
   }
   html << "<p class=\"note\">Rows: prune-study.csv (ranking &times; k); everything: prune-study.json.</p>\n</body></html>\n";
   return html.str();

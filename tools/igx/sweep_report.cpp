@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include "igx/markup.h"
 #include "igx/error.h"
 #include "igx/svg_plot.h"
 
@@ -553,7 +554,7 @@ namespace {
 std::string cell(const json& value, const char* format = "%.3g") {
   if (value.is_null()) return "–";
   if (value.is_number()) return short_number(value.get<double>(), format);
-  return igx::xml_escape(value.is_string() ? value.get<std::string>() : value.dump());
+  return igx::escape_markup(value.is_string() ? value.get<std::string>() : value.dump());
 }
 
 std::string percent_cell(const json& value) { return value.is_null() ? "–" : percent(value.get<double>()); }
@@ -604,7 +605,7 @@ std::string strategy_table(const json& summary) {
   for (const json& entry : summary["strategy_results"]) {
     const json& evaluations = entry["gradient_evaluations"];
     const json& seconds = entry["seconds"];
-    html << "<tr><td>" << igx::xml_escape(strategy_label(entry["strategy"])) << "</td><td>"
+    html << "<tr><td>" << igx::escape_markup(strategy_label(entry["strategy"])) << "</td><td>"
          << percent(entry["tolerance"].get<double>()) << "</td><td>" << percent_cell(entry["certified"]) << "</td><td>"
          << percent_cell(entry["within_tolerance"]) << "</td><td>" << cell(evaluations["mean"], "%.1f") << "</td><td>"
          << cell(evaluations["median"], "%.0f") << "</td><td>" << cell(evaluations["p99"], "%.0f") << "</td><td>"
@@ -627,7 +628,7 @@ std::string equivalent_table(const json& summary) {
   for (const json& rule : summary["rules"]) html << "<th>" << cell(rule) << "</th>";
   html << "</tr>\n";
   for (const json& entry : summary["strategy_results"]) {
-    html << "<tr><td>" << igx::xml_escape(strategy_label(entry["strategy"])) << "</td><td>"
+    html << "<tr><td>" << igx::escape_markup(strategy_label(entry["strategy"])) << "</td><td>"
          << percent(entry["tolerance"].get<double>()) << "</td><td>" << percent_cell(entry["certified"]) << "</td><td>"
          << cell(entry["gradient_evaluations"]["mean"], "%.1f") << "</td>";
     for (const json& rule : summary["rules"]) {
@@ -651,21 +652,21 @@ std::string html_report(const json& summary, const std::vector<std::string>& plo
   std::ostringstream html;
   const std::string model = summary["model"];
   html << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>igx sweep: "
-       << igx::xml_escape(model) << "</title>\n<style>\n"
+       << igx::escape_markup(model) << "</title>\n<style>\n"
        << "body{font-family:DejaVu Sans,Arial,sans-serif;margin:24px;max-width:1100px;color:#222}\n"
        << "table{border-collapse:collapse;margin:8px 0 20px;font-size:13px}\n"
        << "th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}th{background:#f2f2f2}\n"
        << "td:first-child,th:first-child{text-align:left}img{display:block;margin:10px 0;max-width:100%}\n"
        << "p.note{color:#555;font-size:13px}\n</style></head><body>\n";
-  html << "<h1>igx sweep: " << igx::xml_escape(model) << "</h1>\n<p>" << summary["instances"]
-       << " instances (" << igx::xml_escape(summary["pick"].get<std::string>()) << " rows of "
-       << igx::xml_escape(summary["data"].get<std::string>()) << "), " << igx::xml_escape(summary["baseline"].get<std::string>())
+  html << "<h1>igx sweep: " << igx::escape_markup(model) << "</h1>\n<p>" << summary["instances"]
+       << " instances (" << igx::escape_markup(summary["pick"].get<std::string>()) << " rows of "
+       << igx::escape_markup(summary["data"].get<std::string>()) << "), " << igx::escape_markup(summary["baseline"].get<std::string>())
        << " baseline, explained output: logit of the predicted class. Fixed-step rules: "
-       << igx::xml_escape(summary["rules"].dump()) << " at n = " << igx::xml_escape(summary["steps"].dump())
+       << igx::escape_markup(summary["rules"].dump()) << " at n = " << igx::escape_markup(summary["steps"].dump())
        << ". Strategies at most " << summary["max_steps"] << " gradient evaluations per instance; doubling starts at n = "
        << summary["initial_steps"] << ", interval-adaptive from " << summary.value("initial_intervals", 4)
        << " Simpson panels. " << summary["threads"] << " threads, batches of at most "
-       << summary["batch_size"] << " rows, device " << igx::xml_escape(summary["device"].get<std::string>())
+       << summary["batch_size"] << " rows, device " << igx::escape_markup(summary["device"].get<std::string>())
        << "; the whole sweep took " << short_number(summary["seconds"].get<double>(), "%.0f") << " s.</p>\n";
   html << "<p class=\"note\">RE = |&Sigma; attributions &minus; (F(x) &minus; F(x'))| / |F(x) &minus; F(x')|. "
           "The ideal step count of an instance is the first n of the list whose RE is within the tolerance (seed 001's "
@@ -678,7 +679,7 @@ std::string html_report(const json& summary, const std::vector<std::string>& plo
   html << "<h2>Relative error per rule and step count</h2>\n" << fixed_table(summary);
   html << "<h2>Plots</h2>\n";
   for (const std::string& file : plot_files) {
-    html << "<img src=\"" << igx::xml_escape(file) << "\" alt=\"" << igx::xml_escape(file) << "\">\n";
+    html << "<img src=\"" << igx::escape_markup(file) << "\" alt=\"" << igx::escape_markup(file) << "\">\n";
   }
   html << "<p class=\"note\">Rows: sweep.csv (instance &times; rule &times; n), adaptive.csv (instance &times; "
           "strategy &times; tolerance), summary.json.</p>\n</body></html>\n";
