@@ -8,6 +8,7 @@
 #include "igx/image.h"
 #include "igx/layer.h"
 #include "igx/text.h"
+#include "shipped_mnist.h"
 #include "test_models.h"
 #include "test_support.h"
 
@@ -61,19 +62,7 @@ TEST(InternalInfluence, LinearUpperPartClosedForm) {
   for (const auto& report : layer_ig.examples) EXPECT_NEAR(report.delta, 0.0, 1e-12);
 }
 
-class MnistLayers : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    classifier_ = std::make_unique<igx::ImageClassifier>(
-        igx::ImageClassifier::load(std::string(IGX_SOURCE_DIR) + "/models/mnist-cnn"));
-  }
-  static torch::Tensor digit(int label) {
-    return classifier_->read_image(std::string(IGX_SOURCE_DIR) + "/models/mnist-cnn/samples/digit_" +
-                                   std::to_string(label) + "_0.png");
-  }
-  static std::unique_ptr<igx::ImageClassifier> classifier_;
-};
-std::unique_ptr<igx::ImageClassifier> MnistLayers::classifier_;
+class MnistLayers : public igx_test::ShippedMnist {};
 
 // Sum over neurons of IG_{S,j} = sum over the patch's pixels of input IG: the chain rule holds at
 // every node, so with the same rule and n the two agree to rounding.

@@ -14,6 +14,7 @@
 #include "igx/layer.h"
 #include "igx/npy.h"
 #include "igx/prune.h"
+#include "shipped_mnist.h"
 #include "test_support.h"
 
 namespace {
@@ -22,23 +23,13 @@ namespace fs = std::filesystem;
 using igx::IgOptions;
 using igx_test::error_of;
 
-class Pruning : public ::testing::Test {
+class Pruning : public igx_test::ShippedMnist {
  protected:
-  static void SetUpTestSuite() {
-    classifier_ = std::make_unique<igx::ImageClassifier>(
-        igx::ImageClassifier::load(std::string(IGX_SOURCE_DIR) + "/models/mnist-cnn"));
-  }
-  static torch::Tensor digit(int label) {
-    return classifier_->read_image(std::string(IGX_SOURCE_DIR) + "/models/mnist-cnn/samples/digit_" +
-                                   std::to_string(label) + "_0.png");
-  }
   // One mask row per example.
   static torch::Tensor masks_for(const torch::Tensor& mask, int64_t rows) {
     return mask.unsqueeze(0).expand({rows, 32, 7, 7}).contiguous();
   }
-  static std::unique_ptr<igx::ImageClassifier> classifier_;
 };
-std::unique_ptr<igx::ImageClassifier> Pruning::classifier_;
 
 TEST_F(Pruning, AllOnesMaskIsTheOriginalModel) {
   igx::PrunedModel pruned(classifier_->split());
