@@ -32,7 +32,9 @@ struct Interval {
 
 struct ExampleState {
   torch::Tensor difference;  // x - x', example shape, model dtype
-  std::vector<Node> nodes;
+  double output_baseline = 0.0;  // F(x') = F at alpha = 0, from the first round
+  double output_input = 0.0;     // F(x) = F at alpha = 1, from the first round
+  std::vector<Node> nodes;  // in the order evaluated: refinement appends, so only the first round's are sorted
   std::vector<Interval> intervals;
   bool finished = false;
   bool certified = false;
@@ -168,6 +170,8 @@ Attribution integrate_adaptively(Model& model, const torch::Tensor& inputs, cons
   for (int64_t k = 0; k <= 2 * panels; ++k) first[k] = static_cast<double>(k) / static_cast<double>(2 * panels);
   evaluate(std::vector<std::vector<double>>(batch_size, first));
   for (ExampleState& state : states) {
+    state.output_baseline = state.nodes.front().value;  // alpha = 0, exactly x'
+    state.output_input = state.nodes[2 * panels].value;  // alpha = 1, exactly x
     for (int64_t i = 0; i < panels; ++i) state.intervals.push_back(make_interval(state, 2 * i, 2 * i + 1, 2 * i + 2));
   }
 
@@ -178,7 +182,7 @@ Attribution integrate_adaptively(Model& model, const torch::Tensor& inputs, cons
     for (int64_t b = 0; b < batch_size; ++b) {
       ExampleState& state = states[b];
       if (state.finished) continue;
-      const double target = error_target(b, state.nodes.back().value, state.nodes.front().value, options, dtype);
+      const double target = error_target(b, state.output_input, state.output_baseline, options, dtype);
       const double total_error = certified_error(state, options.certify());
       bool vector_met = true;
       double vector_target = 0.0;
@@ -250,8 +254,8 @@ Attribution integrate_adaptively(Model& model, const torch::Tensor& inputs, cons
     values.push_back(options.multiply_by_inputs() ? multiplied : integrated);
     ExampleReport report;
     report.target = integrator.targets()[b].item<int64_t>();
-    report.output_baseline = state.nodes.front().value;  // alpha = 0, exactly x'
-    report.output_input = state.nodes[2 * panels].value;  // alpha = 1, exactly x
+    report.output_baseline = state.output_baseline;
+    report.output_input = state.output_input;
     report.attribution_sum = multiplied.sum().item<double>();
     report.steps = static_cast<int64_t>(state.nodes.size());
     complete_report(report, options, dtype);
