@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build git
+  build-essential cmake ninja-build git pkg-config dpkg-dev
   libtorch-dev libopenblas0-pthread python3-torch python3-numpy
   libcli11-dev nlohmann-json3-dev libspdlog-dev libstb-dev
   libgtest-dev libgmock-dev libbenchmark-dev

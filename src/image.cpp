@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "bundle_checks.h"
 #include "igx/error.h"
 #include "igx/image_io.h"
 #include "igx/tensor_checks.h"
@@ -110,6 +111,7 @@ ImageClassifier ImageClassifier::load(const std::string& bundle_directory, torch
                 " channels; the input has " + std::to_string(input_shape[0]));
   }
   auto network = TorchScriptModel::load(config.model_path(), config.method("forward", "forward"), device);
+  detail::check_image_model(config, *network, input_shape);
   auto model = std::make_shared<NormalizedModel>(network, mean, std);
   return ImageClassifier(std::move(config), std::move(network), std::move(model), std::move(input_shape));
 }

@@ -111,11 +111,18 @@ torch::Tensor TorchScriptModel::call(const std::string& method, std::vector<torc
 
 torch::Tensor TorchScriptModel::invoke(const std::string& method, std::vector<torch::IValue> arguments) {
   const torch::IValue result = module_->get_method(method)(std::move(arguments));
-  if (!result.isTensor()) {
-    throw Error("model '" + path_ + "' method '" + method + "' returned " +
-                result.tagKind() + "; expected a tensor");
+  if (result.isTensor()) return result.toTensor();
+  // Hugging Face models return a dict (ModelOutput) whose "logits" entry is the output.
+  if (result.isGenericDict()) {
+    for (const auto& entry : result.toGenericDict()) {
+      if (entry.key().isString() && entry.key().toStringRef() == "logits" && entry.value().isTensor()) {
+        return entry.value().toTensor();
+      }
+    }
   }
-  return result.toTensor();
+  throw Error("model '" + path_ + "' method '" + method + "' returned " + result.tagKind() +
+              "; expected a tensor, or a dict with a 'logits' tensor (return the logits: "
+              "scripts/export_bundle.py wraps such models, see docs/bundles.md)");
 }
 
 torch::Tensor TorchScriptModel::forward(const torch::Tensor& points, const ExtraInputs& extras) {

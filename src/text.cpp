@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "bundle_checks.h"
 #include "igx/error.h"
 
 namespace igx {
@@ -42,9 +43,7 @@ TextClassifier TextClassifier::load(const std::string& bundle_directory, torch::
   if (config.task != "text") {
     throw Error("model bundle '" + bundle_directory + "' is a " + config.task + " model; expected a text model");
   }
-  const nlohmann::json tokenizer_json = config.json.value("tokenizer", nlohmann::json::object());
-  WordPieceTokenizer tokenizer = WordPieceTokenizer::from_file(
-      config.file(tokenizer_json.value("vocab", "vocab.txt")), tokenizer_json.value("lowercase", true));
+  WordPieceTokenizer tokenizer = detail::load_bundle_tokenizer(config);
   const int64_t max_length = config.json.value("max_length", 512);
   if (max_length < 3) throw Error(config.directory + "/igx.json: max_length " + std::to_string(max_length) + " is below 3");
   auto model = TorchScriptModel::load(config.model_path(), config.method("forward", "forward"), device);
@@ -52,13 +51,10 @@ TextClassifier TextClassifier::load(const std::string& bundle_directory, torch::
     const std::string method = config.method(role, role);
     if (!model->has_method(method)) {
       throw Error("text model '" + config.model_path() + "' lacks the method '" + method +
-                  "' (" + role + "); see DESIGN.md §4 for the methods a text bundle exports");
+                  "' (" + role + "); see docs/bundles.md for the methods a text bundle exports");
     }
   }
-  // Fail now, not mid-explanation, if the vocabulary lacks a special token.
-  tokenizer.pad_id();
-  tokenizer.cls_id();
-  tokenizer.sep_id();
+  detail::check_text_model(config, tokenizer, *model, max_length);  // fail now, not mid-explanation
   return TextClassifier(std::move(config), std::move(tokenizer), std::move(model), max_length, device);
 }
 

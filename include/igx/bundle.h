@@ -1,5 +1,5 @@
 #pragma once
-// Model bundles (DESIGN.md §4): a folder with model.pt (TorchScript), igx.json (task, labels,
+// Model bundles (docs/bundles.md): a folder with model.pt (TorchScript), igx.json (task, labels,
 // input description, method names) and, for text, vocab.txt.
 
 #include <nlohmann/json.hpp>
@@ -30,9 +30,14 @@ struct BundleConfig {
 /// and the missing or malformed field otherwise.
 BundleConfig load_bundle_config(const std::string& directory);
 
-/// Finds a bundle by path or by name: an existing folder is taken as is; a name is looked up in
-/// $IGX_MODELS_DIR, then in the models/ folder of the igx installation or source tree. Throws
-/// igx::Error listing the places searched.
+/// The folders a bundle name is looked up in, in order: each entry of $IGX_MODEL_PATH
+/// (colon-separated), share/igx/models next to the running executable's bin/ (a relocated
+/// install), the configured install's share/igx/models, and the source tree's models/ this
+/// library was built from (while that folder exists).
+std::vector<std::string> model_search_path();
+
+/// Finds a bundle by path or by name: an existing folder is taken as is; a name (no '/') is
+/// looked up in model_search_path(). Throws igx::Error listing the places searched.
 std::string find_bundle(const std::string& name_or_path);
 
 }  // namespace igx

@@ -41,6 +41,16 @@
 
 namespace igx {
 
+/// The vocabulary entries with a special role. BERT's names by default; a model trained with
+/// other names (RoBERTa's <s> </s> <pad> <unk> <mask>) declares them in igx.json.
+struct SpecialTokens {
+  std::string pad = "[PAD]";    ///< fills texts to a common length; the default text baseline
+  std::string unk = "[UNK]";    ///< stands for a word WordPiece cannot segment
+  std::string cls = "[CLS]";    ///< opens every text
+  std::string sep = "[SEP]";    ///< closes every text
+  std::string mask = "[MASK]";  ///< the mask baseline and Sequential IG's
+};
+
 /// A tokenised text ready for a BERT-style model: [CLS] pieces [SEP].
 struct Encoding {
   std::vector<std::string> tokens;  ///< WordPiece tokens, specials included
@@ -79,6 +89,9 @@ class WordPieceTokenizer {
   int64_t cls_id() const;   ///< [CLS]
   int64_t sep_id() const;   ///< [SEP]
   int64_t mask_id() const;  ///< [MASK]
+  const SpecialTokens& special_tokens() const { return special_tokens_; }
+  /// Uses `tokens` as the special tokens from now on (they are looked up when asked for).
+  void set_special_tokens(SpecialTokens tokens) { special_tokens_ = std::move(tokens); }
 
   size_t vocab_size() const { return tokens_.size(); }
   bool lowercase() const { return lowercase_; }
@@ -86,13 +99,14 @@ class WordPieceTokenizer {
 
  private:
   WordPieceTokenizer(std::string vocab_path, std::vector<std::string> tokens, bool lowercase);
-  int64_t special_id(const char* name) const;
+  int64_t special_id(const std::string& token, const char* role) const;
 
   std::string vocab_path_;
   std::vector<std::string> tokens_;               ///< id -> token
   /// token -> id; a token listed twice keeps its last line, as in BERT
   std::unordered_map<std::string, int64_t> ids_;
   bool lowercase_;
+  SpecialTokens special_tokens_;
 };
 
 /// Throws igx::Error if the encoding holds no piece besides the specials: the text was empty,

@@ -416,7 +416,6 @@ std::string to_utf8(const Word& word) {
   return out;
 }
 
-const std::string kUnknownToken = "[UNK]";
 const std::string kContinuationPrefix = "##";
 
 /// One WordPiece piece: its vocabulary entry and the characters [first, last) of its word.
@@ -426,10 +425,10 @@ struct Piece {
   size_t last;
 };
 
-/// Greedy longest-match-first segmentation; one [UNK] for a word that cannot be segmented.
-std::vector<Piece> word_pieces(const Word& word,
-                               const std::unordered_map<std::string, int64_t>& vocabulary) {
-  const std::vector<Piece> unknown = {{kUnknownToken, 0, word.size()}};
+/// Greedy longest-match-first segmentation; one `unknown_token` for a word that cannot be segmented.
+std::vector<Piece> word_pieces(const Word& word, const std::unordered_map<std::string, int64_t>& vocabulary,
+                               const std::string& unknown_token) {
+  const std::vector<Piece> unknown = {{unknown_token, 0, word.size()}};
   if (word.size() > WordPieceTokenizer::kMaxCharsPerWord) return unknown;
   // The word's UTF-8 text and the byte position of each character, for cheap substrings.
   std::string text;
@@ -495,7 +494,7 @@ std::vector<std::string> WordPieceTokenizer::basic_tokenize(const std::string& t
 std::vector<std::string> WordPieceTokenizer::tokenize(const std::string& text) const {
   std::vector<std::string> tokens;
   for (const Word& word : basic_words(text, lowercase_)) {
-    for (Piece& piece : word_pieces(word, ids_)) tokens.push_back(std::move(piece.token));
+    for (Piece& piece : word_pieces(word, ids_, special_tokens_.unk)) tokens.push_back(std::move(piece.token));
   }
   return tokens;
 }
@@ -503,7 +502,7 @@ std::vector<std::string> WordPieceTokenizer::tokenize(const std::string& text) c
 Encoding WordPieceTokenizer::encode(const std::string& text, size_t max_length) const {
   if (max_length < 2) {
     throw Error("max_length " + std::to_string(max_length) +
-                " leaves no room for [CLS] and [SEP]; expected at least 2");
+                " leaves no room for " + special_tokens_.cls + " and " + special_tokens_.sep + "; expected at least 2");
   }
   Encoding encoding;
   auto append = [&encoding](std::string token, int64_t id, int word_id,
@@ -513,21 +512,21 @@ Encoding WordPieceTokenizer::encode(const std::string& text, size_t max_length) 
     encoding.word_ids.push_back(word_id);
     encoding.offsets.push_back(offset);
   };
-  append("[CLS]", cls_id(), -1, {0, 0});
+  append(special_tokens_.cls, cls_id(), -1, {0, 0});
   const std::vector<Word> words = basic_words(text, lowercase_);
   for (size_t word_id = 0; word_id < words.size() && !encoding.truncated; ++word_id) {
     const Word& word = words[word_id];
-    for (Piece& piece : word_pieces(word, ids_)) {
+    for (Piece& piece : word_pieces(word, ids_, special_tokens_.unk)) {
       if (encoding.tokens.size() + 1 >= max_length) {  // keep room for [SEP]
         encoding.truncated = true;
         break;
       }
-      const int64_t id = piece.token == kUnknownToken ? unk_id() : ids_.at(piece.token);
+      const int64_t id = piece.token == special_tokens_.unk ? unk_id() : ids_.at(piece.token);
       append(std::move(piece.token), id, static_cast<int>(word_id),
              {word[piece.first].begin, word[piece.last - 1].end});
     }
   }
-  append("[SEP]", sep_id(), -1, {0, 0});
+  append(special_tokens_.sep, sep_id(), -1, {0, 0});
   return encoding;
 }
 
@@ -547,20 +546,21 @@ const std::string& WordPieceTokenizer::id_to_token(int64_t id) const {
   return tokens_[static_cast<size_t>(id)];
 }
 
-int64_t WordPieceTokenizer::special_id(const char* name) const {
-  const auto found = ids_.find(name);
+int64_t WordPieceTokenizer::special_id(const std::string& token, const char* role) const {
+  const auto found = ids_.find(token);
   if (found == ids_.end()) {
-    throw Error(std::string("vocabulary '") + vocab_path_ + "' has no " + name +
-                " token; a BERT vocabulary defines [PAD] [UNK] [CLS] [SEP] [MASK]");
+    throw Error("vocabulary '" + vocab_path_ + "' has no " + token + " token (" + role +
+                "); a BERT vocabulary defines [PAD] [UNK] [CLS] [SEP] [MASK], another names its own in "
+                "igx.json special_tokens." + role + " (see docs/bundles.md)");
   }
   return found->second;
 }
 
-int64_t WordPieceTokenizer::pad_id() const { return special_id("[PAD]"); }
-int64_t WordPieceTokenizer::unk_id() const { return special_id("[UNK]"); }
-int64_t WordPieceTokenizer::cls_id() const { return special_id("[CLS]"); }
-int64_t WordPieceTokenizer::sep_id() const { return special_id("[SEP]"); }
-int64_t WordPieceTokenizer::mask_id() const { return special_id("[MASK]"); }
+int64_t WordPieceTokenizer::pad_id() const { return special_id(special_tokens_.pad, "pad"); }
+int64_t WordPieceTokenizer::unk_id() const { return special_id(special_tokens_.unk, "unk"); }
+int64_t WordPieceTokenizer::cls_id() const { return special_id(special_tokens_.cls, "cls"); }
+int64_t WordPieceTokenizer::sep_id() const { return special_id(special_tokens_.sep, "sep"); }
+int64_t WordPieceTokenizer::mask_id() const { return special_id(special_tokens_.mask, "mask"); }
 
 // ---------------------------------------------------------------------------------------------
 // Free functions

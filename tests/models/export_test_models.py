@@ -2,8 +2,10 @@
 
 Each model has a closed-form Integrated Gradients answer that tests/test_torchscript.cpp checks.
 """
+import json
 import os
 import sys
+from typing import Dict
 
 import torch
 
@@ -60,12 +62,74 @@ class ReturnsTuple(torch.nn.Module):
         return x, x
 
 
+TINY_VOCABULARY = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "igx", "probes", "this", "model", ".",
+                   "hello", "world"]
+
+
+class TinyText(torch.nn.Module):
+    """A text classifier in the bundle contract: word + position embeddings (8 positions), mean
+    over the attention mask, linear to 2 logits. `embed_adds_positions` breaks the contract the
+    way a hand-written export does: embed returns the full embedding output, which forward_embeds
+    then adds the positions to again."""
+
+    def __init__(self, embed_adds_positions: bool = False):
+        super().__init__()
+        torch.manual_seed(1)
+        self.words = torch.nn.Embedding(len(TINY_VOCABULARY), 4)
+        self.positions = torch.nn.Embedding(8, 4)
+        self.classifier = torch.nn.Linear(4, 2)
+        self.embed_adds_positions = embed_adds_positions
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.forward_embeds(self.words(input_ids), attention_mask)
+
+    @torch.jit.export
+    def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
+        if self.embed_adds_positions:
+            return self.words(input_ids) + self.positions(torch.arange(input_ids.size(1)))
+        return self.words(input_ids)
+
+    @torch.jit.export
+    def forward_embeds(self, embeds: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        hidden = torch.tanh(embeds + self.positions(torch.arange(embeds.size(1))))
+        weights = attention_mask.unsqueeze(2).to(hidden.dtype)
+        return self.classifier((hidden * weights).sum(1) / weights.sum(1))
+
+    @torch.jit.export
+    def word_embeddings(self) -> torch.Tensor:
+        return self.words.weight
+
+
+class TinyTextDict(TinyText):
+    """TinyText returning a dict with "logits", as Hugging Face models do."""
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> Dict[str, torch.Tensor]:
+        return {"logits": self.forward_embeds(self.words(input_ids), attention_mask)}
+
+
+def write_text_bundle(folder, module):
+    """A bundle folder: model.pt, vocab.txt and igx.json."""
+    os.makedirs(folder, exist_ok=True)
+    torch.jit.script(module.eval()).save(os.path.join(folder, "model.pt"))
+    with open(os.path.join(folder, "vocab.txt"), "w") as f:
+        f.write("\n".join(TINY_VOCABULARY) + "\n")
+    config = {"name": os.path.basename(folder), "task": "text", "labels": ["no", "yes"], "max_length": 8,
+              "tokenizer": {"type": "wordpiece", "vocab": "vocab.txt", "lowercase": True},
+              "special_tokens": {"pad": 0, "unk": 1, "cls": 2, "sep": 3, "mask": 4},
+              "embedding_dim": 4, "vocab_size": len(TINY_VOCABULARY)}
+    with open(os.path.join(folder, "igx.json"), "w") as f:
+        json.dump(config, f, indent=2)
+
+
 def main(out_dir):
     os.makedirs(out_dir, exist_ok=True)
     for name, module in [("linear3", Linear3()), ("two_relu_a", TwoReluA()),
                          ("two_relu_b", TwoReluB()), ("mlp", Mlp()),
                          ("returns_tuple", ReturnsTuple())]:
         torch.jit.script(module.eval()).save(os.path.join(out_dir, name + ".pt"))
+    write_text_bundle(os.path.join(out_dir, "tiny-text"), TinyText())
+    write_text_bundle(os.path.join(out_dir, "tiny-text-embed-with-positions"), TinyText(embed_adds_positions=True))
+    write_text_bundle(os.path.join(out_dir, "tiny-text-dict"), TinyTextDict())
     with open(os.path.join(out_dir, "not_a_model.pt"), "w") as f:
         f.write("this is not a TorchScript archive\n")
 
