@@ -123,10 +123,14 @@ void check_field_types(const nlohmann::json& json, const fs::path& config_path) 
     }
     if (value && !has_kind(*value, rule.kind)) bad_field(config_path, rule.name, *value, kind_name(rule.kind));
   }
-  for (const auto& method : json.value("methods", nlohmann::json::object()).items()) {
+  // value() returns a copy: keep it alive for the loops.
+  const nlohmann::json methods = json.value("methods", nlohmann::json::object());
+  const nlohmann::json special_tokens = json.value("special_tokens", nlohmann::json::object());
+  const nlohmann::json layers = json.value("layers", nlohmann::json::object());
+  for (const auto& method : methods.items()) {
     if (!method.value().is_string()) bad_field(config_path, "methods." + method.key(), method.value(), "a method name");
   }
-  for (const auto& token : json.value("special_tokens", nlohmann::json::object()).items()) {
+  for (const auto& token : special_tokens.items()) {
     static const std::vector<std::string> roles = {"pad", "unk", "cls", "sep", "mask"};
     if (std::find(roles.begin(), roles.end(), token.key()) == roles.end()) {
       bad_field(config_path, "special_tokens." + token.key(), token.value(), "one of the roles pad, unk, cls, sep, mask");
@@ -135,7 +139,7 @@ void check_field_types(const nlohmann::json& json, const fs::path& config_path) 
       bad_field(config_path, "special_tokens." + token.key(), token.value(), "a token id or the token itself");
     }
   }
-  for (const auto& layer : json.value("layers", nlohmann::json::object()).items()) {
+  for (const auto& layer : layers.items()) {
     if (!layer.value().is_object() || (layer.value().contains("method") && !layer.value()["method"].is_string())) {
       bad_field(config_path, "layers." + layer.key(), layer.value(), "an object with a \"method\" name");
     }

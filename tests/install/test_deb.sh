@@ -7,14 +7,15 @@ build=$(cd "$1" && pwd)
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/igx-deb-test.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
 
-(cd "$build" && cpack -G DEB -B "$scratch/package" >/dev/null)
+(cd "$build" && cpack -G DEB -B "$scratch/package" >"$scratch/cpack.log" 2>&1) || { cat "$scratch/cpack.log"; exit 1; }
 deb=$(ls "$scratch"/package/igx_*_amd64.deb)
 depends=$(dpkg-deb -f "$deb" Depends)
 case $depends in
   *libtorch1.13*) ;;
   *) echo "$deb does not depend on libtorch1.13: Depends: $depends"; exit 1 ;;
 esac
-dpkg-deb -c "$deb" | grep -q "./usr/share/igx/models/spam-transformer/model.pt"
+dpkg-deb -c "$deb" >"$scratch/contents"
+grep -q "./usr/share/igx/models/spam-transformer/model.pt" "$scratch/contents"
 dpkg-deb -x "$deb" "$scratch/root"
 
 mkdir "$scratch/elsewhere"

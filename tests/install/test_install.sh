@@ -3,8 +3,8 @@
 # with CMake (find_package(igx CONFIG) -> igx::igx) and with pkg-config, and runs both and the
 # installed CLI from an unrelated folder. Usage: test_install.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
-build=$1
-source=$2
+build=$(cd "$1" && pwd)
+source=$(cd "$2" && pwd)
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/igx-install-test.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
 prefix=$scratch/prefix

@@ -26,11 +26,12 @@ CLI = os.environ.get("IGX_CLI", os.path.join(SOURCE, "build", "igx"))
 SPAM = "Congratulations! You have WON a free cruise. Click here to claim your prize"
 
 
-def small_bert(vocab_size=8000, return_logits_only=False):
+def small_bert():
+    """Untrained, with weights 10x BERT's initial spread so that its output depends on the text."""
     torch.manual_seed(0)
     return BertForSequenceClassification(BertConfig(
-        vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-        max_position_embeddings=64, num_labels=2, return_logits_only=return_logits_only)).eval()
+        vocab_size=8000, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+        max_position_embeddings=64, num_labels=2, initializer_range=0.2)).eval()
 
 
 class TupleWithoutInputsEmbeds(nn.Module):
