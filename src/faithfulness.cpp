@@ -187,4 +187,33 @@ std::vector<FaithfulnessScores> faithfulness(TextClassifier& classifier, const T
                       classifier.tokenizer().pad_id(), options);
 }
 
+std::vector<FaithfulnessScores> faithfulness(TextClassifier& classifier, const Explanation& explanation,
+                                             const FaithfulnessOptions& options) {
+  if (explanation.modality != Modality::Text) {
+    throw Error("faithfulness scores token attributions; the explanation is of " + modality_name(explanation.modality) +
+                "s");
+  }
+  std::vector<std::string> texts;
+  for (const ExampleExplanation& example : explanation.examples) texts.push_back(example.text);
+  const TextBatch batch = classifier.encode(texts);
+  torch::Tensor scores = torch::zeros(batch.ids.sizes(), torch::kDouble);
+  for (size_t b = 0; b < explanation.examples.size(); ++b) {
+    const std::vector<double>& example = explanation.examples[b].token_scores;
+    scores[static_cast<int64_t>(b)]
+        .narrow(0, 0, static_cast<int64_t>(example.size()))
+        .copy_(torch::tensor(example, torch::kDouble));
+  }
+  return faithfulness(classifier, batch, scores, options);
+}
+
+torch::Tensor random_token_scores(const TextBatch& batch, uint64_t seed) {
+  const int64_t length = batch.ids.size(1);
+  std::vector<torch::Tensor> rows;
+  for (int64_t i = 0; i < batch.ids.size(0); ++i) {
+    auto generator = at::make_generator<at::CPUGeneratorImpl>(seed + static_cast<uint64_t>(i));
+    rows.push_back(torch::rand({length}, generator, torch::kDouble));
+  }
+  return torch::stack(rows);
+}
+
 }  // namespace igx

@@ -159,6 +159,12 @@ std::vector<int64_t> activation_shape(const torch::Tensor& hidden) { return hidd
 
 }  // namespace
 
+const std::vector<std::string>& layer_method_names() {
+  static const std::vector<std::string> names = {"conductance", "internal-influence", "layer-ig", "patch",
+                                                 "neuron-conductance"};
+  return names;
+}
+
 Attribution layer_integrated_gradients(SplitModel& model, const torch::Tensor& inputs, const IgOptions& options,
                                        const ExtraInputs& extras) {
   check_split(model);

@@ -1,6 +1,7 @@
 #include "igx/target.h"
 
 #include "igx/error.h"
+#include "igx/explain_options.h"
 #include "igx/tensor_checks.h"
 
 namespace igx {
@@ -30,6 +31,17 @@ Target Target::predicted() { return Target(Kind::Predicted, {}); }
 Target Target::index(int64_t class_index) { return Target(Kind::Single, {class_index}); }
 Target Target::per_example(std::vector<int64_t> class_indices) {
   return Target(Kind::PerExample, std::move(class_indices));
+}
+
+Target parse_target(const std::string& text) {
+  if (text == "pred" || text == "predicted") return Target::predicted();
+  const auto indices = parse_integer_list(text);
+  if (!indices) {
+    throw Error("--target '" + text + "' is not valid; expected pred, a class index K, or K1,K2,... (one per example)");
+  }
+  if (indices->empty()) throw Error("--target is empty; expected pred, K or K1,K2,...");
+  if (indices->size() == 1) return Target::index(indices->front());
+  return Target::per_example(*indices);
 }
 
 std::string Target::describe() const {

@@ -143,6 +143,15 @@ int64_t baseline_word(const TextClassifier& classifier, TextBaseline baseline) {
   throw Error("DIG needs a baseline that is a vocabulary word (pad, mask or unk); got " + text_baseline_name(baseline));
 }
 
+void check_text_method(const std::string& method) {
+  const auto& names = text_method_names();
+  if (std::find(names.begin(), names.end(), method) == names.end()) {
+    std::string known;
+    for (const auto& name : names) known += (known.empty() ? "" : ", ") + name;
+    throw Error("unknown attribution method '" + method + "'; expected one of: " + known);
+  }
+}
+
 void explain_with_dig(TextClassifier& classifier, TextExplanation& explanation, const torch::Tensor& inputs,
                       AnchorStrategy strategy, const IgOptions& options, TextBaseline baseline, const DigOptions& dig) {
   const TextBatch& batch = explanation.batch;
@@ -168,36 +177,51 @@ void explain_with_dig(TextClassifier& classifier, TextExplanation& explanation, 
 
 }  // namespace
 
+PreparedTexts prepare_texts(TextClassifier& classifier, const std::vector<std::string>& texts, TextBaseline baseline) {
+  PreparedTexts prepared;
+  prepared.batch = classifier.encode(texts);
+  prepared.baseline = baseline;
+  const TextBatch& batch = prepared.batch;
+  prepared.inputs = classifier.embed(batch.ids).detach();
+  const torch::Tensor logits = classifier.logits(batch.ids, batch.mask);
+  prepared.probabilities = torch::softmax(logits, 1).to(torch::kCPU, torch::kDouble);
+  const torch::Tensor predicted = logits.argmax(1).to(torch::kCPU);
+  prepared.predictions.assign(predicted.data_ptr<int64_t>(), predicted.data_ptr<int64_t>() + predicted.numel());
+  prepared.baselines = classifier.baseline_embeddings(batch, baseline);
+  prepared.extras = {batch.mask.to(classifier.device())};
+  return prepared;
+}
+
 TextExplanation explain_text(TextClassifier& classifier, const std::vector<std::string>& texts,
                              const std::string& method, const IgOptions& options, TextBaseline baseline,
                              const DigOptions& dig) {
-  const auto& names = text_method_names();
-  if (std::find(names.begin(), names.end(), method) == names.end()) {
-    std::string known;
-    for (const auto& name : names) known += (known.empty() ? "" : ", ") + name;
-    throw Error("unknown attribution method '" + method + "'; expected one of: " + known);
-  }
-  TextExplanation explanation;
-  explanation.batch = classifier.encode(texts);
-  const TextBatch& batch = explanation.batch;
-  const torch::Tensor inputs = classifier.embed(batch.ids).detach();
-  const torch::Tensor logits = classifier.logits(batch.ids, batch.mask);
-  explanation.probabilities = torch::softmax(logits, 1).to(torch::kCPU, torch::kDouble);
-  const torch::Tensor predicted = logits.argmax(1).to(torch::kCPU);
-  explanation.predictions.assign(predicted.data_ptr<int64_t>(), predicted.data_ptr<int64_t>() + predicted.numel());
+  check_text_method(method);
+  return explain_prepared_texts(classifier, prepare_texts(classifier, texts, baseline), method, options, dig);
+}
 
-  // The forward pass above already knows the predicted class: pass it on as an explicit target.
-  const torch::Tensor baselines = classifier.baseline_embeddings(batch, baseline);
-  IgOptions text_options = IgOptions(options).baseline(Baseline::tensor(baselines));
+TextExplanation explain_prepared_texts(TextClassifier& classifier, PreparedTexts prepared, const std::string& method,
+                                       const IgOptions& options, const DigOptions& dig) {
+  check_text_method(method);
+  TextExplanation explanation;
+  explanation.batch = std::move(prepared.batch);
+  explanation.probabilities = prepared.probabilities;
+  explanation.predictions = prepared.predictions;
+  const TextBatch& batch = explanation.batch;
+  const torch::Tensor& inputs = prepared.inputs;
+  const TextBaseline baseline = prepared.baseline;
+
+  // The forward pass of prepare_texts already knows the predicted class: pass it on as an
+  // explicit target.
+  IgOptions text_options = IgOptions(options).baseline(Baseline::tensor(prepared.baselines));
   if (options.target().is_predicted()) text_options.target(Target::per_example(explanation.predictions));
-  const ExtraInputs extras = {batch.mask.to(classifier.device())};
+  const ExtraInputs& extras = prepared.extras;
   if (method == "dig-greedy" || method == "dig-maxcount") {
     explain_with_dig(classifier, explanation, inputs,
                      method == "dig-greedy" ? AnchorStrategy::Greedy : AnchorStrategy::MaxCount, text_options, baseline,
                      dig);
   } else if (method == "sig") {
     SequentialAttribution sequential = sequential_integrated_gradients(
-        classifier.embedding_model(), inputs, baselines,
+        classifier.embedding_model(), inputs, prepared.baselines,
         classifier.ordinary_tokens(batch).to(inputs.device()), text_options, extras);
     explanation.attribution = std::move(sequential.attribution);
     explanation.token_reports = std::move(sequential.tokens);

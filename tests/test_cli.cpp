@@ -195,14 +195,38 @@ TEST_F(Cli, BadTextsAndImagesGiveOneReadableLine) {
   expect_one_line_error(run_igx("explain hello --out-dir " + path("mine")), "was not made by igx");
 }
 
+TEST_F(Cli, FlagsThatDoNotApplyToTheInputAreErrors) {
+  const std::string digit = std::string(IGX_SOURCE_DIR) + "/models/mnist-cnn/samples/digit_3_0.png";
+  const std::string tensor = "explain --model " + model("linear3") + " --input " + path("x.json");
+  expect_one_line_error(run_igx("explain hello --heatmap " + path("h.png") + " --out-dir " + path("o1")),
+                        "--heatmap applies to images");
+  expect_one_line_error(run_igx("explain --image " + digit + " --html " + path("h.html") + " --out-dir " + path("o2")),
+                        "--html applies to texts");
+  expect_one_line_error(run_igx("explain --image " + digit + " --words --out-dir " + path("o3")),
+                        "--words does not apply here");
+  expect_one_line_error(run_igx(tensor + " --out-dir " + path("o4")), "--out-dir applies to texts and images");
+  expect_one_line_error(run_igx("explain hello --entry embed --out-dir " + path("o5")), "--entry applies to --input");
+  expect_one_line_error(run_igx(tensor + " --anchors 8"), "--anchors does not apply here");
+  expect_one_line_error(run_igx(tensor + " --steps 8 --tolerance 0.01"), "--tolerance does not apply here");
+  EXPECT_FALSE(fs::exists(path("o1")));  // refused before any folder is made
+  // --npy with texts writes the attributions on the word embeddings, [B, T, D].
+  const auto result = run_igx("explain \"free prize\" \"hi\" --steps 4 --out-dir " + path("t") + " --npy " + path("t.npy"));
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  const igx::NdArray npy = igx::read_npy(path("t.npy"));
+  const nlohmann::json json = nlohmann::json::parse(std::ifstream(path("t") + "/explanation.json"));
+  EXPECT_EQ(npy.shape, json["shape"].get<std::vector<int64_t>>());
+  EXPECT_EQ(npy.shape[1], static_cast<int64_t>(json["examples"][0]["tokens"].size()));
+}
+
 TEST_F(Cli, LayerPatchNeuronsShareOutThePatch) {
   const std::string digit = std::string(IGX_SOURCE_DIR) + "/models/mnist-cnn/samples/digit_5_0.png";
   const auto result = run_igx("layer --image " + digit + " --method patch --patch 4,4,16,16 --steps 16 --out-dir " + path("layer"));
   ASSERT_EQ(result.exit_code, 0) << result.output;
   const nlohmann::json json = nlohmann::json::parse(std::ifstream(path("layer") + "/layer.json"));
   EXPECT_EQ(json["layer"], "features");
-  EXPECT_EQ(json["channel_sums"].size(), 32u);
-  EXPECT_NEAR(json["examples"][0]["attribution_sum"].get<double>(), json["patch_input_attribution"].get<double>(), 1e-3);
+  EXPECT_EQ(json["examples"][0]["channel_sums"].size(), 32u);
+  EXPECT_NEAR(json["examples"][0]["attribution_sum"].get<double>(),
+              json["examples"][0]["patch_input_attribution"].get<double>(), 1e-3);
   EXPECT_TRUE(fs::exists(path("layer") + "/layer-patch.png"));
   expect_one_line_error(run_igx("layer --image " + digit + " --method patch --out-dir " + path("l2")), "--patch");
   expect_one_line_error(run_igx("layer --image " + digit + " --layer conv9 --out-dir " + path("l3")), "'conv9'");

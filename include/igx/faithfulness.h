@@ -20,6 +20,7 @@
 #include <functional>
 #include <vector>
 
+#include "igx/explanation.h"
 #include "igx/text.h"
 
 namespace igx {
@@ -61,5 +62,14 @@ std::vector<FaithfulnessScores> faithfulness(const SequenceClassifier& classifie
 /// over `batch`; the ordinary tokens are ranked, [PAD] replaces for log-odds.
 std::vector<FaithfulnessScores> faithfulness(TextClassifier& classifier, const TextBatch& batch,
                                              const torch::Tensor& token_scores, const FaithfulnessOptions& options = {});
+
+/// The same for an explanation of texts of `classifier` (explainer.h): its examples' texts and
+/// token scores (igx::Error for an explanation of another modality).
+std::vector<FaithfulnessScores> faithfulness(TextClassifier& classifier, const Explanation& explanation,
+                                             const FaithfulnessOptions& options = {});
+
+/// Uniform random scores in [0, 1) [B, T] for the positions of `batch`, example i drawn from a
+/// generator seeded with seed + i: the floor every attribution method must beat.
+torch::Tensor random_token_scores(const TextBatch& batch, uint64_t seed);
 
 }  // namespace igx

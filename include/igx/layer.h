@@ -21,6 +21,10 @@ struct SplitModel {
   std::string layer = "layer";   ///< the split point's name, for messages
 };
 
+/// The layer methods by name, as requests give them (explainer.h): "conductance",
+/// "internal-influence", "layer-ig", "patch" (patch -> neuron IG), "neuron-conductance".
+const std::vector<std::string>& layer_method_names();
+
 /// IG with respect to the activations: the straight path from h' = lower(x') to h = lower(x).
 /// Values [B, ...activation shape]; completeness sum_j A_j = F(x) - F(x').
 Attribution layer_integrated_gradients(SplitModel& model, const torch::Tensor& inputs,

@@ -40,6 +40,10 @@ class Target {
   std::vector<int64_t> indices_;
 };
 
+/// "pred" (or "predicted"), "K", or "K1,K2,..." (one class per example); igx::Error naming the
+/// text otherwise.
+Target parse_target(const std::string& text);
+
 /// Throws igx::Error naming the first target outside 0..classes-1 ([B] int64 on the CPU).
 void check_targets(const torch::Tensor& targets, int64_t classes);
 

@@ -79,6 +79,21 @@ struct TextExplanation {
   std::vector<std::vector<std::vector<int64_t>>> anchors;
 };
 
+/// Texts made ready for an attribution method: tokens, the word embeddings x, the baseline's
+/// embeddings x' and the prediction at the input.
+struct PreparedTexts {
+  TextBatch batch;
+  torch::Tensor inputs;              ///< [B, T, D] word embeddings (detached)
+  torch::Tensor baselines;           ///< [B, T, D] the baseline's (baseline_embeddings)
+  ExtraInputs extras;                ///< the attention mask, on the model's device
+  torch::Tensor probabilities;       ///< [B, C] softmax of the logits at the input, float64 on the CPU
+  std::vector<int64_t> predictions;  ///< argmax at the input
+  TextBaseline baseline = TextBaseline::Pad;
+};
+
+/// Tokenises, embeds and predicts `texts`, and makes the baseline's embeddings.
+PreparedTexts prepare_texts(TextClassifier& classifier, const std::vector<std::string>& texts, TextBaseline baseline);
+
 /// attribution_method_names() and the methods for text only: "dig-greedy", "dig-maxcount", "sig".
 const std::vector<std::string>& text_method_names();
 
@@ -93,5 +108,9 @@ const std::vector<std::string>& text_method_names();
 TextExplanation explain_text(TextClassifier& classifier, const std::vector<std::string>& texts,
                              const std::string& method, const IgOptions& options,
                              TextBaseline baseline = TextBaseline::Pad, const DigOptions& dig = {});
+
+/// explain_text on texts already prepared (prepare_texts; the baseline is theirs).
+TextExplanation explain_prepared_texts(TextClassifier& classifier, PreparedTexts prepared, const std::string& method,
+                                       const IgOptions& options, const DigOptions& dig = {});
 
 }  // namespace igx

@@ -5,9 +5,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <optional>
-#include <sstream>
-#include <vector>
 
 #include "igx/error.h"
 #include "igx/file_io.h"
@@ -15,39 +12,42 @@
 namespace igx_cli {
 namespace fs = std::filesystem;
 
-std::optional<std::vector<int64_t>> parse_integer_list(const std::string& text) {
-  std::vector<int64_t> values;
-  std::stringstream stream(text);
-  std::string item;
-  while (std::getline(stream, item, ',')) {
-    try {
-      size_t used = 0;
-      values.push_back(std::stoll(item, &used));
-      if (used != item.size()) return std::nullopt;
-    } catch (const std::exception&) {
-      return std::nullopt;
+void RequestFlags::add(CLI::App* command, const std::string& name, const std::string& short_name,
+                       const std::string& help, const std::string& default_value) {
+  const igx::ExplainOptionInfo& info = igx::explain_option(name);
+  Entry& entry = entries_[info.name];
+  entry.is_flag = info.is_flag;
+  entry.command_default = default_value;
+  const std::string names = (short_name.empty() ? "" : short_name + ",") + "--" + info.name;
+  const std::string text = help.empty() ? info.help : help;
+  if (info.is_flag) {
+    entry.option = command->add_flag(names, entry.flag_value, text);
+    return;
+  }
+  entry.option = command->add_option(names, entry.value, text)->type_name(info.placeholder);
+  const std::string shown = default_value.empty() ? info.default_value : default_value;
+  if (!shown.empty()) entry.option->default_str(shown);
+}
+
+bool RequestFlags::given(const std::string& name) const {
+  const auto entry = entries_.find(name);
+  return entry != entries_.end() && entry->second.option->count() > 0;
+}
+
+std::string RequestFlags::value(const std::string& name) const {
+  const auto entry = entries_.find(name);
+  if (entry == entries_.end()) return "";
+  return given(name) ? entry->second.value : entry->second.command_default;
+}
+
+void RequestFlags::apply(igx::ExplainOptions& options) const {
+  for (const auto& [name, entry] : entries_) {
+    if (entry.option->count() > 0) {
+      igx::set_explain_option(options, name, entry.is_flag ? (entry.flag_value ? "true" : "false") : entry.value);
+    } else if (!entry.command_default.empty()) {
+      igx::set_explain_option(options, name, entry.command_default);
     }
   }
-  return values;
-}
-
-igx::Target parse_target(const std::string& text) {
-  if (text == "pred" || text == "predicted") return igx::Target::predicted();
-  const auto indices = parse_integer_list(text);
-  if (!indices) {
-    throw igx::Error("--target '" + text + "' is not valid; expected pred, a class index K, or K1,K2,... (one per example)");
-  }
-  if (indices->empty()) throw igx::Error("--target is empty; expected pred, K or K1,K2,...");
-  if (indices->size() == 1) return igx::Target::index(indices->front());
-  return igx::Target::per_example(*indices);
-}
-
-std::array<int64_t, 4> parse_corners(const std::string& text, const std::string& flag) {
-  const auto corners = parse_integer_list(text);
-  if (!corners || corners->size() != 4) {
-    throw igx::Error(flag + " '" + text + "' is not valid; expected x0,y0,x1,y1 (pixels, x1 and y1 excluded)");
-  }
-  return {(*corners)[0], (*corners)[1], (*corners)[2], (*corners)[3]};
 }
 
 void OutputFiles::check_writable(const std::string& path, const std::string& flag) const {

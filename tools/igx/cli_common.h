@@ -1,24 +1,43 @@
 #pragma once
 // What the igx subcommands share: flag parsing helpers and careful output files.
 
-#include <array>
+#include <CLI/CLI.hpp>
+
 #include <cstdint>
-#include <optional>
+#include <map>
 #include <string>
 #include <vector>
 
-#include "igx/target.h"
+#include "igx/error.h"
+#include "igx/explain_options.h"
 
 namespace igx_cli {
 
-/// "pred", "K" or "K1,K2,..." (one class per example).
-/// "3,-1,7" -> {3, -1, 7}; none when an item is not an integer ("" -> {}).
-std::optional<std::vector<int64_t>> parse_integer_list(const std::string& text);
-igx::Target parse_target(const std::string& text);
+/// The options of a request (igx/explain_options.h) as flags of a command, named, explained
+/// and defaulted by the library's table, so that every command and every other front end
+/// spells them alike.
+class RequestFlags {
+ public:
+  /// Adds --NAME (and `short_name`, e.g. "-n"). `help` and `default_value` replace the
+  /// table's for a command whose meaning differs; a command default is set in every request.
+  void add(CLI::App* command, const std::string& name, const std::string& short_name = "",
+           const std::string& help = "", const std::string& default_value = "");
+  /// Sets the flags given on the command line (and the command's own defaults) into `options`;
+  /// igx::Error naming the flag for a bad value.
+  void apply(igx::ExplainOptions& options) const;
+  bool given(const std::string& name) const;  ///< whether --NAME was on the command line
+  std::string value(const std::string& name) const;  ///< as given, or the command's default
 
-/// "x0,y0,x1,y1" (four integers) as {x0, y0, x1, y1}; igx::Error naming `flag` and the text
-/// otherwise.
-std::array<int64_t, 4> parse_corners(const std::string& text, const std::string& flag);
+ private:
+  struct Entry {
+    std::string value;
+    bool flag_value = false;
+    std::string command_default;
+    CLI::Option* option = nullptr;
+    bool is_flag = false;
+  };
+  std::map<std::string, Entry> entries_;  // node-based: CLI11 keeps pointers to the values
+};
 
 /// Where a command writes its files. Explicit paths are never overwritten without --force.
 /// Default files go to an output folder that igx marks as its own (a .igx-output file), so a

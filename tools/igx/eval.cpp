@@ -13,9 +13,9 @@
 #include "cli_common.h"
 #include "commands.h"
 #include "igx/datasets.h"
+#include "igx/explainer.h"
 #include "igx/faithfulness.h"
-#include "igx/igx.h"
-#include "igx/text.h"
+#include "igx/runtime.h"
 
 namespace igx_cli {
 namespace {
@@ -59,50 +59,63 @@ std::string format(const char* pattern, double value) {
   return text;
 }
 
-// Which library method and which baseline each evaluated name means.
-struct MethodPlan {
-  std::string library_method;  // explain_text's name, or "" for random scores
-  igx::TextBaseline baseline;
-};
+// The explanation request behind each evaluated name: "ig" is IG integrated adaptively to
+// --tolerance; an IG rule is IG with that rule at fixed steps, as igx explain reads it.
+igx::ExplainRequest request_of(const std::string& method, const EvalFlags& flags) {
+  igx::ExplainRequest request;
+  igx::ExplainOptions& options = request.options;
+  options.batch_size = flags.batch_size;
+  if (method == "ig" || method == "sig") {
+    options.tolerance = flags.tolerance;
+    options.max_steps = flags.max_steps;
+  }
+  if (method == "ig") return request;
+  igx::set_explain_option(options, "method", method);
+  if (method == "sig") options.initial_intervals = flags.sig_initial_intervals;
+  if (method == "dig-greedy" || method == "dig-maxcount") {
+    options.anchors = flags.anchors;
+    options.neighbours = flags.neighbours;
+    options.upscale = flags.upscale;
+  }
+  return request;
+}
 
-MethodPlan plan_of(const std::string& method) {
-  if (method == "random") return {"", igx::TextBaseline::Pad};
-  if (method == "ig") return {"gausslegendre", igx::TextBaseline::Pad};  // adaptive: the rule is not used
-  if (method == "sig") return {"sig", igx::TextBaseline::Mask};
+void check_method(const std::string& method) {
+  if (method == "ig" || method == "random") return;
   const auto& names = igx::text_method_names();
   if (std::find(names.begin(), names.end(), method) == names.end()) {
     std::string known = "ig, random";
     for (const auto& name : names) known += ", " + name;
     throw igx::Error("unknown method '" + method + "' in --methods; expected some of: " + known);
   }
-  return {method, igx::TextBaseline::Pad};
 }
 
-// The scores of the texts [begin, end): attributions summed per token, or uniform random ones
-// drawn per example from the seed (the floor every method must beat).
-igx::TextExplanation attribute_texts(igx::TextClassifier& classifier, const std::vector<std::string>& texts,
-                                     const std::string& method, const EvalFlags& flags, size_t first_index) {
-  const MethodPlan plan = plan_of(method);
-  if (plan.library_method.empty()) {
-    igx::TextExplanation explanation;
-    explanation.batch = classifier.encode(texts);
-    const int64_t length = explanation.batch.ids.size(1);
-    std::vector<torch::Tensor> rows;
-    for (size_t i = 0; i < texts.size(); ++i) {
-      auto generator = at::make_generator<at::CPUGeneratorImpl>(flags.seed + first_index + i);
-      rows.push_back(torch::rand({length}, generator, torch::kDouble));
-    }
-    explanation.token_scores = torch::stack(rows);
-    return explanation;
+// What one chunk of texts scored, and the completeness reports when the method has them.
+struct ChunkScores {
+  std::vector<igx::FaithfulnessScores> scores;
+  std::vector<igx::ExampleReport> reports;  // empty for random scores
+};
+
+// The texts [begin, end) scored by `method`: its attributions summed per token, or uniform random
+// scores drawn per example from the seed (the floor every method must beat).
+ChunkScores score_texts(igx::Explainer& explainer, const std::vector<std::string>& texts, const std::string& method,
+                        const EvalFlags& flags, size_t first_index, double& seconds,
+                        const igx::FaithfulnessOptions& faithfulness) {
+  igx::TextClassifier& classifier = explainer.text_classifier();
+  const auto start = std::chrono::steady_clock::now();
+  if (method == "random") {
+    const igx::TextBatch batch = classifier.encode(texts);
+    const torch::Tensor scores = igx::random_token_scores(batch, flags.seed + first_index);
+    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return {igx::faithfulness(classifier, batch, scores, faithfulness), {}};
   }
-  igx::IgOptions options = igx::IgOptions()
-                               .strategy(igx::Strategy::IntervalAdaptive)
-                               .tolerance(flags.tolerance)
-                               .max_steps(flags.max_steps)
-                               .internal_batch_size(flags.batch_size);
-  if (method == "sig") options.initial_intervals(flags.sig_initial_intervals);
-  const igx::DigOptions dig = igx::DigOptions().anchors(flags.anchors).neighbours(flags.neighbours).upscale(flags.upscale);
-  return igx::explain_text(classifier, texts, plan.library_method, options, plan.baseline, dig);
+  igx::ExplainRequest request = request_of(method, flags);
+  request.texts = texts;
+  const igx::Explanation explanation = explainer.explain(request);
+  seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ChunkScores chunk{igx::faithfulness(classifier, explanation, faithfulness), {}};
+  for (const igx::ExampleExplanation& example : explanation.examples) chunk.reports.push_back(example.report);
+  return chunk;
 }
 
 // The command line that reproduces a run.
@@ -142,13 +155,14 @@ std::string table(const std::vector<MethodTotals>& totals, double percent) {
 void run(const EvalFlags& flags) {
   if (flags.count < 1) throw igx::Error("--n " + std::to_string(flags.count) + " must be at least 1");
   if (flags.texts_per_call < 1) throw igx::Error("--texts-per-call must be at least 1");
-  for (const std::string& method : flags.methods) plan_of(method);  // unknown names fail before any work
+  for (const std::string& method : flags.methods) check_method(method);  // unknown names fail before any work
   OutputFiles files(".", flags.force);
   if (!flags.markdown.empty()) files.check_writable(flags.markdown, "--out");
   if (!flags.json.empty()) files.check_writable(flags.json, "--json");
   const int threads = igx::set_num_threads(flags.threads);
 
-  igx::TextClassifier classifier = igx::TextClassifier::load(igx::find_bundle(flags.model));
+  const auto explainer = igx::Explainer::load(flags.model);
+  igx::TextClassifier& classifier = explainer->text_classifier();
   const igx::TextDataset data = flags.data.empty() ? igx::read_spam_split(igx::find_data_directory(), "test")
                                                    : igx::read_text_jsonl(flags.data);
   const size_t count = std::min(static_cast<size_t>(flags.count), data.size());
@@ -164,7 +178,8 @@ void run(const EvalFlags& flags) {
 
   // TorchScript optimises a method on its first calls: warm it up once, untimed, so that the
   // first method in the list is not charged for it.
-  attribute_texts(classifier, {texts.front()}, "ig", flags, 0);
+  double warm_up_seconds = 0;
+  score_texts(*explainer, {texts.front()}, "ig", flags, 0, warm_up_seconds, faithfulness_options);
 
   std::vector<MethodTotals> totals;
   nlohmann::json per_example = nlohmann::json::object();
@@ -174,13 +189,10 @@ void run(const EvalFlags& flags) {
     nlohmann::json rows = nlohmann::json::array();
     for (size_t begin = 0; begin < count; begin += static_cast<size_t>(flags.texts_per_call)) {
       const size_t end = std::min(count, begin + static_cast<size_t>(flags.texts_per_call));
-      const std::vector<std::string> chunk(texts.begin() + static_cast<std::ptrdiff_t>(begin),
-                                           texts.begin() + static_cast<std::ptrdiff_t>(end));
-      const auto start = std::chrono::steady_clock::now();
-      const igx::TextExplanation explanation = attribute_texts(classifier, chunk, method, flags, begin);
-      total.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      const std::vector<igx::FaithfulnessScores> scores =
-          igx::faithfulness(classifier, explanation.batch, explanation.token_scores, faithfulness_options);
+      const std::vector<std::string> chunk_texts(texts.begin() + static_cast<std::ptrdiff_t>(begin),
+                                                 texts.begin() + static_cast<std::ptrdiff_t>(end));
+      const ChunkScores chunk = score_texts(*explainer, chunk_texts, method, flags, begin, total.seconds, faithfulness_options);
+      const std::vector<igx::FaithfulnessScores>& scores = chunk.scores;
       for (size_t i = 0; i < scores.size(); ++i) {
         const igx::FaithfulnessScores& s = scores[i];
         total.sum.log_odds += s.log_odds;
@@ -195,8 +207,8 @@ void run(const EvalFlags& flags) {
                               {"sufficiency", s.sufficiency},
                               {"aopc_comprehensiveness", s.aopc_comprehensiveness},
                               {"aopc_sufficiency", s.aopc_sufficiency}};
-        if (!explanation.attribution.examples.empty()) {
-          const igx::ExampleReport& report = explanation.attribution.examples[i];
+        if (!chunk.reports.empty()) {
+          const igx::ExampleReport& report = chunk.reports[i];
           row["delta"] = report.delta;
           row["steps"] = report.steps;
           if (report.relative_error) {
@@ -261,7 +273,7 @@ std::function<void()> add_eval(CLI::App& app) {
       "  igx eval --methods ig,dig-greedy,dig-maxcount,sig,inputxgradient,random --n 500");
   command->add_option("--methods", flags->methods,
                       "Methods to compare: ig (adaptive), dig-greedy, dig-maxcount, sig, inputxgradient, saliency, "
-                      "an IG rule, and random (uniform random scores, the floor)")
+                      "an IG rule (fixed steps), and random (uniform random scores, the floor)")
       ->delimiter(',')->capture_default_str()->type_name("LIST");
   command->add_option("--n", flags->count, "Texts to evaluate: the first N of the split")
       ->capture_default_str()->type_name("N");

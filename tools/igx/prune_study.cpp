@@ -13,11 +13,10 @@
 
 #include "cli_common.h"
 #include "commands.h"
+#include "igx/explainer.h"
 #include "igx/markup.h"
-#include "igx/igx.h"
-#include "igx/image.h"
-#include "igx/layer.h"
 #include "igx/prune.h"
+#include "igx/runtime.h"
 #include "igx/svg_plot.h"
 
 namespace igx_cli {
@@ -36,15 +35,11 @@ struct PruneStudyFlags {
   int64_t max_k = 16;
   uint64_t seed = 0;
   std::string rank_by = "value";
-  int64_t steps = 32;
-  std::string method = "gausslegendre";
-  std::string baseline = "black";
-  std::string output = "logit";
-  int64_t batch_size = 256;
   int threads = 0;
   std::string device = "cpu";
   std::string out_dir = "igx-out/prune-study";
   bool force = false;
+  RequestFlags request;  // method, steps, baseline, output, batch-size: the IG of every ranking
 };
 
 std::string format(double value, const char* pattern = "%.6g") {
@@ -207,39 +202,39 @@ void print_table(const igx::PruneStudy& study, int64_t max_k) {
 
 void run(const PruneStudyFlags& flags) {
   igx::set_num_threads(flags.threads);
-  const torch::Device device = igx::parse_device(flags.device);
-  igx::ImageClassifier classifier = igx::ImageClassifier::load(igx::find_bundle(flags.model), device);
-  igx::SplitModel split = classifier.split(flags.layer);
+  igx::parse_rule(flags.request.value("method"));  // the study integrates IG with a rule at fixed steps
+  const auto explainer = igx::Explainer::load(flags.model, igx::LoadOptions().device(igx::parse_device(flags.device)));
+  igx::ExplainRequest request;
+  request.image_paths = {flags.image};
+  flags.request.apply(request.options);
+  const igx::PreparedRequest prepared = explainer->prepare(request);
+  igx::SplitModel split = explainer->image_classifier().split(flags.layer);
   const igx::PruneUnit unit = igx::parse_prune_unit(flags.unit);
   if (flags.rank_by != "value" && flags.rank_by != "magnitude") {
     throw igx::Error("--rank-by '" + flags.rank_by + "' is not valid; expected value or magnitude");
   }
-  const igx::ImageBaseline baseline = igx::ImageBaseline::parse(flags.baseline);
   OutputFiles files(flags.out_dir, flags.force);
 
-  const torch::Tensor pixels = classifier.read_image(flags.image).to(device);
+  const torch::Tensor& pixels = prepared.inputs;
   // Without --patch: the densest window of ink, which lies on the digit's stroke.
-  const std::array<int64_t, 4> corners =
-      flags.patch.empty() ? igx::densest_window(pixels[0], flags.patch_size) : parse_corners(flags.patch, "--patch");
+  const std::array<int64_t, 4> corners = flags.patch.empty() ? igx::densest_window(pixels[0], flags.patch_size)
+                                                             : igx::parse_corners(flags.patch, "--patch");
   const torch::Tensor patch = igx::rectangle_patch(pixels.sizes().slice(1), corners[0], corners[1], corners[2], corners[3]);
   const std::string patch_text = std::to_string(corners[0]) + "," + std::to_string(corners[1]) + "," +
                                  std::to_string(corners[2]) + "," + std::to_string(corners[3]);
+  const int64_t steps = prepared.ig.n_steps();
+  const std::string& method = prepared.method;
+  const std::string& model_name = explainer->name();
 
-  const igx::IgOptions ig = igx::IgOptions()
-                                .n_steps(flags.steps)
-                                .method(igx::parse_rule(flags.method))
-                                .baseline(igx::Baseline::tensor(classifier.baseline(pixels, baseline)))
-                                .output(igx::parse_output_kind(flags.output))
-                                .internal_batch_size(flags.batch_size);
   const igx::PruneStudyOptions options = igx::PruneStudyOptions()
-                                             .ig(ig)
+                                             .ig(prepared.ig)
                                              .unit(unit)
                                              .max_k(flags.max_k)
                                              .seed(flags.seed)
                                              .magnitude(flags.rank_by == "magnitude");
   const igx::PruneStudy study = igx::prune_study(split, pixels, patch, options);
 
-  const json setup = {{"model", classifier.config().name},
+  const json setup = {{"model", model_name},
                       {"image", flags.image},
                       {"layer", split.layer},
                       {"patch", patch_text},
@@ -248,26 +243,25 @@ void run(const PruneStudyFlags& flags) {
                       {"max_k", flags.max_k},
                       {"seed", flags.seed},
                       {"rank_by", flags.rank_by},
-                      {"steps", flags.steps},
-                      {"method", flags.method},
-                      {"baseline", baseline.describe()},
-                      {"output", flags.output},
-                      {"target_label", classifier.config().label(study.target)}};
+                      {"steps", steps},
+                      {"method", method},
+                      {"baseline", prepared.baseline_description},
+                      {"output", igx::output_kind_name(prepared.ig.output())},
+                      {"target_label", explainer->label(study.target)}};
   const igx::PruneRecord& unpruned = study.records[0];
-  std::cout << "prune-study at layer '" << split.layer << "' of " << classifier.config().name << ", "
-            << fs::path(flags.image).filename().string() << ": class " << classifier.config().label(study.target)
+  std::cout << "prune-study at layer '" << split.layer << "' of " << model_name << ", "
+            << fs::path(flags.image).filename().string() << ": class " << explainer->label(study.target)
             << " (logit " << format(unpruned.logit, "%.3f") << ", p " << format(unpruned.probability, "%.3f") << "), patch "
-            << patch_text << ", " << study.units << " " << igx::prune_unit_name(unit) << "s, " << flags.steps << " "
-            << flags.method << " steps\n";
+            << patch_text << ", " << study.units << " " << igx::prune_unit_name(unit) << "s, " << steps << " "
+            << method << " steps\n";
   std::cout << "  inside the patch " << format(unpruned.inside) << " (its neurons share out "
             << format(study.patch_neuron_sum) << "), outside " << format(unpruned.outside) << "\n";
   print_table(study, flags.max_k);
 
   igx::PlotOptions plot_options;
-  plot_options.subtitle = classifier.config().name + ", " + fs::path(flags.image).filename().string() + ", patch " + patch_text +
+  plot_options.subtitle = model_name + ", " + fs::path(flags.image).filename().string() + ", patch " + patch_text +
                           ", " + igx::prune_unit_name(unit) + "s of '" + split.layer + "', class " +
-                          classifier.config().label(study.target) + ", " + std::to_string(flags.steps) + " " + flags.method +
-                          " steps";
+                          explainer->label(study.target) + ", " + std::to_string(steps) + " " + method + " steps";
   plot_options.x.label = "k (top " + igx::prune_unit_name(unit) + "s of the ranking zeroed)";
   plot_options.x.min = 0;
   plot_options.x.max = static_cast<double>(flags.max_k);
@@ -288,7 +282,7 @@ void run(const PruneStudyFlags& flags) {
   outputs.push_back({"inside-share.svg", plot(study, share_options, [](const igx::PruneRecord& r) { return r.inside_share; },
                                               nullptr, "", "")});
   igx::PlotOptions prediction_options = plot_options;
-  prediction_options.title = "Logit (solid) and probability x 10 (dashed) of class " + classifier.config().label(study.target);
+  prediction_options.title = "Logit (solid) and probability x 10 (dashed) of class " + explainer->label(study.target);
   prediction_options.y.label = "logit; probability x 10";
   outputs.push_back({"prediction.svg",
                      plot(study, prediction_options, [](const igx::PruneRecord& r) { return r.logit; },
@@ -328,15 +322,13 @@ std::function<void()> add_prune_study(CLI::App& app) {
   command->add_option("--seed", flags->seed, "Seed of the random ranking")->capture_default_str()->type_name("S");
   command->add_option("--rank-by", flags->rank_by, "Rank by the signed score (value) or by its magnitude")
       ->capture_default_str()->type_name("value|magnitude");
-  command->add_option("-n,--steps", flags->steps, "Fixed integration steps of every IG and ranking")
-      ->capture_default_str()->type_name("N")->check(CLI::PositiveNumber);
-  command->add_option("--method", flags->method, "Quadrature rule (riemann_*, gausslegendre); conductance always uses k/n")
-      ->capture_default_str()->type_name("RULE");
-  command->add_option("-b,--baseline", flags->baseline, "black, blur[:SIGMA] or noise[:SEED]")
-      ->capture_default_str()->type_name("SPEC");
-  command->add_option("--output", flags->output, "Explained output: logit, prob or logprob")->capture_default_str()->type_name("KIND");
-  command->add_option("--batch-size", flags->batch_size, "Most rows per model call; 0 = no bound")
-      ->capture_default_str()->type_name("B")->check(CLI::NonNegativeNumber);
+  RequestFlags& request = flags->request;
+  request.add(command, "steps", "-n", "Fixed integration steps of every IG and ranking", "32");
+  request.add(command, "method", "", "Quadrature rule (riemann_*, gausslegendre); conductance always uses k/n",
+              "gausslegendre");
+  request.add(command, "baseline", "-b", "black, blur[:SIGMA] or noise[:SEED]", "black");
+  request.add(command, "output");
+  request.add(command, "batch-size");
   command->add_option("--threads", flags->threads, "CPU threads; 0 = all cores")->capture_default_str()->type_name("T");
   command->add_option("--device", flags->device, "cpu, cuda or cuda:N")->capture_default_str()->type_name("DEV");
   command->add_option("--out-dir", flags->out_dir, "Folder for the CSV, JSON, SVG plots and index.html (made by igx)")

@@ -12,9 +12,9 @@
 #include "cli_common.h"
 #include "commands.h"
 #include "igx/datasets.h"
-#include "igx/igx.h"
-#include "igx/image.h"
-#include "igx/text.h"
+#include "igx/explainer.h"
+#include "igx/runtime.h"
+#include "igx/tensor_checks.h"
 #include "sweep_report.h"
 
 namespace igx_cli {
@@ -47,98 +47,64 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-/// One instance ready to integrate: input and baseline [1, ...], the model's extra inputs.
-struct Prepared {
-  InstanceInfo info;
-  torch::Tensor input;
-  torch::Tensor baseline;
-  igx::ExtraInputs extras;
-};
-
-/// The instances of a model's data, prepared one at a time (so that a text is never padded to
-/// another's length).
+/// The instances of a model's data, each prepared alone through the explanation service (so
+/// that a text is never padded to another's length): input and baseline [1, ...], the extra
+/// inputs, the prediction, IG options with the predicted class as target.
 class Workload {
  public:
-  virtual ~Workload() = default;
-  virtual int64_t size() const = 0;
-  virtual Prepared prepare(int64_t index) = 0;
-  virtual igx::Model& model() = 0;
-  virtual std::string baseline_name() const = 0;
-};
-
-class TextWorkload : public Workload {
- public:
-  TextWorkload(const std::string& bundle, const std::string& data_path, torch::Device device)
-      : classifier_(igx::TextClassifier::load(bundle, device)),
-        data_(data_path.empty() ? igx::read_spam_split(igx::find_data_directory()) : igx::read_text_jsonl(data_path)),
-        device_(device) {}
-  int64_t size() const override { return static_cast<int64_t>(data_.size()); }
-  igx::Model& model() override { return classifier_.embedding_model(); }
-  std::string baseline_name() const override { return "pad"; }
-
-  Prepared prepare(int64_t index) override {
-    const igx::TextBatch batch = classifier_.encode({data_.texts[index]});
-    Prepared prepared;
-    prepared.input = classifier_.embed(batch.ids).detach();
-    prepared.baseline = classifier_.baseline_embeddings(batch, igx::TextBaseline::Pad).detach();
-    prepared.extras = {batch.mask.to(device_)};
-    prepared.info = {index, data_.ids[index], data_.labels[index],
-                     classifier_.logits(batch.ids, batch.mask).argmax(1).item<int64_t>(),
-                     static_cast<int64_t>(batch.encodings[0].ids.size())};
-    return prepared;
-  }
-
- private:
-  igx::TextClassifier classifier_;
-  igx::TextDataset data_;
-  torch::Device device_;
-};
-
-class ImageWorkload : public Workload {
- public:
-  ImageWorkload(const std::string& bundle, const std::string& data_path, torch::Device device)
-      : classifier_(igx::ImageClassifier::load(bundle, device)),
-        data_(data_path.empty() ? igx::read_mnist_split(igx::find_data_directory()) : igx::read_image_npy(data_path)),
-        device_(device) {
-    const std::vector<int64_t> expected = classifier_.input_shape();
-    const auto shape = data_.images.sizes().slice(1);
+  Workload(const SweepFlags& flags, torch::Device device)
+      : explainer_(igx::Explainer::load(flags.model, igx::LoadOptions().device(device))), batch_size_(flags.batch_size) {
+    const bool default_split = explainer_->name() == "spam-transformer" || explainer_->name() == "mnist-cnn";
+    if (flags.data.empty() && !default_split) {
+      throw igx::Error("model '" + explainer_->name() +
+                       "' has no default test split; pass --data FILE (.jsonl texts or .npy images)");
+    }
+    if (explainer_->modality() == igx::Modality::Text) {
+      texts_ = flags.data.empty() ? igx::read_spam_split(igx::find_data_directory()) : igx::read_text_jsonl(flags.data);
+      return;
+    }
+    if (explainer_->modality() != igx::Modality::Image) {
+      throw igx::Error("model '" + flags.model + "' is not a bundle; igx sweep takes text and image bundles");
+    }
+    images_ = flags.data.empty() ? igx::read_mnist_split(igx::find_data_directory()) : igx::read_image_npy(flags.data);
+    const std::vector<int64_t> expected = explainer_->image_classifier().input_shape();
+    const auto shape = images_.images.sizes().slice(1);
     if (std::vector<int64_t>(shape.begin(), shape.end()) != expected) {
-      throw igx::Error("images of " + (data_path.empty() ? std::string("the test split") : "'" + data_path + "'") +
-                       " have shape " + igx::shape_string(data_.images) + "; model " + classifier_.config().name +
+      throw igx::Error("images of " + (flags.data.empty() ? std::string("the test split") : "'" + flags.data + "'") +
+                       " have shape " + igx::shape_string(images_.images) + "; model " + explainer_->name() +
                        " expects [N, " + std::to_string(expected[0]) + ", " + std::to_string(expected[1]) + ", " +
                        std::to_string(expected[2]) + "]");
     }
   }
-  int64_t size() const override { return data_.size(); }
-  igx::Model& model() override { return classifier_.model(); }
-  std::string baseline_name() const override { return "black"; }
 
-  Prepared prepare(int64_t index) override {
-    Prepared prepared;
-    prepared.input = data_.images[index].unsqueeze(0).to(device_);
-    prepared.baseline = classifier_.baseline(prepared.input, igx::ImageBaseline{});
-    prepared.info = {index, std::to_string(index), data_.labels[index],
-                     igx::predict(classifier_.model(), prepared.input).item<int64_t>(), -1};
+  int64_t size() const {
+    return explainer_->modality() == igx::Modality::Text ? static_cast<int64_t>(texts_.size()) : images_.size();
+  }
+
+  /// Instance `index` and what describes it in the study's rows.
+  igx::PreparedRequest prepare(int64_t index, InstanceInfo& info) {
+    igx::ExplainRequest request;
+    request.options.batch_size = batch_size_;
+    const bool text = explainer_->modality() == igx::Modality::Text;
+    if (text) {
+      request.texts = {texts_.texts[index]};
+    } else {
+      request.images = images_.images[index].unsqueeze(0);
+    }
+    igx::PreparedRequest prepared = explainer_->prepare(request);
+    info = {index, text ? texts_.ids[index] : std::to_string(index), text ? texts_.labels[index] : images_.labels[index],
+            prepared.predictions[0], text ? static_cast<int64_t>(prepared.text.encodings[0].ids.size()) : -1};
     return prepared;
   }
 
- private:
-  igx::ImageClassifier classifier_;
-  igx::ImageDataset data_;
-  torch::Device device_;
-};
+  std::string baseline_name() const { return explainer_->modality() == igx::Modality::Text ? "pad" : "black"; }
 
-std::unique_ptr<Workload> load_workload(const SweepFlags& flags, torch::Device device) {
-  const std::string bundle = igx::find_bundle(flags.model);
-  const igx::BundleConfig config = igx::load_bundle_config(bundle);
-  const bool default_split = config.name == "spam-transformer" || config.name == "mnist-cnn";
-  if (flags.data.empty() && !default_split) {
-    throw igx::Error("model '" + config.name + "' has no default test split; pass --data FILE (.jsonl texts or .npy images)");
-  }
-  if (config.task == "text") return std::make_unique<TextWorkload>(bundle, flags.data, device);
-  if (config.task == "image") return std::make_unique<ImageWorkload>(bundle, flags.data, device);
-  throw igx::Error("model '" + config.name + "' is a " + config.task + " model; igx sweep takes text and image bundles");
-}
+ private:
+  std::shared_ptr<igx::Explainer> explainer_;
+  int64_t batch_size_;
+  igx::TextDataset texts_;
+  igx::ImageDataset images_;
+};
 
 /// Which rows of the data: the first `count`, or `count` spread evenly over the file (the test
 /// splits are sorted by class, so the first rows are all of one class).
@@ -206,14 +172,14 @@ void run(SweepFlags flags) {
   const std::string strategy_path = files.resolve("", "adaptive.csv");
   const auto start = std::chrono::steady_clock::now();
 
-  std::unique_ptr<Workload> workload = load_workload(flags, device);
+  Workload workload(flags, device);
   sweep::SweepResults results;
   sweep::SweepSetup& setup = results.setup;
-  setup = {flags.model, flags.data.empty() ? "default test split" : flags.data, flags.pick, workload->baseline_name(),
+  setup = {flags.model, flags.data.empty() ? "default test split" : flags.data, flags.pick, workload.baseline_name(),
            flags.steps, flags.rules, flags.tolerances, flags.strategies, flags.max_steps, flags.initial_steps,
            flags.batch_size, igx::set_num_threads(flags.threads), flags.device};
   setup.initial_intervals = flags.initial_intervals;
-  const std::vector<int64_t> indices = pick_indices(workload->size(), flags.count, flags.pick);
+  const std::vector<int64_t> indices = pick_indices(workload.size(), flags.count, flags.pick);
 
   // Rows go to the CSV files as they come, so a long run that is stopped keeps what it did.
   std::ofstream fixed_csv(fixed_path), strategy_csv(strategy_path);
@@ -223,18 +189,18 @@ void run(SweepFlags flags) {
 
   for (size_t k = 0; k < indices.size(); ++k) {
     const auto instance_start = std::chrono::steady_clock::now();
-    const Prepared prepared = workload->prepare(indices[k]);
-    results.instances.push_back(prepared.info);
-    const igx::IgOptions common = igx::IgOptions()
-                                      .baseline(igx::Baseline::tensor(prepared.baseline))
-                                      .target(igx::Target::index(prepared.info.prediction))
-                                      .output(igx::OutputKind::Logit)
-                                      .internal_batch_size(flags.batch_size);
+    InstanceInfo info;
+    const igx::PreparedRequest prepared = workload.prepare(indices[k], info);
+    results.instances.push_back(info);
+    igx::Model& model = *prepared.model;
+    // The request's options (baseline, predicted class, batch size); each run sets its integration.
+    const igx::IgOptions& common = prepared.ig;
     for (const std::string& rule : flags.rules) {
       for (int64_t n : flags.steps) {
         const auto call_start = std::chrono::steady_clock::now();
         const igx::Attribution attribution = igx::integrated_gradients(
-            workload->model(), prepared.input, igx::IgOptions(common).method(igx::parse_rule(rule)).n_steps(n),
+            model, prepared.inputs,
+            igx::IgOptions(common).strategy(igx::Strategy::Fixed).method(igx::parse_rule(rule)).n_steps(n),
             prepared.extras);
         results.fixed.push_back({k, rule, n, attribution.examples[0], attribution.counts, seconds_since(call_start)});
         fixed_csv << sweep::fixed_csv_row(results, results.fixed.back());
@@ -253,7 +219,7 @@ void run(SweepFlags flags) {
         if (strategy == "doubling") options.method(igx::Rule::RiemannRight).initial_steps(flags.initial_steps);
         const auto call_start = std::chrono::steady_clock::now();
         const igx::Attribution attribution =
-            igx::integrated_gradients(workload->model(), prepared.input, options, prepared.extras);
+            igx::integrated_gradients(model, prepared.inputs, options, prepared.extras);
         results.strategies.push_back({k, strategy, strategy == "doubling" ? "riemann_right" : "simpson", tolerance,
                                       attribution.examples[0], attribution.counts, seconds_since(call_start)});
         strategy_csv << sweep::strategy_csv_row(results, results.strategies.back());
@@ -261,7 +227,7 @@ void run(SweepFlags flags) {
     }
     fixed_csv.flush();
     strategy_csv.flush();
-    std::cerr << "igx sweep: instance " << k + 1 << "/" << indices.size() << " (row " << prepared.info.index
+    std::cerr << "igx sweep: instance " << k + 1 << "/" << indices.size() << " (row " << info.index
               << ") done in " << seconds_since(instance_start) << " s\n";
   }
   if (!fixed_csv || !strategy_csv) throw igx::Error("writing '" + fixed_path + "' or '" + strategy_path + "' failed");
