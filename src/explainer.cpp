@@ -35,11 +35,6 @@ std::string number(double value) {
   return text;
 }
 
-std::vector<double> doubles_of(const torch::Tensor& tensor) {
-  const torch::Tensor values = tensor.detach().to(torch::kCPU, torch::kDouble).contiguous();
-  return {values.data_ptr<double>(), values.data_ptr<double>() + values.numel()};
-}
-
 // What the options of a request resolve to, before any input is read.
 struct Plan {
   std::string method;
@@ -722,7 +717,8 @@ Explanation Explainer::explain(PreparedRequest& prepared, const ExplainRequest& 
       example.tokens = encoding.tokens;
       example.token_ids = encoding.ids;
       example.truncated = encoding.truncated;
-      example.token_scores = doubles_of(text.token_scores[row].narrow(0, 0, static_cast<int64_t>(encoding.ids.size())));
+      const int64_t length = static_cast<int64_t>(encoding.ids.size());
+      example.token_scores = array_from_tensor(text.token_scores[row].narrow(0, 0, length)).values;
       if (options.words.value_or(false)) example.words = sum_scores_by_word(example.tokens, example.token_scores);
       if (!text.token_reports.empty()) example.token_reports = text.token_reports[b];
       if (!text.anchors.empty()) {
@@ -739,7 +735,7 @@ Explanation Explainer::explain(PreparedRequest& prepared, const ExplainRequest& 
       if (input_shaped) example.pixel_attributions = array_from_tensor(values[row].sum(0));
       if (!input_shaped) {
         const torch::Tensor neurons = values[row];
-        example.channel_sums = doubles_of(neurons.dim() >= 2 ? neurons.flatten(1).sum(1) : neurons);
+        example.channel_sums = array_from_tensor(neurons.dim() >= 2 ? neurons.flatten(1).sum(1) : neurons).values;
       }
       if (!patch_inside.empty()) example.patch_input_attribution = patch_inside[b];
     }

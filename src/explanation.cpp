@@ -3,17 +3,13 @@
 #include <algorithm>
 
 #include "igx/error.h"
+#include "igx/tensor_io.h"
 
 namespace igx {
 namespace {
 
 nlohmann::json optional_number(const std::optional<double>& value) {
   return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
-}
-
-std::vector<double> doubles_of(const torch::Tensor& tensor) {
-  const torch::Tensor values = tensor.detach().to(torch::kCPU, torch::kDouble).contiguous();
-  return {values.data_ptr<double>(), values.data_ptr<double>() + values.numel()};
 }
 
 torch::Tensor predictions_of(const Explanation& explanation) {
@@ -75,7 +71,7 @@ void add_example_fields(nlohmann::json& entry, const ExampleExplanation& example
   }
   if (example.sum_standard_error) {
     entry["sum_standard_error"] = *example.sum_standard_error;
-    entry["standard_errors"] = doubles_of(explanation.standard_errors[static_cast<int64_t>(b)]);
+    entry["standard_errors"] = array_from_tensor(explanation.standard_errors[static_cast<int64_t>(b)]).values;
   }
   if (!example.channel_sums.empty()) entry["channel_sums"] = example.channel_sums;
   if (example.patch_input_attribution) entry["patch_input_attribution"] = *example.patch_input_attribution;

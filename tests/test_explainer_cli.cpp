@@ -30,6 +30,9 @@ struct Case {
   Options options;
 };
 
+// Test names show the case's name, not its bytes.
+void PrintTo(const Case& test, std::ostream* out) { *out << test.name; }
+
 const std::string kModels = std::string(IGX_SOURCE_DIR) + "/models/";
 const std::string kSpam = kModels + "spam-transformer";
 const std::string kMnist = kModels + "mnist-cnn";
