@@ -1,14 +1,15 @@
+// The explanation service: loading a model, preparing requests (explain_plan.cpp,
+// explain_inputs.cpp), running the method they name and assembling the Explanation.
 #include "igx/explainer.h"
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <filesystem>
 #include <map>
 
+#include "explain_detail.h"
 #include "igx/attribute.h"
 #include "igx/bundle.h"
-#include "igx/datasets.h"
 #include "igx/distribution.h"
 #include "igx/error.h"
 #include "igx/layer.h"
@@ -16,367 +17,14 @@
 #include "igx/tensor_io.h"
 
 namespace igx {
+
+using detail::example_count;
+using detail::is_dig;
+using detail::is_layer_method;
+
 namespace {
 
 namespace fs = std::filesystem;
-
-bool contains(const std::vector<std::string>& names, const std::string& name) {
-  return std::find(names.begin(), names.end(), name) != names.end();
-}
-bool is_ig_rule(const std::string& method) { return contains(rule_names(), method); }
-bool is_dig(const std::string& method) { return method == "dig-greedy" || method == "dig-maxcount"; }
-bool is_layer_method(const std::string& method) { return contains(layer_method_names(), method); }
-// Methods that integrate along a straight path with a rule or a strategy.
-bool integrates(const std::string& method) { return is_ig_rule(method) || method == "sig"; }
-
-std::string number(double value) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%g", value);
-  return text;
-}
-
-// What the options of a request resolve to, before any input is read.
-struct Plan {
-  std::string method;
-  bool method_given = false;
-  Strategy strategy = Strategy::Fixed;
-  bool distribution = false;  // baselines by spec or tensor
-  int64_t expected_gradients = 0;
-};
-
-// Error-controlled integration is the default; --steps or an IG rule in --method ask for fixed
-// steps instead. Methods that do not integrate along a refinable path are fixed.
-Strategy strategy_of(const ExplainOptions& options, const std::string& method) {
-  if (!integrates(method)) return Strategy::Fixed;
-  if (options.strategy && *options.strategy != "auto") return parse_strategy(*options.strategy);
-  return options.steps || (options.method && is_ig_rule(*options.method)) ? Strategy::Fixed
-                                                                          : Strategy::IntervalAdaptive;
-}
-
-[[noreturn]] void does_not_apply(const std::string& option, const std::string& why) {
-  throw Error("--" + option + " does not apply here: " + why);
-}
-
-// Checks the method against the modality and every set option against the method; an option
-// that would be ignored is an error.
-Plan plan_request(const ExplainOptions& options, Modality modality, bool baselines_tensor) {
-  Plan plan;
-  plan.method_given = options.method.has_value();
-  std::string method = options.method.value_or("gausslegendre");
-  if (!plan.method_given && options.strategy && *options.strategy == "doubling") method = "riemann_right";
-  plan.method = method;
-  if ((is_dig(method) || method == "sig") && modality != Modality::Text) {
-    throw Error("--method " + method + " explains texts (paths through word embeddings), not " + modality_name(modality) +
-                "s; give texts");
-  }
-  if (is_layer_method(method) && modality != Modality::Image) {
-    throw Error("--method " + method + " attributes to the layers of image bundles, not to " + modality_name(modality) +
-                "s; give images");
-  }
-  plan.strategy = strategy_of(options, method);
-  plan.distribution = options.baselines.has_value() || baselines_tensor;
-  plan.expected_gradients = options.expected_gradients.value_or(0);
-  const std::string named = "--method " + method;
-
-  if (options.strategy && *options.strategy != "auto" && !integrates(method)) {
-    does_not_apply("strategy", named + " does not integrate along a refinable path");
-  }
-  if (plan.strategy == Strategy::IntervalAdaptive && plan.method_given && is_ig_rule(method)) {
-    throw Error("--method " + method + " sets the rule of fixed steps or doubling; the adaptive strategy "
-                "integrates with Simpson panels (drop --method, or add --strategy fixed|doubling)");
-  }
-  if (plan.expected_gradients > 0) {
-    if (!plan.distribution) throw Error("--expected-gradients needs --baselines FILE|train:N|noise:N");
-    for (const auto& [given, name] : {std::pair{options.steps.has_value(), "steps"},
-                                      std::pair{options.strategy.has_value(), "strategy"},
-                                      std::pair{options.tolerance.has_value(), "tolerance"},
-                                      std::pair{options.max_steps.has_value(), "max-steps"},
-                                      std::pair{options.certify.has_value(), "certify"},
-                                      std::pair{options.initial_intervals.has_value(), "initial-intervals"}}) {
-      if (given) does_not_apply(name, "--expected-gradients draws its own samples (random baseline and alpha each)");
-    }
-  }
-  if (options.steps) {
-    if (!integrates(method) && !is_layer_method(method)) does_not_apply("steps", named + " takes no integration steps");
-    if (plan.strategy != Strategy::Fixed) {
-      does_not_apply("steps", "--strategy " + strategy_name(plan.strategy) + " chooses the steps itself (to --tolerance)");
-    }
-  }
-  if (plan.strategy == Strategy::Fixed || plan.expected_gradients > 0) {
-    const std::string why = integrates(method) ? "fixed steps certify nothing (drop --steps or the IG --method)"
-                                               : named + " is not integrated to a tolerance";
-    if (options.tolerance) does_not_apply("tolerance", why);
-    if (options.max_steps) does_not_apply("max-steps", why);
-  }
-  if (plan.strategy != Strategy::IntervalAdaptive) {
-    const std::string why = "it sets the adaptive strategy's Simpson panels";
-    if (options.certify) does_not_apply("certify", why);
-    if (options.initial_intervals) does_not_apply("initial-intervals", why);
-  }
-  if (!is_dig(method)) {
-    for (const auto& [given, name] : {std::pair{options.anchors.has_value(), "anchors"},
-                                      std::pair{options.neighbours.has_value(), "neighbours"},
-                                      std::pair{options.upscale.has_value(), "upscale"}}) {
-      if (given) does_not_apply(name, "it sets DIG's paths (--method dig-greedy|dig-maxcount)");
-    }
-  }
-  if (plan.distribution) {
-    if (modality == Modality::Text) {
-      throw Error("--baselines applies to --image and --input; texts take one baseline (--baseline pad|mask|unk|zero)");
-    }
-    if (options.baseline && *options.baseline != "auto") {
-      throw Error("--baseline " + *options.baseline + " and --baselines " + options.baselines.value_or("(a tensor)") +
-                  " both name the baseline; give one of them");
-    }
-    if (!is_ig_rule(method)) {
-      throw Error("--baselines averages IG over a distribution of baselines; --method " + method +
-                  " does not take them (use an IG rule, or no --method)");
-    }
-  }
-  if (options.baseline && *options.baseline != "auto" && (method == "saliency" || method == "inputxgradient")) {
-    does_not_apply("baseline", named + (method == "saliency" ? " takes no baseline" : " starts from zero"));
-  }
-  const bool drawn = plan.expected_gradients > 0 ||
-                     (options.baselines && BaselinesSpec::parse(*options.baselines).kind != BaselinesSpec::Kind::File);
-  if (options.seed && !drawn) does_not_apply("seed", "it seeds --baselines train:N|noise:N and --expected-gradients");
-  if (options.words && modality != Modality::Text) does_not_apply("words", "it sums word pieces of texts");
-  if (options.layer && !is_layer_method(method)) does_not_apply("layer", named + " attributes to the input");
-  if (options.patch && method != "patch") does_not_apply("patch", "it is the input patch of --method patch");
-  if (options.neuron && method != "neuron-conductance") {
-    does_not_apply("neuron", "it names the neurons of --method neuron-conductance");
-  }
-  if (method == "patch" && !options.patch) throw Error("--method patch needs --patch x0,y0,x1,y1");
-  if (method == "neuron-conductance" && !options.neuron) {
-    throw Error("--method neuron-conductance needs --neuron J (a flat index into the layer)");
-  }
-  return plan;
-}
-
-IgOptions ig_options_of(const ExplainOptions& options, const Plan& plan) {
-  IgOptions ig = IgOptions()
-                     .n_steps(options.steps.value_or(50))
-                     .strategy(plan.strategy)
-                     .tolerance(options.tolerance.value_or(0.01))
-                     .certify(parse_certify(options.certify.value_or("panels")))
-                     .max_steps(options.max_steps.value_or(4096))
-                     .target(parse_target(options.target.value_or("pred")))
-                     .output(parse_output_kind(options.output.value_or("logit")))
-                     .internal_batch_size(options.batch_size.value_or(256));
-  // SIG integrates with the options' own rule: Gauss-Legendre for fixed steps, and the nested
-  // right-Riemann rule for doubling (IG methods name their rule instead).
-  if (plan.strategy == Strategy::Doubling) ig.method(Rule::RiemannRight);
-  // A token's own path is short and smooth: one Simpson panel, whose completeness error is
-  // exact, refined only where needed, costs a third of the usual four (docs/faithfulness.md).
-  if (plan.method == "sig") ig.initial_intervals(1);
-  if (options.initial_intervals) ig.initial_intervals(*options.initial_intervals);
-  if (is_ig_rule(plan.method)) ig.method(parse_rule(plan.method));
-  return ig;
-}
-
-// The method as the record names it: "ig adaptive (tolerance 0.01)", "dig greedy (m=30, ...)".
-std::string method_label(const ExplainOptions& options, const Plan& plan, const DigOptions& dig) {
-  const std::string& method = plan.method;
-  if (plan.expected_gradients > 0) {
-    return "expected gradients (" + std::to_string(plan.expected_gradients) + " samples, seed " +
-           std::to_string(options.seed.value_or(0)) + ")";
-  }
-  if (method == "saliency" || method == "inputxgradient") return method;
-  if (is_dig(method)) {
-    return "dig " + method.substr(4) + " (m=" + std::to_string(dig.anchors()) + ", K=" + std::to_string(dig.neighbours()) +
-           ", upscale " + std::to_string(dig.upscale()) + ")";
-  }
-  const std::string tolerance = std::to_string(options.tolerance.value_or(0.01)).substr(0, 6);
-  const std::string family = method == "sig" ? "sig" : "ig";
-  std::string label;
-  switch (plan.strategy) {
-    case Strategy::IntervalAdaptive:
-      label = family + " adaptive (tolerance " + tolerance + ")";
-      break;
-    case Strategy::Doubling:
-      label = family + " doubling " + (method == "sig" ? "riemann_right" : method) + " (tolerance " + tolerance + ")";
-      break;
-    case Strategy::Fixed:
-      label = method == "sig" ? "sig gausslegendre" : "ig " + method;
-      break;
-  }
-  return plan.distribution ? "distribution " + label : label;
-}
-
-// N Gaussian baselines around every input: [B, N, ...].
-torch::Tensor noise_around(const torch::Tensor& inputs, const BaselinesSpec& spec, uint64_t seed, bool pixels) {
-  auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
-  std::vector<int64_t> shape = inputs.sizes().vec();
-  shape.insert(shape.begin() + 1, spec.count);
-  const torch::Tensor noise = torch::randn(shape, generator, torch::kDouble).to(inputs.options());
-  const torch::Tensor sets = inputs.unsqueeze(1) + spec.sigma * noise;
-  return pixels ? sets.clamp(0.0, 1.0) : sets;
-}
-
-// N images of the bundle's training split, drawn without replacement.
-torch::Tensor training_images(const std::string& bundle, const BaselinesSpec& spec, uint64_t seed) {
-  if (bundle != "mnist-cnn") {
-    throw Error("--baselines train:N knows the training data of mnist-cnn only, not of '" + bundle +
-                "'; give a FILE of baselines or noise:N instead");
-  }
-  const fs::path file = fs::path(find_data_directory()) / "mnist" / "train.npy";
-  if (!fs::exists(file)) {
-    throw Error("--baselines train:" + std::to_string(spec.count) + " draws from mnist-cnn's training images, but '" +
-                file.string() + "' is missing; run `bash scripts/fetch_data.sh` first (or use FILE or noise:N)");
-  }
-  const ImageDataset data = read_mnist_split(find_data_directory(), "train");
-  if (spec.count > data.size()) {
-    throw Error("--baselines train:" + std::to_string(spec.count) + " asks for more images than the " +
-                std::to_string(data.size()) + " of the training split");
-  }
-  auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
-  const torch::Tensor drawn = torch::randperm(data.size(), generator, torch::kLong).slice(0, 0, spec.count);
-  return data.images.index_select(0, drawn);
-}
-
-std::string describe_baselines(const BaselinesSpec& spec, int64_t count, uint64_t seed) {
-  switch (spec.kind) {
-    case BaselinesSpec::Kind::Train:
-      return "distribution: " + std::to_string(count) + " training images (seed " + std::to_string(seed) + ")";
-    case BaselinesSpec::Kind::Noise:
-      return "distribution: " + std::to_string(count) + " Gaussian around the input (sigma " + number(spec.sigma) +
-             ", seed " + std::to_string(seed) + ")";
-    case BaselinesSpec::Kind::File:
-      break;
-  }
-  return "distribution: " + std::to_string(count) + " from " + spec.path;
-}
-
-void require_file_allowed(const ExplainRequest& request, const std::string& option, const std::string& path) {
-  if (!request.allow_files) {
-    throw Error("--" + option + " names a file ('" + path + "'), and this service reads no files for requests; "
-                "send the values instead");
-  }
-}
-
-// The distribution of baselines of an image or tensor request: [M, ...] or [B, M, ...].
-torch::Tensor distribution_baselines(const ExplainRequest& request, const torch::Tensor& inputs, Modality modality,
-                                     const std::string& bundle, std::string& description) {
-  const ExplainOptions& options = request.options;
-  const uint64_t seed = options.seed.value_or(0);
-  if (request.baselines.defined()) {
-    const torch::Tensor baselines = request.baselines.to(inputs.device());
-    const int64_t count = baselines.size(baselines.dim() > inputs.dim() ? 1 : 0);
-    description = "distribution: " + std::to_string(count) + " given";
-    return baselines;
-  }
-  const BaselinesSpec spec = BaselinesSpec::parse(*options.baselines);
-  torch::Tensor baselines;
-  if (spec.kind == BaselinesSpec::Kind::Train) {
-    if (modality != Modality::Image) {
-      throw Error("--baselines train:N draws from an image bundle's training data; with --input give a FILE of "
-                  "baselines [M, ...] or noise:N[:SIGMA]");
-    }
-    baselines = training_images(bundle, spec, seed);
-  } else if (spec.kind == BaselinesSpec::Kind::Noise) {
-    baselines = noise_around(inputs, spec, seed, modality == Modality::Image);
-  } else {
-    require_file_allowed(request, "baselines", spec.path);
-    if (!fs::exists(spec.path)) {
-      throw Error("--baselines '" + spec.path + "' is not an existing file; expected FILE (.npy or .json), train:N or "
-                  "noise:N[:SIGMA]");
-    }
-    // Image stacks as the data sets store them: [M, H, W] or [M, C, H, W], uint8 or in [0, 1].
-    baselines = modality == Modality::Image && fs::path(spec.path).extension() == ".npy"
-                    ? read_image_npy(spec.path).images
-                    : read_tensor(spec.path);
-  }
-  baselines = baselines.to(inputs.device());
-  const int64_t count = baselines.size(spec.kind == BaselinesSpec::Kind::Noise || baselines.dim() > inputs.dim() ? 1 : 0);
-  description = describe_baselines(spec, count, seed);
-  return baselines;
-}
-
-// Tensor models: zero, a number everywhere, or a file.
-Baseline tensor_baseline(const ExplainRequest& request) {
-  if (request.baseline.defined()) return Baseline::tensor(request.baseline);
-  const std::string text = request.options.baseline.value_or("auto");
-  if (text == "auto" || text == "zero" || text == "0") return Baseline::zero();
-  try {
-    size_t used = 0;
-    const double value = std::stod(text, &used);
-    if (used == text.size()) return Baseline::scalar(value);
-  } catch (const std::exception&) {
-  }
-  require_file_allowed(request, "baseline", text);
-  if (!fs::exists(text)) {
-    throw Error("--baseline '" + text + "' is neither zero, a number, nor an existing .npy/.json file");
-  }
-  return Baseline::tensor(read_tensor(text));
-}
-
-size_t example_count(const ExplainRequest& request, Modality modality) {
-  switch (modality) {
-    case Modality::Text:
-      return request.texts.size();
-    case Modality::Image:
-      return request.images.defined() ? static_cast<size_t>(request.images.size(0)) : request.image_paths.size();
-    case Modality::Tensor:
-      return request.inputs.defined() && request.inputs.dim() > 0 ? static_cast<size_t>(request.inputs.size(0)) : 0;
-  }
-  return 0;
-}
-
-// The request carries the inputs of the explainer's modality, and only those.
-void check_inputs(const ExplainRequest& request, Modality modality, const std::string& name) {
-  const bool texts = !request.texts.empty(), images = !request.image_paths.empty() || request.images.defined(),
-             tensors = request.inputs.defined();
-  const std::string expected = modality == Modality::Text    ? "texts"
-                               : modality == Modality::Image ? "images (files or a [B, C, H, W] tensor)"
-                                                             : "a tensor batch [B, ...]";
-  if ((texts && modality != Modality::Text) || (images && modality != Modality::Image) ||
-      (tensors && modality != Modality::Tensor)) {
-    throw Error("model '" + name + "' explains " + expected + "; the request has " +
-                (texts ? "texts" : images ? "images" : "a tensor"));
-  }
-  if (!request.image_paths.empty() && request.images.defined()) {
-    throw Error("the request has both image files and an image tensor; give one of them");
-  }
-  const size_t count = example_count(request, modality);
-  if (count == 0) throw Error("nothing to explain; expected " + expected);
-  if (!request.ids.empty() && request.ids.size() != count) {
-    throw Error("the request has " + std::to_string(request.ids.size()) + " ids for " + std::to_string(count) +
-                " examples; expected one id per example, or none");
-  }
-  if (modality == Modality::Text && (request.baseline.defined() || request.baselines.defined())) {
-    throw Error("texts take a baseline by name (--baseline pad|mask|unk|zero), not a tensor");
-  }
-  if (request.baseline.defined() && request.options.baseline && *request.options.baseline != "auto") {
-    throw Error("the request has a baseline tensor and --baseline " + *request.options.baseline + "; give one of them");
-  }
-  if (request.baselines.defined() && request.options.baselines) {
-    throw Error("the request has a tensor of baselines and --baselines " + *request.options.baselines +
-                "; give one of them");
-  }
-  if (request.baseline.defined() && request.baselines.defined()) {
-    throw Error("the request has a baseline tensor and a tensor of baselines; give one of them");
-  }
-}
-
-torch::Tensor image_tensor(const ExplainRequest& request, ImageClassifier& classifier) {
-  if (!request.image_paths.empty()) {
-    std::vector<torch::Tensor> pictures;
-    for (const std::string& path : request.image_paths) pictures.push_back(classifier.read_image(path));
-    return torch::cat(pictures);
-  }
-  const torch::Tensor& images = request.images;
-  std::vector<int64_t> expected = {images.dim() > 0 ? images.size(0) : 0};
-  for (int64_t size : classifier.input_shape()) expected.push_back(size);
-  if (images.sizes().vec() != expected) {
-    throw Error("images have shape " + shape_string(images) + "; model " + classifier.config().name + " expects " +
-                shape_string(expected) + " (pixels in [0, 1])");
-  }
-  require_floating(images, "images");
-  require_finite(images, "images");
-  if (images.min().item<double>() < 0.0 || images.max().item<double>() > 1.0) {
-    throw Error("images have values outside [0, 1]; expected pixels in [0, 1]");
-  }
-  return images;
-}
 
 // Requests that can run as one engine call have equal keys; "" for a request that runs alone
 // (tensor baselines, or random draws over the batch, which joining would change).
@@ -525,18 +173,18 @@ ImageClassifier& Explainer::image_classifier() {
 }
 
 PreparedRequest Explainer::prepare(const ExplainRequest& request) {
-  check_inputs(request, modality_, name_);
+  detail::check_inputs(request, modality_, name_);
   const ExplainOptions& options = request.options;
-  const Plan plan = plan_request(options, modality_, request.baselines.defined());
+  const detail::Plan plan = detail::plan_request(options, modality_, request.baselines.defined());
   PreparedRequest prepared;
   prepared.modality = modality_;
   prepared.method = plan.method;
-  prepared.ig = ig_options_of(options, plan);
+  prepared.ig = detail::ig_options_of(options, plan);
   prepared.dig = DigOptions()
                      .anchors(options.anchors.value_or(30))
                      .neighbours(options.neighbours.value_or(500))
                      .upscale(options.upscale.value_or(1));
-  prepared.method_label = method_label(options, plan, prepared.dig);
+  prepared.method_label = detail::method_label(options, plan, prepared.dig);
   prepared.expected_gradients = plan.expected_gradients;
   prepared.seed = options.seed.value_or(0);
 
@@ -558,7 +206,7 @@ PreparedRequest Explainer::prepare(const ExplainRequest& request) {
                                                               ? "black"
                                                               : *options.baseline);
     prepared.model = &image_->model();
-    prepared.inputs = image_tensor(request, *image_).to(device_);
+    prepared.inputs = detail::image_tensor(request, *image_).to(device_);
     prepared.image_names = request.image_paths;
     prepared.image_names.resize(example_count(request, modality_));
     {
@@ -575,7 +223,7 @@ PreparedRequest Explainer::prepare(const ExplainRequest& request) {
   } else {
     prepared.model = tensor_model_.get();
     prepared.inputs = request.inputs.to(device_);
-    prepared.baseline = tensor_baseline(request).resolve(prepared.inputs);
+    prepared.baseline = detail::tensor_baseline(request).resolve(prepared.inputs);
     prepared.baseline_description = request.baseline.defined() ? "tensor " + shape_string(request.baseline)
                                                                 : options.baseline.value_or("auto") == "auto"
                                                                       ? "zero"
@@ -588,7 +236,7 @@ PreparedRequest Explainer::prepare(const ExplainRequest& request) {
   }
   if (plan.distribution) {
     prepared.baselines =
-        distribution_baselines(request, prepared.inputs, modality_, name_, prepared.baseline_description);
+        detail::distribution_baselines(request, prepared.inputs, modality_, name_, prepared.baseline_description);
   }
   if (plan.method == "saliency") prepared.baseline_description = "none";
   if (plan.method == "inputxgradient") prepared.baseline_description = "zero";

@@ -18,6 +18,7 @@
 #include "igx/prune.h"
 #include "igx/runtime.h"
 #include "igx/svg_plot.h"
+#include "igx/tensor_io.h"
 
 namespace igx_cli {
 namespace {
@@ -54,11 +55,6 @@ json number_or_null(double value) { return std::isfinite(value) ? json(value) : 
 std::vector<int64_t> to_vector(const torch::Tensor& tensor) {
   const torch::Tensor values = tensor.to(torch::kCPU, torch::kLong).contiguous();
   return {values.data_ptr<int64_t>(), values.data_ptr<int64_t>() + values.numel()};
-}
-
-std::vector<double> to_doubles(const torch::Tensor& tensor) {
-  const torch::Tensor values = tensor.to(torch::kCPU, torch::kDouble).contiguous();
-  return {values.data_ptr<double>(), values.data_ptr<double>() + values.numel()};
 }
 
 // The records of one ranking, k = 0 .. max_k.
@@ -99,7 +95,7 @@ json json_of(const igx::PruneStudy& study, const json& setup) {
   result["target"] = study.target;
   result["units"] = study.units;
   result["patch_neuron_sum"] = study.patch_neuron_sum;
-  result["scores"] = {{"patch-ig", to_doubles(study.patch_scores)}, {"conductance", to_doubles(study.conductance_scores)}};
+  result["scores"] = {{"patch-ig", igx::array_from_tensor(study.patch_scores).values}, {"conductance", igx::array_from_tensor(study.conductance_scores).values}};
   result["rankings"] = json::object();
   for (size_t r = 0; r < study.rankings.size(); ++r) result["rankings"][study.ranking_names[r]] = to_vector(study.rankings[r]);
   result["records"] = json::array();
