@@ -235,7 +235,8 @@ std::function<void()> add_explain(CLI::App& app) {
   command->add_option("--image", flags->images, "Images to explain (PNG, PGM, PPM, JPEG, BMP)")->type_name("FILE");
   command->add_option("-i,--input", flags->input, "Tensor batch [B, ...] as .npy or .json")->type_name("FILE");
   command->add_option("-m,--model", flags->model,
-                      "Bundle name (spam-transformer, mnist-cnn) or folder; a .pt file with --input. "
+                      "Bundle folder, or a name looked up in $IGX_MODEL_PATH, the installed share/igx/models and "
+                      "the source tree's models/ (docs/bundles.md); a .pt file with --input. "
                       "Default: spam-transformer for text, mnist-cnn for images")
       ->type_name("MODEL");
   command->add_option("--entry", flags->entry, "With --input: exported method of the .pt model to explain")
