@@ -1,10 +1,10 @@
 #include "igx/svg_plot.h"
 #include "igx/markup.h"
+#include "igx/statistics.h"
 
 #include <algorithm>
 #include <cstdio>
 #include <limits>
-#include <numeric>
 #include <sstream>
 
 namespace igx {
@@ -18,14 +18,6 @@ std::string number(double value) {
   char buffer[32];
   std::snprintf(buffer, sizeof buffer, "%.1f", value);  // a tenth of a pixel is plenty
   return buffer;
-}
-
-// Sample quantile by linear interpolation between order statistics (sorted input).
-double quantile(const std::vector<double>& sorted, double q) {
-  const double position = q * static_cast<double>(sorted.size() - 1);
-  const size_t below = static_cast<size_t>(std::floor(position));
-  const size_t above = std::min(below + 1, sorted.size() - 1);
-  return sorted[below] + (position - static_cast<double>(below)) * (sorted[above] - sorted[below]);
 }
 
 double nice_step(double range, int target_ticks) {
@@ -244,7 +236,7 @@ BoxStatistics box_statistics(std::vector<double> values) {
   stats.q1 = quantile(values, 0.25);
   stats.median = quantile(values, 0.5);
   stats.q3 = quantile(values, 0.75);
-  stats.mean = std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(values.size());
+  stats.mean = mean(values);
   const double reach = 1.5 * (stats.q3 - stats.q1);
   stats.whisker_low = stats.q1;
   stats.whisker_high = stats.q3;

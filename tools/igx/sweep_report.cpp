@@ -12,11 +12,14 @@
 
 #include "igx/markup.h"
 #include "igx/error.h"
+#include "igx/statistics.h"
 #include "igx/svg_plot.h"
 
 namespace igx_cli::sweep {
 namespace {
 
+using igx::mean;
+using igx::quantile;
 using nlohmann::json;
 
 std::string full(double value) {
@@ -50,31 +53,8 @@ std::string instance_fields(const SweepResults& results, size_t instance) {
 // Tolerances as JSON keys: "0.05".
 std::string key(double tolerance) { return short_number(tolerance, "%g"); }
 
-// Quantile by linear interpolation between order statistics; NaN for an empty sample.
-double quantile(std::vector<double> values, double q) {
-  if (values.empty()) return std::nan("");
-  std::sort(values.begin(), values.end());
-  const double position = q * static_cast<double>(values.size() - 1);
-  const size_t below = static_cast<size_t>(std::floor(position));
-  const size_t above = std::min(below + 1, values.size() - 1);
-  return values[below] + (position - static_cast<double>(below)) * (values[above] - values[below]);
-}
-
-double mean(const std::vector<double>& values) {
-  if (values.empty()) return std::nan("");
-  return std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(values.size());
-}
-
 // NaN as JSON null.
 json number_or_null(double value) { return std::isfinite(value) ? json(value) : json(nullptr); }
-
-json distribution(const std::vector<double>& values) {
-  return {{"mean", number_or_null(mean(values))},
-          {"median", number_or_null(quantile(values, 0.5))},
-          {"p90", number_or_null(quantile(values, 0.9))},
-          {"p99", number_or_null(quantile(values, 0.99))},
-          {"max", number_or_null(values.empty() ? std::nan("") : *std::max_element(values.begin(), values.end()))}};
-}
 
 // Relative errors of every instance for one rule and n, in instance order (NaN when undefined).
 std::vector<double> relative_errors(const SweepResults& results, const std::string& rule, int64_t n) {
@@ -329,8 +309,8 @@ json summarize(const SweepResults& results) {
       for (const FixedResult& row : results.fixed) {
         if (row.rule == rule && row.n == n) seconds.push_back(row.seconds);
       }
-      json entry = {{"n", n}, {"undefined", instances - known.size()}, {"seconds", distribution(seconds)}};
-      entry["relative_error"] = distribution(known);
+      json entry = {{"n", n}, {"undefined", instances - known.size()}, {"seconds", igx::describe_sample(seconds)}};
+      entry["relative_error"] = igx::describe_sample(known);
       for (double tolerance : setup.tolerances) entry["within"][key(tolerance)] = fraction_within(errors, tolerance, instances);
       per_n.push_back(entry);
     }
@@ -416,12 +396,12 @@ json summarize(const SweepResults& results) {
                     {"certified", certified / count},
                     {"within_tolerance", within / count},
                     {"undefined", undefined},
-                    {"gradient_evaluations", distribution(evaluations)},
-                    {"forward_rows", distribution(forward_rows)},
-                    {"seconds", distribution(seconds)},
+                    {"gradient_evaluations", igx::describe_sample(evaluations)},
+                    {"forward_rows", igx::describe_sample(forward_rows)},
+                    {"seconds", igx::describe_sample(seconds)},
                     {"seconds_total", std::accumulate(seconds.begin(), seconds.end(), 0.0)},
-                    {"relative_error", distribution(errors)},
-                    {"error_bound", distribution(bounds)}};
+                    {"relative_error", igx::describe_sample(errors)},
+                    {"error_bound", igx::describe_sample(bounds)}};
       for (const std::string& rule : setup.rules) {
         json equivalent = {{"n", nullptr}, {"within_tolerance", nullptr}, {"evaluations_ratio", nullptr}};
         for (int64_t n : setup.steps) {
