@@ -8,6 +8,7 @@ packages=(
   libtorch-dev libopenblas0-pthread python3-torch python3-numpy
   libcli11-dev nlohmann-json3-dev libspdlog-dev libstb-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libopenmpi-dev openmpi-bin
   chromium
 )
 

@@ -22,4 +22,7 @@ std::function<void()> add_eval(CLI::App& app);
 /// Registers `igx prune-study` (zero the units that carry a patch's attribution); returns its runner.
 std::function<void()> add_prune_study(CLI::App& app);
 
+/// Registers `igx batch` (explain a whole data set, resumable, across MPI ranks); returns its runner.
+std::function<void()> add_batch(CLI::App& app);
+
 }  // namespace igx_cli

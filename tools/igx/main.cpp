@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   auto run_layer = igx_cli::add_layer(app);
   auto run_eval = igx_cli::add_eval(app);
   auto run_prune_study = igx_cli::add_prune_study(app);
+  auto run_batch = igx_cli::add_batch(app);
 
   try {
     app.parse(argc, argv);
@@ -32,6 +33,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("layer")) run_layer();
     if (app.got_subcommand("eval")) run_eval();
     if (app.got_subcommand("prune-study")) run_prune_study();
+    if (app.got_subcommand("batch")) run_batch();
   } catch (const igx::Error& error) {
     std::cerr << "igx: error: " << error.what() << "\n";
     return 1;
