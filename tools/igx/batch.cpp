@@ -130,7 +130,8 @@ json report(igx::RecordLog& log, const std::string& summary_path, json run) {
   if (statistics.failed() > 0) {
     throw igx::Error(std::to_string(statistics.failed()) + " of " + std::to_string(statistics.records()) +
                      " inputs failed (first: " + summary["failed_ids"][0].get<std::string>() +
-                     "); their records hold the errors. Fix the inputs and rerun with --retry-failed");
+                     "); their records hold the errors. --retry-failed explains them again (a transient failure, such as running out "
+                     "of memory); changed data is another run (--force starts it over)");
   }
   return summary;
 }
