@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 #include <utility>
 
 #include "ig_detail.h"
@@ -33,6 +34,36 @@ struct Token {
   std::vector<int64_t> visited;  // words on the path so far; they are not candidates again
   bool at_baseline = false;      // no candidate was left: the path stays at the baseline
 };
+
+// The `count` smallest entries of one row of distances, leaving out `self`, nearest first and
+// equal distances by id: a partial selection finds the count-th smallest distance, one pass
+// collects what is nearer and, by id, what ties with it, and only those are sorted.
+std::vector<int64_t> nearest_in_row(const double* distances, int64_t size, int64_t self, int64_t count,
+                                    std::vector<double>& scratch) {
+  scratch.assign(distances, distances + size);
+  scratch[self] = std::numeric_limits<double>::infinity();
+  std::nth_element(scratch.begin(), scratch.begin() + (count - 1), scratch.end());
+  const double last = scratch[count - 1];
+  std::vector<std::pair<double, int64_t>> nearest;
+  nearest.reserve(static_cast<size_t>(count));
+  int64_t tied = count;  // how many at distance `last` fit after the nearer ones
+  for (int64_t j = 0; j < size; ++j) {
+    if (j != self && distances[j] < last) --tied;
+  }
+  for (int64_t j = 0; j < size; ++j) {
+    if (j == self) continue;
+    if (distances[j] < last) {
+      nearest.emplace_back(distances[j], j);
+    } else if (distances[j] == last && tied > 0) {
+      nearest.emplace_back(distances[j], j);
+      --tied;
+    }
+  }
+  std::sort(nearest.begin(), nearest.end());
+  std::vector<int64_t> words(nearest.size());
+  for (size_t k = 0; k < nearest.size(); ++k) words[k] = nearest[k].second;
+  return words;
+}
 
 // Adds one dimension's contribution to every candidate's score: `column` holds that dimension
 // of each candidate. Greedy: |monotonized - candidate|^2, to which only the dimensions outside
@@ -91,42 +122,56 @@ int64_t best_candidate(const Scalar* vocabulary, int64_t dimension, const std::v
   return best < 0 ? -1 : list[best];
 }
 
-// The next point of a token at `point` (float64, [D]) towards `base`: its bounds and moved
-// dimensions in the vocabulary's dtype, the best candidate, and that candidate monotonized
-// into `out` (the baseline when none is left). Returns the chosen word, -1 for none.
+// The bounds of monotonizing against `reference` (float64, [D]) towards `base`, in the
+// vocabulary's dtype: each dimension's interval between the two, and where a dimension outside
+// it moves, 1/m of the way from the reference to the baseline (rounding to the dtype keeps it
+// between the two, which are representable).
+template <typename Scalar>
+struct Bounds {
+  std::vector<Scalar> low, high, moved;
+  Bounds(const double* reference, const double* base, int64_t dimension, double step)
+      : low(dimension), high(dimension), moved(dimension) {
+    for (int64_t d = 0; d < dimension; ++d) {
+      low[d] = static_cast<Scalar>(std::min(reference[d], base[d]));
+      high[d] = static_cast<Scalar>(std::max(reference[d], base[d]));
+      moved[d] = static_cast<Scalar>(reference[d] - (reference[d] - base[d]) * step);
+    }
+  }
+};
+
+// The next point of a token at `point` (float64, [D]) towards `base`: the best candidate scored
+// against `reference` (the point itself, or the previous anchor word), and that candidate
+// monotonized against the point into `out` (the baseline when none is left). Returns the chosen
+// word, -1 for none.
 template <typename Scalar>
 int64_t step_token(const NeighbourIndex& index, const std::vector<int64_t>& list, const Token& token,
-                   int64_t baseline_word, const double* point, const double* base, double step, bool greedy,
-                   double* out, std::vector<Scalar>& columns, std::vector<Scalar>& scores) {
+                   int64_t baseline_word, const double* reference, const double* point, const double* base, double step,
+                   bool greedy, double* out, std::vector<Scalar>& columns, std::vector<Scalar>& scores) {
   const int64_t dimension = index.vocabulary().size(1);
-  std::vector<Scalar> low(dimension), high(dimension), moved(dimension);
-  for (int64_t d = 0; d < dimension; ++d) {
-    low[d] = static_cast<Scalar>(std::min(point[d], base[d]));
-    high[d] = static_cast<Scalar>(std::max(point[d], base[d]));
-    // 1/m of the way from the point to the baseline, rounded to the dtype (rounding keeps it
-    // between the two, which are representable).
-    moved[d] = static_cast<Scalar>(point[d] - (point[d] - base[d]) * step);
-  }
+  const Bounds<Scalar> scored(reference, base, dimension, step);
   const Scalar* vocabulary = index.vocabulary().data_ptr<Scalar>();
   const int64_t best =
-      greedy ? best_candidate<Scalar, true>(vocabulary, dimension, list, token, baseline_word, low.data(), high.data(),
-                                            moved.data(), columns, scores)
-             : best_candidate<Scalar, false>(vocabulary, dimension, list, token, baseline_word, low.data(),
-                                             high.data(), moved.data(), columns, scores);
+      greedy ? best_candidate<Scalar, true>(vocabulary, dimension, list, token, baseline_word, scored.low.data(),
+                                            scored.high.data(), scored.moved.data(), columns, scores)
+             : best_candidate<Scalar, false>(vocabulary, dimension, list, token, baseline_word, scored.low.data(),
+                                             scored.high.data(), scored.moved.data(), columns, scores);
   if (best < 0) {
     std::copy(base, base + dimension, out);
     return best;
   }
+  std::optional<Bounds<Scalar>> own;  // the point's bounds, when the score used the word's
+  if (reference != point) own.emplace(point, base, dimension, step);
+  const Bounds<Scalar>& path = own ? *own : scored;
   const Scalar* candidate = vocabulary + best * dimension;
   for (int64_t d = 0; d < dimension; ++d) {
-    out[d] = candidate[d] >= low[d] && candidate[d] <= high[d] ? candidate[d] : moved[d];
+    out[d] = candidate[d] >= path.low[d] && candidate[d] <= path.high[d] ? candidate[d] : path.moved[d];
   }
   return best;
 }
 
 // One round of the anchor search for `tokens` (indices into `all`): picks each token's next
-// anchor and writes its point into `next` (the current points are in `current`, [T, D] float64
-// per example). Candidates are scored straight from the vocabulary rows, without materialising
+// anchor, scored against its current anchor word or point as `options` say, and writes its point
+// into `next` (the current points are in `current`, [T, D] float64 per example). Candidates are scored straight from the vocabulary rows, without materialising
 // their monotonized versions; tokens are spread over the threads.
 void advance(NeighbourIndex& index, std::vector<Token>& all, const std::vector<size_t>& tokens,
              const std::vector<torch::Tensor>& current, std::vector<torch::Tensor>& next, const torch::Tensor& baseline,
@@ -135,6 +180,8 @@ void advance(NeighbourIndex& index, std::vector<Token>& all, const std::vector<s
   const double* base = baseline.data_ptr<double>();
   const double step = 1.0 / static_cast<double>(options.anchors());
   const bool greedy = options.strategy() == AnchorStrategy::Greedy;
+  const bool word_scored = options.score() == AnchorScore::Word;
+  const double* words = index.vocabulary_double().data_ptr<double>();
   const bool single = index.vocabulary().scalar_type() == torch::kFloat;
   std::vector<const std::vector<int64_t>*> lists(tokens.size());
   for (size_t i = 0; i < tokens.size(); ++i) lists[i] = &index.of(all[tokens[i]].word);  // not thread-safe: first
@@ -146,11 +193,12 @@ void advance(NeighbourIndex& index, std::vector<Token>& all, const std::vector<s
       Token& token = all[tokens[i]];
       const double* point = current[token.example].data_ptr<double>() + token.position * dimension;
       double* out = next[token.example].data_ptr<double>() + token.position * dimension;
+      const double* reference = word_scored ? words + token.word * dimension : point;
       const int64_t best =
-          single ? step_token<float>(index, *lists[i], token, baseline_word, point, base, step, greedy, out,
-                                     float_columns, float_scores)
-                 : step_token<double>(index, *lists[i], token, baseline_word, point, base, step, greedy, out,
-                                      double_columns, double_scores);
+          single ? step_token<float>(index, *lists[i], token, baseline_word, reference, point, base, step, greedy,
+                                     out, float_columns, float_scores)
+                 : step_token<double>(index, *lists[i], token, baseline_word, reference, point, base, step, greedy,
+                                      out, double_columns, double_scores);
       token.at_baseline = best < 0;
       token.word = best < 0 ? baseline_word : best;
       token.visited.push_back(token.word);
@@ -216,37 +264,19 @@ void NeighbourIndex::prepare(const std::vector<int64_t>& words) {
     const torch::Tensor query_ids =
         torch::tensor(std::vector<int64_t>(missing.begin() + begin, missing.begin() + end), torch::kLong);
     // |q - c|^2 - |q|^2 = |c|^2 - 2 q.c: the same order as the distance, one product per chunk.
-    torch::Tensor distances =
+    const torch::Tensor distances =
         torch::addmm(squared_norms_.unsqueeze(0), vocabulary_double_.index_select(0, query_ids), vocabulary_double_.t(),
-                     1.0, -2.0);
-    distances.scatter_(1, query_ids.unsqueeze(1), std::numeric_limits<double>::infinity());  // not itself
-    const auto nearest = distances.topk(count, 1, /*largest=*/false, /*sorted=*/true);
-    const torch::Tensor values = std::get<0>(nearest).contiguous();
-    const torch::Tensor indices = std::get<1>(nearest).contiguous();
-    // Rows where more words than fit are as near as the last one: topk chose among those
-    // arbitrarily, so they are ranked again below, by id.
-    const torch::Tensor last = values.narrow(1, count - 1, 1);
-    const torch::Tensor crowded = distances.le(last).sum(1).gt(count).contiguous();
-    for (int64_t row = 0; row < static_cast<int64_t>(end - begin); ++row) {
-      std::vector<std::pair<double, int64_t>> ranked;
-      if (crowded.data_ptr<bool>()[row]) {
-        const torch::Tensor near = distances[row].le(last[row]).nonzero().flatten().contiguous();
-        for (int64_t j = 0; j < near.numel(); ++j) {
-          const int64_t word = near.data_ptr<int64_t>()[j];
-          ranked.emplace_back(distances[row][word].item<double>(), word);
-        }
-      } else {
-        for (int64_t j = 0; j < count; ++j) {
-          ranked.emplace_back(values.data_ptr<double>()[row * count + j], indices.data_ptr<int64_t>()[row * count + j]);
-        }
+                     1.0, -2.0)
+            .contiguous();
+    const double* rows = distances.data_ptr<double>();
+    at::parallel_for(0, static_cast<int64_t>(end - begin), 1, [&](int64_t first, int64_t last) {
+      std::vector<double> scratch;
+      for (int64_t row = first; row < last; ++row) {
+        const int64_t word = missing[begin + row];
+        lists_[word] = nearest_in_row(rows + row * size, size, word, count, scratch);
       }
-      std::sort(ranked.begin(), ranked.end());  // equal distances by id
-      ranked.resize(static_cast<size_t>(count));
-      std::vector<int64_t>& list = lists_[missing[begin + row]];
-      list.reserve(ranked.size());
-      for (const auto& entry : ranked) list.push_back(entry.second);
-      ++known_;
-    }
+    });
+    known_ += static_cast<int64_t>(end - begin);
   }
 }
 
@@ -270,6 +300,14 @@ AnchorStrategy parse_anchor_strategy(const std::string& name) {
   if (name == "greedy") return AnchorStrategy::Greedy;
   if (name == "maxcount") return AnchorStrategy::MaxCount;
   throw Error("unknown DIG anchor strategy '" + name + "'; expected greedy or maxcount");
+}
+
+std::string anchor_score_name(AnchorScore score) { return score == AnchorScore::Word ? "word" : "point"; }
+
+AnchorScore parse_anchor_score(const std::string& name) {
+  if (name == "word") return AnchorScore::Word;
+  if (name == "point") return AnchorScore::Point;
+  throw Error("unknown DIG anchor score '" + name + "'; expected word or point");
 }
 
 std::vector<DigPath> build_dig_paths(NeighbourIndex& index, const torch::Tensor& ids, const torch::Tensor& moving,

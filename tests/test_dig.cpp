@@ -140,6 +140,48 @@ TEST_F(HandMadeVocabulary, AttributionOfALinearModelIsExact) {
   EXPECT_FALSE(report.certified.has_value());
 }
 
+// Where the two scores choose differently. Word 0 is the baseline b = (0, 0), word 1 the input
+// w = (4, 10); K = 2, m = 2 (a non-monotone dimension moves half way). The neighbours of w are
+// X = (5, 12) and A = (-1, 9); A wins (one monotone dimension against none) and the first
+// point is A monotonized, p = (2, 9). The neighbours of A are C = (-0.5, 5) and D = (1.5, 5).
+// Scored against the word A (bounds [-1, 0] x [0, 9]), C is monotone in both dimensions and D
+// in one; scored against the point p (bounds [0, 2] x [0, 9]), the other way round. The
+// authors' monotonic_paths.py, run on this vocabulary with kneighbors_graph(V, 2), returns the
+// word path [w, A, C] and the points (4, 10), (2, 9), (1, 5), (0, 0) for both strategies.
+class ScoreChoosesTheAnchor : public ::testing::Test {
+ protected:
+  const torch::Tensor vocabulary = doubles({0, 0, 4, 10, -1, 9, 5, 12, -0.5, 5, 1.5, 5}, {6, 2});
+  static constexpr int64_t kBaseline = 0, kW = 1, kA = 2, kX = 3, kC = 4, kD = 5;
+  std::vector<igx::DigPath> paths(AnchorStrategy strategy, igx::AnchorScore score) const {
+    igx::NeighbourIndex index(vocabulary, 2);
+    EXPECT_EQ(index.of(kW), (std::vector<int64_t>{kX, kA}));
+    EXPECT_EQ(index.of(kA), (std::vector<int64_t>{kC, kD}));
+    return igx::build_dig_paths(index, ids_of({kW}), all_moving(ids_of({kW})), kBaseline,
+                                DigOptions().strategy(strategy).score(score).anchors(2).neighbours(2));
+  }
+};
+
+TEST_F(ScoreChoosesTheAnchor, WordScoreGivesTheReferenceAnchorsAndPoints) {
+  EXPECT_EQ(DigOptions().score(), igx::AnchorScore::Word);  // the reference's rule is the default
+  for (auto strategy : {AnchorStrategy::Greedy, AnchorStrategy::MaxCount}) {
+    const auto path = paths(strategy, igx::AnchorScore::Word);
+    EXPECT_EQ(path[0].anchors[0], (std::vector<int64_t>{kA, kC})) << igx::anchor_strategy_name(strategy);
+    EXPECT_TRUE(torch::equal(path[0].points.select(1, 0), doubles({0, 0, 1, 5, 2, 9, 4, 10}, {4, 2})));
+  }
+}
+
+TEST_F(ScoreChoosesTheAnchor, PointScoreTakesTheOtherWord) {
+  for (auto strategy : {AnchorStrategy::Greedy, AnchorStrategy::MaxCount}) {
+    const auto path = paths(strategy, igx::AnchorScore::Point);
+    EXPECT_EQ(path[0].anchors[0], (std::vector<int64_t>{kA, kD})) << igx::anchor_strategy_name(strategy);
+    // D is monotone against p, so the path passes through it.
+    EXPECT_TRUE(torch::equal(path[0].points.select(1, 0), doubles({0, 0, 1.5, 5, 2, 9, 4, 10}, {4, 2})));
+  }
+  EXPECT_EQ(igx::parse_anchor_score("point"), igx::AnchorScore::Point);
+  EXPECT_EQ(igx::anchor_score_name(igx::AnchorScore::Word), "word");
+  EXPECT_TRUE(contains(error_of([] { igx::parse_anchor_score("anchor"); }), "'anchor'"));
+}
+
 // A random vocabulary and a non-linear model with interactions between tokens.
 class RandomVocabulary : public ::testing::Test {
  protected:

@@ -4,23 +4,26 @@
 // point lies between the baseline and the input in every dimension.
 //
 // For each token, from its input word w towards the baseline word b:
-//   1. candidates: the K nearest vocabulary words (Euclidean) of the current anchor word, minus
-//      b and the words already on this token's path;
-//   2. each candidate c is monotonized against the current point p: every dimension d where c_d
-//      is not between b_d and p_d becomes p_d - (p_d - b_d) / m;
+//   1. candidates: the K nearest vocabulary words (Euclidean) of the previous anchor word,
+//      minus b and the words already on this token's path;
+//   2. each candidate c is scored against a reference r: with AnchorScore::Word (the default,
+//      as the authors' code does) r is the previous anchor word's embedding, with
+//      AnchorScore::Point the current path point p. Monotonizing c against r moves every
+//      dimension d where c_d is not between b_d and r_d to r_d - (r_d - b_d) / m;
 //   3. Greedy takes the candidate whose monotonized vector is closest to c; MaxCount the one
-//      with the most dimensions already between b and p (ties: the nearer neighbour; scores
+//      with the most dimensions already between b and r (ties: the nearer neighbour; scores
 //      are computed in the vocabulary's dtype);
-//   4. the chosen word is the next anchor, its monotonized vector the next point p.
+//   4. the chosen word is the next anchor, and the chosen word monotonized against the point p
+//      (whatever the score) is the next point.
 // m steps give m anchors (when no candidate is left, the path goes to b and stays there). The
 // points, reversed, run b -> ... -> w; `upscale` u puts u - 1 evenly spaced points between
 // consecutive ones. All tokens move jointly: path point k is the sequence of every token's
 // k-th point; [CLS], [SEP] and padding stay at the input. The attribution is the left sum
-// A = sum_k grad F(p_k) (.) (p_{k+1} - p_k) for one fixed target class.
+// A = sum_k grad F(p_k) (.) (p_{k+1} - p_k) for one fixed target class (the reference explains
+// the largest logit at each point instead, which can change class along the path).
 //
-// One difference from the reference code (github.com/INK-USC/DIG): it scores candidates against
-// the previous anchor *word*'s embedding but builds the path from the monotonized *point*; here
-// both use the point, so the vector Greedy measures is exactly the point that enters the path.
+// The reference is github.com/INK-USC/DIG (monotonic_paths.py, knn.py); docs/dig.md compares
+// the two scores and reports a side-by-side run with it.
 
 #include <torch/torch.h>
 
@@ -72,8 +75,18 @@ enum class AnchorStrategy {
 std::string anchor_strategy_name(AnchorStrategy strategy);  ///< "greedy", "maxcount"
 AnchorStrategy parse_anchor_strategy(const std::string& name);
 
+/// What the candidates for the next anchor are scored against (the path itself is always built
+/// from the point).
+enum class AnchorScore {
+  Word,   ///< the previous anchor word's embedding, as the authors' code does
+  Point,  ///< the current path point, so that Greedy measures the vector that enters the path
+};
+std::string anchor_score_name(AnchorScore score);  ///< "word", "point"
+AnchorScore parse_anchor_score(const std::string& name);
+
 struct DigOptions {
   TORCH_ARG(AnchorStrategy, strategy) = AnchorStrategy::Greedy;
+  TORCH_ARG(AnchorScore, score) = AnchorScore::Word;  ///< what candidates are scored against
   TORCH_ARG(int64_t, anchors) = 30;      ///< m: anchors per token (the reference's `steps`)
   TORCH_ARG(int64_t, neighbours) = 500;  ///< K: candidates per step (the size of the NeighbourIndex)
   /// u: sub-intervals per anchor interval (u - 1 inserted points; the reference's factor f is u = 2^f).
