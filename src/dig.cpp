@@ -3,6 +3,7 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <optional>
 #include <utility>
@@ -14,9 +15,9 @@
 namespace igx {
 namespace {
 
-// Distance rows are computed in chunks of about this many float64 values (32 MiB), which bounds
+// Distance rows are computed in chunks of about this many float32 values (32 MiB), which bounds
 // the memory of the neighbour search whatever the vocabulary's size.
-constexpr int64_t kChunkElements = int64_t{1} << 22;
+constexpr int64_t kChunkElements = int64_t{1} << 23;
 
 void check_options(const DigOptions& options) {
   if (options.anchors() < 1) throw Error("DIG anchors (m) must be at least 1, got " + std::to_string(options.anchors()));
@@ -35,33 +36,100 @@ struct Token {
   bool at_baseline = false;      // no candidate was left: the path stays at the baseline
 };
 
-// The `count` smallest entries of one row of distances, leaving out `self`, nearest first and
-// equal distances by id: a partial selection finds the count-th smallest distance, one pass
-// collects what is nearer and, by id, what ties with it, and only those are sorted.
-std::vector<int64_t> nearest_in_row(const double* distances, int64_t size, int64_t self, int64_t count,
-                                    std::vector<double>& scratch) {
-  scratch.assign(distances, distances + size);
-  scratch[self] = std::numeric_limits<double>::infinity();
-  std::nth_element(scratch.begin(), scratch.begin() + (count - 1), scratch.end());
-  const double last = scratch[count - 1];
-  std::vector<std::pair<double, int64_t>> nearest;
-  nearest.reserve(static_cast<size_t>(count));
-  int64_t tied = count;  // how many at distance `last` fit after the nearer ones
-  for (int64_t j = 0; j < size; ++j) {
-    if (j != self && distances[j] < last) --tied;
-  }
-  for (int64_t j = 0; j < size; ++j) {
-    if (j == self) continue;
-    if (distances[j] < last) {
-      nearest.emplace_back(distances[j], j);
-    } else if (distances[j] == last && tied > 0) {
-      nearest.emplace_back(distances[j], j);
-      --tied;
+// |a - b|^2 in float64 (float32 rows convert exactly), in a fixed order: eight partial sums
+// over the dimensions d mod 8, so that the additions do not wait on each other, added pairwise.
+// The same rows always give the same value.
+template <typename Scalar>
+double squared_distance(const Scalar* a, const Scalar* b, int64_t dimension) {
+  double partial[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t d = 0;
+  for (; d + 8 <= dimension; d += 8) {
+    for (int k = 0; k < 8; ++k) {
+      const double difference = static_cast<double>(a[d + k]) - static_cast<double>(b[d + k]);
+      partial[k] += difference * difference;
     }
   }
-  std::sort(nearest.begin(), nearest.end());
-  std::vector<int64_t> words(nearest.size());
-  for (size_t k = 0; k < nearest.size(); ++k) words[k] = nearest[k].second;
+  for (int k = 0; d < dimension; ++d, ++k) {
+    const double difference = static_cast<double>(a[d]) - static_cast<double>(b[d]);
+    partial[k] += difference * difference;
+  }
+  return ((partial[0] + partial[1]) + (partial[2] + partial[3])) + ((partial[4] + partial[5]) + (partial[6] + partial[7]));
+}
+
+// The neighbour search of one word. `screen` holds |c|^2 - 2 q.c for every word c, computed in
+// float32 (one matrix product per chunk of words): the squared distance to q up to |q|^2 and
+// an error of at most `margin`. The ranking is the exact one, by the squared distance computed
+// in float64 from the rows and equal distances by id; the float32 values settle it wherever
+// they are more than 2 margin apart, and only words closer than that are computed in float64:
+//  1. a threshold: a strided sample's order statistic, raised until at least `count` words lie
+//     at or below it, so it is at least the count-th smallest screened value t;
+//  2. of the words at or below it, those within t + 2 margin: every one of the exact nearest
+//     is among them (at least `count` words lie within t + margin exactly, so the count-th
+//     exact distance is at most t + margin, and a word that near screens at most t + 2 margin);
+//  3. sorted by screened value, then each run of words whose consecutive values differ by at
+//     most 2 margin (whose order the screen cannot decide) sorted by (exact distance, id).
+// The row is scratch: the word's own entry is overwritten.
+template <typename Scalar>
+std::vector<int64_t> nearest_in_row(float* screen, const Scalar* vocabulary, int64_t size, int64_t dimension,
+                                    int64_t self, int64_t count, double margin, std::vector<int64_t>& indices,
+                                    std::vector<std::pair<float, int64_t>>& near,
+                                    std::vector<std::pair<double, int64_t>>& exact) {
+  screen[self] = std::numeric_limits<float>::infinity();
+  // 1. A threshold at or above the count-th smallest screened value.
+  float threshold = std::numeric_limits<float>::infinity();
+  constexpr int64_t kSample = 512;
+  if (size > 8 * count && size > 2 * kSample) {
+    float sample[kSample];
+    for (int64_t k = 0; k < kSample; ++k) sample[k] = screen[k * size / kSample];
+    // Twice the expected rank of the count-th value, so that one pass nearly always does.
+    const int64_t rank = std::min<int64_t>(kSample - 1, 2 * count * kSample / size + 8);
+    std::nth_element(sample, sample + rank, sample + kSample);
+    threshold = sample[rank];
+  }
+  // 2. The words at or below it (branch-free: most are not), or all others when too few are.
+  indices.resize(static_cast<size_t>(size));
+  int64_t found = 0;
+  for (int64_t j = 0; j < size; ++j) {
+    indices[found] = j;
+    found += screen[j] <= threshold;
+  }
+  if (found < count) {
+    found = 0;
+    for (int64_t j = 0; j < size; ++j) {
+      if (j != self) indices[found++] = j;
+    }
+  }
+  near.clear();
+  for (int64_t k = 0; k < found; ++k) near.emplace_back(screen[indices[k]], indices[k]);
+  std::nth_element(near.begin(), near.begin() + (count - 1), near.end());
+  const double bound = static_cast<double>(near[count - 1].first) + 2 * margin;
+  near.erase(std::remove_if(near.begin(), near.end(),
+                            [bound](const std::pair<float, int64_t>& entry) { return entry.first > bound; }),
+             near.end());
+  // 3. Sorted by screened value; runs closer than 2 margin by exact distance.
+  std::sort(near.begin(), near.end());
+  std::vector<int64_t> words(near.size());
+  for (size_t first = 0; first < near.size();) {
+    size_t last = first + 1;
+    while (last < near.size() &&
+           static_cast<double>(near[last].first) - static_cast<double>(near[last - 1].first) <= 2 * margin) {
+      ++last;
+    }
+    if (last - first == 1) {
+      words[first] = near[first].second;
+    } else {
+      exact.clear();
+      for (size_t k = first; k < last; ++k) {
+        const int64_t word = near[k].second;
+        exact.emplace_back(squared_distance(vocabulary + word * dimension, vocabulary + self * dimension, dimension),
+                           word);
+      }
+      std::sort(exact.begin(), exact.end());
+      for (size_t k = first; k < last; ++k) words[k] = exact[k - first].second;
+    }
+    first = last;
+  }
+  words.resize(static_cast<size_t>(count));
   return words;
 }
 
@@ -237,7 +305,14 @@ NeighbourIndex::NeighbourIndex(torch::Tensor vocabulary, int64_t neighbours) : n
   require_finite(vocabulary, "vocabulary");
   vocabulary_ = vocabulary.detach().to(torch::kCPU).contiguous();
   vocabulary_double_ = vocabulary_.to(torch::kDouble);
-  squared_norms_ = vocabulary_double_.pow(2).sum(1);
+  const torch::Tensor squared_norms = vocabulary_double_.pow(2).sum(1);
+  largest_squared_norm_ = squared_norms.max().item<double>();
+  if (largest_squared_norm_ > 1e36) {
+    throw Error("vocabulary has a row of norm " + std::to_string(std::sqrt(largest_squared_norm_)) +
+                "; expected word embeddings within float32's range");
+  }
+  vocabulary_single_ = vocabulary_.to(torch::kFloat);
+  squared_norms_single_ = squared_norms.to(torch::kFloat);
   lists_.resize(static_cast<size_t>(vocabulary_.size(0)));
 }
 
@@ -256,24 +331,35 @@ void NeighbourIndex::prepare(const std::vector<int64_t>& words) {
   }
   std::sort(missing.begin(), missing.end());
   missing.erase(std::unique(missing.begin(), missing.end()), missing.end());
-  const int64_t size = vocabulary_size();
+  const int64_t size = vocabulary_size(), dimension = vocabulary_.size(1);
   const int64_t count = std::min(neighbours_, size - 1);
   const int64_t chunk = std::max<int64_t>(1, kChunkElements / size);
+  // The error of a screened value |c|^2 - 2 q.c in float32 (inputs rounded to float32, a
+  // D-term dot product in any order, |c|^2 rounded, one subtraction) is at most
+  // (D + 5) u (|q|^2 + |c|^2) <= 2 (D + 5) u max |c|^2 with u = 2^-24; twice that, for the
+  // terms of second order.
+  const double margin = 4 * static_cast<double>(dimension + 5) * std::ldexp(1.0, -24) * largest_squared_norm_;
+  const bool single = vocabulary_.scalar_type() == torch::kFloat;
   for (size_t begin = 0; begin < missing.size(); begin += chunk) {
     const size_t end = std::min(missing.size(), begin + static_cast<size_t>(chunk));
     const torch::Tensor query_ids =
         torch::tensor(std::vector<int64_t>(missing.begin() + begin, missing.begin() + end), torch::kLong);
-    // |q - c|^2 - |q|^2 = |c|^2 - 2 q.c: the same order as the distance, one product per chunk.
-    const torch::Tensor distances =
-        torch::addmm(squared_norms_.unsqueeze(0), vocabulary_double_.index_select(0, query_ids), vocabulary_double_.t(),
-                     1.0, -2.0)
+    torch::Tensor screen =
+        torch::addmm(squared_norms_single_.unsqueeze(0), vocabulary_single_.index_select(0, query_ids),
+                     vocabulary_single_.t(), 1.0, -2.0)
             .contiguous();
-    const double* rows = distances.data_ptr<double>();
+    float* rows = screen.data_ptr<float>();
     at::parallel_for(0, static_cast<int64_t>(end - begin), 1, [&](int64_t first, int64_t last) {
-      std::vector<double> scratch;
+      std::vector<int64_t> indices;
+      std::vector<std::pair<float, int64_t>> near;
+      std::vector<std::pair<double, int64_t>> exact;
       for (int64_t row = first; row < last; ++row) {
         const int64_t word = missing[begin + row];
-        lists_[word] = nearest_in_row(rows + row * size, size, word, count, scratch);
+        // The exact distances read the rows as given (float32 rows are exact in float64).
+        lists_[word] = single ? nearest_in_row(rows + row * size, vocabulary_.data_ptr<float>(), size, dimension, word,
+                                               count, margin, indices, near, exact)
+                              : nearest_in_row(rows + row * size, vocabulary_.data_ptr<double>(), size, dimension,
+                                               word, count, margin, indices, near, exact);
       }
     });
     known_ += static_cast<int64_t>(end - begin);
