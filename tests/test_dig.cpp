@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 #include "igx/dig.h"
@@ -61,6 +62,33 @@ TEST(NeighbourIndex, OnDemandEqualsPrecomputedEqualsBruteForce) {
   for (int64_t word : {299, 0, 150, 7, 42}) {
     EXPECT_EQ(on_demand.of(word), all.of(word)) << word;
     EXPECT_EQ(all.of(word), brute_force_neighbours(vocabulary, word, 20)) << word;
+  }
+}
+
+TEST(NeighbourIndex, ExactOrderWhereTheFloat32ScreenCannotTellDistancesApart) {
+  // Word 0 at the origin; words 1..10 at squared distances 100 + (10 - id) 1e-9 from it, which
+  // float32 cannot tell apart; 2000 more words far away, so that the screen's sampled threshold
+  // runs. The exact order is by id, backwards.
+  std::vector<double> values = {0, 0};
+  for (int64_t id = 1; id <= 10; ++id) {
+    values.push_back(std::sqrt(100 + static_cast<double>(10 - id) * 1e-9));
+    values.push_back(0);
+  }
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(5);
+  const torch::Tensor far = torch::rand({2000, 2}, generator, torch::kDouble) * 100 + 1000;
+  const torch::Tensor vocabulary = torch::cat({doubles(values, {11, 2}), far});
+  igx::NeighbourIndex index(vocabulary, 5);
+  EXPECT_EQ(index.of(0), (std::vector<int64_t>{10, 9, 8, 7, 6}));
+  for (int64_t word : {1, 11, 700, 2010}) EXPECT_EQ(index.of(word), brute_force_neighbours(vocabulary, word, 5)) << word;
+}
+
+TEST(NeighbourIndex, LargeVocabularyEqualsBruteForce) {
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(7);
+  const torch::Tensor vocabulary = torch::randn({3000, 16}, generator, torch::kFloat);
+  igx::NeighbourIndex index(vocabulary, 12);
+  index.prepare({0, 1, 2999, 1234, 77});
+  for (int64_t word : {0, 1, 2999, 1234, 77}) {
+    EXPECT_EQ(index.of(word), brute_force_neighbours(vocabulary, word, 12)) << word;
   }
 }
 
