@@ -154,6 +154,7 @@ def check_image_bundle(bundle_dir: Path):
 def main():
     torch.set_num_threads(2)
     check_text_bundle(ROOT / "models/spam-transformer")
+    check_text_bundle(ROOT / "models/spam-bert")
     check_image_bundle(ROOT / "models/mnist-cnn")
     print("all bundle checks passed")
 

@@ -146,9 +146,10 @@ def accuracy(model: nn.Module, ids: list, labels: torch.Tensor, batch_size: int 
     return correct / len(ids)
 
 
-def train(model, train_ids, train_labels, val_ids, val_labels, args):
+def train(model, train_ids, train_labels, val_ids, val_labels, args, deadline=None):
     """AdamW with linear warm-up and decay; keeps the weights of the best validation epoch and
-    stops after `patience` epochs without improvement."""
+    stops after `patience` epochs without improvement, or after the epoch during which
+    time.perf_counter() passed `deadline` (when given)."""
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     steps_per_epoch = math.ceil(len(train_ids) / args.batch_size)
     total_steps = steps_per_epoch * args.max_epochs
@@ -181,6 +182,9 @@ def train(model, train_ids, train_labels, val_ids, val_labels, args):
         if val_accuracy > best["validation_accuracy"]:
             best = {"validation_accuracy": val_accuracy, "epoch": epoch, "state": copy.deepcopy(model.state_dict())}
         elif epoch - best["epoch"] >= args.patience:
+            break
+        if deadline is not None and time.perf_counter() > deadline:
+            print(f"time limit reached after epoch {epoch}", flush=True)
             break
     model.load_state_dict(best["state"])
     model.eval()
