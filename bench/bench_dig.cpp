@@ -69,6 +69,18 @@ void BM_ShippedIndexAll(benchmark::State& state) {
   }
 }
 
+// The same on the spam-bert bundle's word embeddings (8000 x 256), for bench/neighbours_vs_sklearn.py.
+void BM_ShippedBertIndexAll(benchmark::State& state) {
+  igx::set_num_threads(0);
+  static const torch::Tensor vocabulary =
+      igx::TextClassifier::load(igx::find_bundle("spam-bert")).embedding_matrix();
+  for (auto _ : state) {
+    igx::NeighbourIndex index(vocabulary, kNeighbours);
+    index.prepare_all();
+    benchmark::DoNotOptimize(index.known());
+  }
+}
+
 // Per sentence (one iteration = one of the first 8 test texts, in turn): path construction only.
 void BM_ShippedPaths(benchmark::State& state) {
   Shipped& data = shipped();
@@ -212,6 +224,7 @@ void BM_SyntheticGradients(benchmark::State& state) {
 
 BENCHMARK(BM_ShippedLoad)->Unit(benchmark::kMillisecond)->Iterations(1);
 BENCHMARK(BM_ShippedIndexAll)->Unit(benchmark::kMillisecond)->Iterations(2);
+BENCHMARK(BM_ShippedBertIndexAll)->Unit(benchmark::kMillisecond)->Iterations(2);
 BENCHMARK(BM_ShippedPaths)->ArgsProduct({{0, 1}, {0, 1}})->ArgNames({"maxcount", "warm"})->Unit(benchmark::kMillisecond)->Iterations(8);
 BENCHMARK(BM_ShippedPathsStream)->Unit(benchmark::kMillisecond)->Iterations(1);
 BENCHMARK(BM_ShippedGradients)->Unit(benchmark::kMillisecond)->Iterations(8);

@@ -63,9 +63,10 @@ double squared_distance(const Scalar* a, const Scalar* b, int64_t dimension) {
 // they are more than 2 margin apart, and only words closer than that are computed in float64:
 //  1. a threshold: a strided sample's order statistic, raised until at least `count` words lie
 //     at or below it, so it is at least the count-th smallest screened value t;
-//  2. of the words at or below it, those within t + 2 margin: every one of the exact nearest
-//     is among them (at least `count` words lie within t + margin exactly, so the count-th
-//     exact distance is at most t + margin, and a word that near screens at most t + 2 margin);
+//  2. the words within t + 2 margin (those at or below the threshold, or the whole row again
+//     when the threshold is below t + 2 margin): every one of the exact nearest is among them
+//     (at least `count` words lie within t + margin exactly, so the count-th exact distance is
+//     at most t + margin, and a word that near screens at most t + 2 margin);
 //  3. sorted by screened value, then each run of words whose consecutive values differ by at
 //     most 2 margin (whose order the screen cannot decide) sorted by (exact distance, id).
 // The row is scratch: the word's own entry is overwritten.
@@ -103,9 +104,17 @@ std::vector<int64_t> nearest_in_row(float* screen, const Scalar* vocabulary, int
   for (int64_t k = 0; k < found; ++k) near.emplace_back(screen[indices[k]], indices[k]);
   std::nth_element(near.begin(), near.begin() + (count - 1), near.end());
   const double bound = static_cast<double>(near[count - 1].first) + 2 * margin;
-  near.erase(std::remove_if(near.begin(), near.end(),
-                            [bound](const std::pair<float, int64_t>& entry) { return entry.first > bound; }),
-             near.end());
+  if (bound > static_cast<double>(threshold)) {
+    // Words above the threshold can still be among the nearest: collect them all again.
+    near.clear();
+    for (int64_t j = 0; j < size; ++j) {
+      if (j != self && static_cast<double>(screen[j]) <= bound) near.emplace_back(screen[j], j);
+    }
+  } else {
+    near.erase(std::remove_if(near.begin(), near.end(),
+                              [bound](const std::pair<float, int64_t>& entry) { return entry.first > bound; }),
+               near.end());
+  }
   // 3. Sorted by screened value; runs closer than 2 margin by exact distance.
   std::sort(near.begin(), near.end());
   std::vector<int64_t> words(near.size());

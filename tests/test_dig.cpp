@@ -92,6 +92,18 @@ TEST(NeighbourIndex, LargeVocabularyEqualsBruteForce) {
   }
 }
 
+TEST(NeighbourIndex, ExactWhereTheFloat32ScreenIsNoise) {
+  // Every word is 1000 + 0.01 noise in 16 dimensions: squared norms near 1.6e7, where float32's
+  // spacing is 1 and the squared distances are near 0.003, so the screened values are mostly
+  // rounding error. The sampled threshold then leaves out words that are among the nearest;
+  // the screen's error bound must bring them back.
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(11);
+  const torch::Tensor vocabulary = torch::randn({3000, 16}, generator, torch::kDouble) * 0.01 + 1000;
+  igx::NeighbourIndex index(vocabulary, 8);
+  index.prepare({0, 5, 1500, 2999});
+  for (int64_t word : {0, 5, 1500, 2999}) EXPECT_EQ(index.of(word), brute_force_neighbours(vocabulary, word, 8)) << word;
+}
+
 TEST(NeighbourIndex, RejectsBadInput) {
   EXPECT_TRUE(contains(error_of([] { igx::NeighbourIndex(torch::zeros({5}), 2); }), "[5]"));
   EXPECT_TRUE(contains(error_of([] { igx::NeighbourIndex(torch::zeros({5, 2}, torch::kLong), 2); }), "Long"));
