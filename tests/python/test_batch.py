@@ -1,6 +1,7 @@
 """igx batch end to end: a run killed with SIGKILL at several points and rerun ends with the records
 of an uninterrupted run (same ids, no duplicates, same numbers); torn files are repaired; a log of
-other options is refused; shards merged equal one run; 2 MPI ranks equal one process.
+other options is refused; shards merged equal one run; 2 MPI ranks equal one process. igx sweep
+on the same machinery: killed and resumed, and on 2 ranks, it writes one process's study.
 
 Run by ctest: /usr/bin/python3 tests/python/test_batch.py, with $IGX_CLI the built igx and
 $IGX_TEST_MODELS the test models (tests/models/export_test_models.py).
@@ -205,6 +206,72 @@ class BatchTest(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
         self.assertIn("on 2 ranks", result.stdout)
         self.assert_same_records(out, reference)
+
+
+def csv_without_seconds(path):
+    """The rows of a sweep CSV file without its last column (wall seconds)."""
+    with open(path) as f:
+        return [line.rsplit(",", 1)[0] for line in f.read().splitlines()]
+
+
+class SweepTest(unittest.TestCase):
+    """igx sweep on the same machinery: killed and rerun, or on 2 MPI ranks, it writes the CSV
+    files of one uninterrupted process."""
+
+    def setUp(self):
+        self.folder = tempfile.mkdtemp(prefix="igx_sweep_")
+        self.texts = os.path.join(self.folder, "texts.jsonl")
+        words = ["hello", "world", "igx", "probes", "this", "model", "."]
+        with open(self.texts, "w") as f:
+            for k in range(12):
+                text = " ".join(words[(k + j) % len(words)] for j in range(1 + k % 6))
+                f.write(json.dumps({"id": f"t{k}", "text": text, "label": k % 2}) + "\n")
+        self.common = ["sweep", "--model", TINY_TEXT, "--data", self.texts, "--n", "12", "--steps", "4,16,3000",
+                       "--rules", "riemann_trapezoid,riemann_left", "--tolerances", "0.05,0.001", "--threads", "1"]
+        self.reference = os.path.join(self.folder, "reference")
+        subprocess.run([CLI, *self.common, "--out-dir", self.reference], check=True, capture_output=True)
+
+    def tearDown(self):
+        shutil.rmtree(self.folder)
+
+    def assert_same_study(self, out):
+        for name in ["sweep.csv", "adaptive.csv"]:
+            self.assertEqual(csv_without_seconds(os.path.join(out, name)),
+                             csv_without_seconds(os.path.join(self.reference, name)), name)
+        with open(os.path.join(out, "summary.json")) as f:
+            self.assertEqual(json.load(f)["instances"], 12)
+
+    def test_killed_sweep_is_finished_by_running_it_again(self):
+        out = os.path.join(self.folder, "killed")
+        log = os.path.join(out, "records.jsonl")
+        for lines in [3, 8]:
+            process = subprocess.Popen([CLI, *self.common, "--out-dir", out], stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL)
+            while process.poll() is None:
+                if os.path.exists(log):
+                    with open(log, "rb") as f:
+                        if f.read().count(b"\n") >= lines:
+                            break
+                time.sleep(0.002)
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+        result = subprocess.run([CLI, *self.common, "--out-dir", out], capture_output=True, text=True)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assert_same_study(out)
+        other = subprocess.run([CLI, *self.common[:-2], "--threads", "1", "--steps", "8", "--out-dir", out],
+                               capture_output=True, text=True)
+        self.assertNotEqual(other.returncode, 0)
+        self.assertIn("run.steps", other.stderr)
+
+    @unittest.skipUnless(shutil.which("mpirun"), "mpirun is not installed")
+    def test_two_mpi_ranks_write_the_study_of_one_process(self):
+        out = os.path.join(self.folder, "mpi")
+        launcher = ["mpirun", "-np", "2", "--oversubscribe"] + (["--allow-run-as-root"] if os.geteuid() == 0 else [])
+        result = subprocess.run([*launcher, CLI, *self.common, "--out-dir", out], capture_output=True, text=True)
+        if "built without MPI" in result.stderr:
+            self.skipTest("igx was built without MPI (-DIGX_MPI=OFF)")
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assert_same_study(out)
 
 
 if __name__ == "__main__":

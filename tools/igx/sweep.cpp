@@ -11,11 +11,13 @@
 
 #include "cli_common.h"
 #include "commands.h"
+#include "igx/batch.h"
 #include "igx/datasets.h"
 #include "igx/explainer.h"
 #include "igx/runtime.h"
 #include "igx/tensor_checks.h"
 #include "sweep_report.h"
+#include "work_runner.h"
 
 namespace igx_cli {
 namespace {
@@ -157,6 +159,54 @@ void write_report(OutputFiles& files, const sweep::SweepResults& results) {
   std::cout << "wrote summary.json, " << plot_files.size() << " plots and " << html_path << "\n";
 }
 
+// Instance k of the study (row `index` of the data): every rule at every step count and every
+// strategy at every tolerance, as its record in the sweep's log: the lines it adds to sweep.csv
+// and adaptive.csv (every digit kept; --replot reads the same lines) and its wall time.
+nlohmann::json study_instance(Workload& workload, const SweepFlags& flags, const sweep::SweepSetup& setup, size_t k,
+                              int64_t index) {
+  const auto instance_start = std::chrono::steady_clock::now();
+  sweep::SweepResults results;  // this instance's rows; the CSV rows name it by k
+  results.setup = setup;
+  results.instances.resize(k + 1);
+  const igx::PreparedRequest prepared = workload.prepare(index, results.instances[k]);
+  igx::Model& model = *prepared.model;
+  // The request's options (baseline, predicted class, batch size); each run sets its integration.
+  const igx::IgOptions& common = prepared.ig;
+  nlohmann::json record = {{"id", std::to_string(index)}, {"item", k}, {"sweep_csv", nlohmann::json::array()},
+                           {"adaptive_csv", nlohmann::json::array()}};
+  for (const std::string& rule : flags.rules) {
+    for (int64_t n : flags.steps) {
+      const auto call_start = std::chrono::steady_clock::now();
+      const igx::Attribution attribution = igx::integrated_gradients(
+          model, prepared.inputs,
+          igx::IgOptions(common).strategy(igx::Strategy::Fixed).method(igx::parse_rule(rule)).n_steps(n),
+          prepared.extras);
+      const sweep::FixedResult row{k, rule, n, attribution.examples[0], attribution.counts, seconds_since(call_start)};
+      record["sweep_csv"].push_back(sweep::fixed_csv_row(results, row));
+    }
+  }
+  for (double tolerance : flags.tolerances) {
+    for (const std::string& strategy : flags.strategies) {
+      igx::IgOptions options = igx::IgOptions(common)
+                                   .strategy(strategy == "doubling" ? igx::Strategy::Doubling
+                                                                    : igx::Strategy::IntervalAdaptive)
+                                   .certify(strategy == "adaptive-completeness" ? igx::Certify::Completeness
+                                                                                : igx::Certify::PanelSum)
+                                   .tolerance(tolerance)
+                                   .max_steps(flags.max_steps)
+                                   .initial_intervals(flags.initial_intervals);
+      if (strategy == "doubling") options.method(igx::Rule::RiemannRight).initial_steps(flags.initial_steps);
+      const auto call_start = std::chrono::steady_clock::now();
+      const igx::Attribution attribution = igx::integrated_gradients(model, prepared.inputs, options, prepared.extras);
+      const sweep::StrategyResult row{k, strategy, strategy == "doubling" ? "riemann_right" : "simpson", tolerance,
+                                      attribution.examples[0], attribution.counts, seconds_since(call_start)};
+      record["adaptive_csv"].push_back(sweep::strategy_csv_row(results, row));
+    }
+  }
+  record["seconds"] = seconds_since(instance_start);
+  return record;
+}
+
 void run(SweepFlags flags) {
   if (!flags.replot.empty()) {
     // The folder must be an earlier sweep's, which igx made and marked.
@@ -165,75 +215,71 @@ void run(SweepFlags flags) {
     return;
   }
   check_flags(flags);
-  igx::set_num_threads(flags.threads);
+  // The instances are spread over the ranks of an MPI launch; only rank 0 writes files.
+  WorkRunner runner;
+  const int threads = igx::set_num_threads(runner.threads_for(flags.threads));
   const torch::Device device = igx::parse_device(flags.device);
   OutputFiles files(flags.out_dir, flags.force);
-  const std::string fixed_path = files.resolve("", "sweep.csv");
-  const std::string strategy_path = files.resolve("", "adaptive.csv");
-  const auto start = std::chrono::steady_clock::now();
+  std::string log_path, fixed_path, strategy_path;
+  if (runner.coordinator()) {
+    log_path = files.resolve("", "records.jsonl");
+    fixed_path = files.resolve("", "sweep.csv");
+    strategy_path = files.resolve("", "adaptive.csv");
+  }
 
   Workload workload(flags, device);
-  sweep::SweepResults results;
-  sweep::SweepSetup& setup = results.setup;
-  setup = {flags.model, flags.data.empty() ? "default test split" : flags.data, flags.pick, workload.baseline_name(),
-           flags.steps, flags.rules, flags.tolerances, flags.strategies, flags.max_steps, flags.initial_steps,
-           flags.batch_size, igx::set_num_threads(flags.threads), flags.device};
+  sweep::SweepSetup setup = {flags.model, flags.data.empty() ? "default test split" : flags.data, flags.pick,
+                             workload.baseline_name(), flags.steps, flags.rules, flags.tolerances, flags.strategies,
+                             flags.max_steps, flags.initial_steps, flags.batch_size, threads, flags.device};
   setup.initial_intervals = flags.initial_intervals;
   const std::vector<int64_t> indices = pick_indices(workload.size(), flags.count, flags.pick);
 
-  // Rows go to the CSV files as they come, so a long run that is stopped keeps what it did.
-  std::ofstream fixed_csv(fixed_path), strategy_csv(strategy_path);
-  if (!fixed_csv || !strategy_csv) throw igx::Error("cannot write '" + fixed_path + "' or '" + strategy_path + "'");
-  fixed_csv << sweep::fixed_csv_header();
-  strategy_csv << sweep::strategy_csv_header();
-
-  for (size_t k = 0; k < indices.size(); ++k) {
-    const auto instance_start = std::chrono::steady_clock::now();
-    InstanceInfo info;
-    const igx::PreparedRequest prepared = workload.prepare(indices[k], info);
-    results.instances.push_back(info);
-    igx::Model& model = *prepared.model;
-    // The request's options (baseline, predicted class, batch size); each run sets its integration.
-    const igx::IgOptions& common = prepared.ig;
-    for (const std::string& rule : flags.rules) {
-      for (int64_t n : flags.steps) {
-        const auto call_start = std::chrono::steady_clock::now();
-        const igx::Attribution attribution = igx::integrated_gradients(
-            model, prepared.inputs,
-            igx::IgOptions(common).strategy(igx::Strategy::Fixed).method(igx::parse_rule(rule)).n_steps(n),
-            prepared.extras);
-        results.fixed.push_back({k, rule, n, attribution.examples[0], attribution.counts, seconds_since(call_start)});
-        fixed_csv << sweep::fixed_csv_row(results, results.fixed.back());
-      }
+  // Records go to the log as instances finish: a stopped sweep is finished by running it again.
+  WorkPlan plan;
+  plan.command = "sweep";
+  plan.run = {{"model", {{"name", flags.model}, {"fingerprint", igx::model_fingerprint(flags.model)}}},
+              {"data", {{"name", setup.data},
+                        {"fingerprint", igx::content_fingerprint(flags.data.empty() ? igx::find_data_directory()
+                                                                                    : flags.data)}}},
+              {"rows", indices},
+              {"steps", flags.steps},
+              {"rules", flags.rules},
+              {"tolerances", flags.tolerances},
+              {"strategies", flags.strategies},
+              {"max_steps", flags.max_steps},
+              {"initial_steps", flags.initial_steps},
+              {"initial_intervals", flags.initial_intervals},
+              {"batch_size", flags.batch_size},
+              {"device", flags.device}};
+  plan.about = {{"written_by", "igx 0.1.0"}};
+  for (int64_t index : indices) plan.ids.push_back(std::to_string(index));
+  plan.chunk_size = 1;
+  plan.output = log_path;
+  plan.restart = flags.force;
+  plan.label = "igx sweep";
+  const WorkOutcome outcome = runner.run(plan, [&](size_t begin, size_t count) {
+    std::vector<nlohmann::json> records;
+    for (size_t k = begin; k < begin + count; ++k) {
+      records.push_back(study_instance(workload, flags, setup, k, indices[k]));
     }
-    for (double tolerance : flags.tolerances) {
-      for (const std::string& strategy : flags.strategies) {
-        igx::IgOptions options = igx::IgOptions(common)
-                                     .strategy(strategy == "doubling" ? igx::Strategy::Doubling
-                                                                      : igx::Strategy::IntervalAdaptive)
-                                     .certify(strategy == "adaptive-completeness" ? igx::Certify::Completeness
-                                                                                  : igx::Certify::PanelSum)
-                                     .tolerance(tolerance)
-                                     .max_steps(flags.max_steps)
-                                     .initial_intervals(flags.initial_intervals);
-        if (strategy == "doubling") options.method(igx::Rule::RiemannRight).initial_steps(flags.initial_steps);
-        const auto call_start = std::chrono::steady_clock::now();
-        const igx::Attribution attribution =
-            igx::integrated_gradients(model, prepared.inputs, options, prepared.extras);
-        results.strategies.push_back({k, strategy, strategy == "doubling" ? "riemann_right" : "simpson", tolerance,
-                                      attribution.examples[0], attribution.counts, seconds_since(call_start)});
-        strategy_csv << sweep::strategy_csv_row(results, results.strategies.back());
-      }
-    }
-    fixed_csv.flush();
-    strategy_csv.flush();
-    std::cerr << "igx sweep: instance " << k + 1 << "/" << indices.size() << " (row " << info.index
-              << ") done in " << seconds_since(instance_start) << " s\n";
-  }
-  if (!fixed_csv || !strategy_csv) throw igx::Error("writing '" + fixed_path + "' or '" + strategy_path + "' failed");
-  results.seconds = seconds_since(start);
+    return records;
+  });
+  if (!outcome.coordinator) return;
 
+  // The CSV files from the log, then the report from the CSV files, as --replot makes it.
+  std::string fixed_csv = sweep::fixed_csv_header(), strategy_csv = sweep::strategy_csv_header();
+  double seconds = 0;
+  outcome.log->for_each_record([&](const nlohmann::json& record) {
+    for (const nlohmann::json& row : record["sweep_csv"]) fixed_csv += row.get<std::string>();
+    for (const nlohmann::json& row : record["adaptive_csv"]) strategy_csv += row.get<std::string>();
+    seconds += record["seconds"].get<double>();
+  });
+  write_text_file(fixed_path, fixed_csv);
+  write_text_file(strategy_path, strategy_csv);
   std::cout << "wrote " << fixed_path << " and " << strategy_path << "\n";
+  sweep::SweepResults results = sweep::read_results(flags.out_dir);
+  results.setup = setup;
+  results.seconds = seconds;
   write_report(files, results);
 }
 
@@ -246,7 +292,9 @@ std::function<void()> add_sweep(CLI::App& app) {
       "Step-count study: relative completeness error of IG per rule and step count, on a model's test\n"
       "split, and the cost of the error-controlled strategies (doubling, interval-adaptive).\n"
       "  igx sweep --model mnist-cnn --n 100\n"
-      "  igx sweep --model spam-transformer --n 20 --steps 16,64,300,1000 --rules riemann_right,gausslegendre");
+      "  igx sweep --model spam-transformer --n 20 --steps 16,64,300,1000 --rules riemann_right,gausslegendre\n"
+      "  mpirun -np 4 igx sweep --model mnist-cnn --n 1000 --threads 1      (the instances shared by 4 ranks)\n"
+      "A stopped sweep is finished by running the same command again (OUT-DIR/records.jsonl, docs/batch.md).");
   command->add_option("-m,--model", flags->model, "Bundle: spam-transformer, mnist-cnn or a folder (required)")
       ->type_name("MODEL");
   command->add_option("--data", flags->data,
@@ -280,16 +328,18 @@ std::function<void()> add_sweep(CLI::App& app) {
       ->capture_default_str()->type_name("K")->check(CLI::PositiveNumber);
   command->add_option("--batch-size", flags->batch_size, "Most rows per forward+backward; 0 = no bound")
       ->capture_default_str()->type_name("B")->check(CLI::NonNegativeNumber);
-  command->add_option("--threads", flags->threads, "CPU threads; 0 = all cores")
+  command->add_option("--threads", flags->threads, "CPU threads per process; 0 = all cores, shared among the MPI ranks on one host")
       ->capture_default_str()->type_name("T")->check(CLI::NonNegativeNumber);
   command->add_option("--device", flags->device, "cpu, cuda or cuda:N")->capture_default_str()->type_name("DEV");
   command->add_option("--out-dir", flags->out_dir, "Folder for sweep.csv, adaptive.csv, summary.json, plots, index.html")
       ->capture_default_str()->type_name("DIR");
   command->add_option("--replot", flags->replot,
                       "Rewrite summary.json, the plots and index.html of an earlier sweep's folder from its CSV "
-                      "files, without running the model (also after a run was stopped)")
+                      "files, without running the model (a stopped sweep: run the same command again to finish it)")
       ->type_name("DIR");
-  command->add_flag("-f,--force", flags->force, "Write into an --out-dir that igx did not make");
+  command->add_flag("-f,--force", flags->force,
+                    "Write into an --out-dir that igx did not make; start over when its records.jsonl is another "
+                    "sweep's (its instances are then lost)");
   return [flags] { run(*flags); };
 }
 
