@@ -31,7 +31,8 @@ class RecordLog {
   ///  - a log of the same run is resumed: a torn last line is cut off, its records are indexed;
   ///  - anything else (a log of another run, a file that is not a record log, a malformed line
   ///    before the last) is an igx::Error naming the file and the first difference, unless
-  ///    `restart`, which replaces the file by a new log (the only way a log loses records).
+  ///    `restart`, which replaces it by a new log (the only way a log loses records; a log of
+  ///    the same run is resumed even then).
   /// The file is locked (flock) while open: a second process opening it gets an igx::Error.
   static std::unique_ptr<RecordLog> open(const std::string& path, const nlohmann::json& header, bool restart);
   ~RecordLog();
@@ -71,6 +72,9 @@ class RecordLog {
     uint64_t length = 0;  // without the newline
   };
   RecordLog() = default;
+  // Reads the log open() found: false when it is new (empty, or a torn header), true when it is
+  // this run's (indexed, torn last line cut off); igx::Error otherwise.
+  bool resume(std::istream& file, const std::string& first, bool whole_first_line);
   void index(const std::string& bytes, uint64_t start);
   void note(const nlohmann::json& record, uint64_t offset, uint64_t length, const std::string& where);
   std::string read_line(const Line& line) const;

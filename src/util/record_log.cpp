@@ -112,61 +112,74 @@ std::unique_ptr<RecordLog> RecordLog::open(const std::string& path, const nlohma
   if (!file) throw Error(path + ": cannot open for reading: " + std::strerror(errno));
   std::string first;
   const bool whole_first_line = static_cast<bool>(std::getline(file, first)) && !file.eof();
-  bool fresh = restart;
-  if (!fresh && !whole_first_line) {
-    // Empty, or a header cut short by a killed process: igx's if it starts like igx's headers.
-    const std::string marker = header_marker();
-    const size_t compared = std::min(first.size(), marker.size());
-    if (first.compare(0, compared, marker, 0, compared) != 0) not_a_log(path, "its first line is not a header");
-    fresh = true;
+  bool resumed = false;
+  try {
+    resumed = log->resume(file, first, whole_first_line);
+  } catch (const Error&) {
+    if (!restart) throw;  // --force: anything but a log of this run is replaced
   }
-  if (!fresh) {
-    nlohmann::json recorded;
-    try {
-      recorded = nlohmann::json::parse(first);
-    } catch (const nlohmann::json::exception&) {
-      not_a_log(path, "its first line is not JSON");
-    }
-    if (!recorded.is_object() || recorded.value("schema", "") != kRecordLogSchema) {
-      not_a_log(path, std::string("its first line has no \"schema\": \"") + kRecordLogSchema + "\"");
-    }
-    const std::string difference = header_difference(recorded, log->header_);
-    if (!difference.empty()) {
-      throw Error("'" + path + "' holds the records of another run: " + difference +
-                  "; rerun with the same data and options to resume it, or pass --force to start over "
-                  "(its records are then lost)");
-    }
-    log->header_ = recorded;  // keeps the first run's "about"
-    uint64_t offset = first.size() + 1;
-    std::string line;
-    for (int64_t number = 2; std::getline(file, line); ++number) {
-      if (file.eof()) {  // no newline: the record a killed process was writing
-        log->repaired_bytes_ = line.size();
-        break;
-      }
-      nlohmann::json record;
-      try {
-        record = nlohmann::json::parse(line);
-      } catch (const nlohmann::json::exception&) {
-        throw Error(path + " line " + std::to_string(number) +
-                    " is not JSON, and igx writes only whole lines: the file was changed by another program; "
-                    "repair it, or pass --force to start over");
-      }
-      log->note(record, offset, line.size(), path + " line " + std::to_string(number));
-      offset += line.size() + 1;
-    }
-    log->size_bytes_ = offset;
-    if (log->repaired_bytes_ > 0 && ::ftruncate(log->descriptor_, static_cast<off_t>(offset)) != 0) {
-      throw Error(path + ": cannot cut off the torn last line: " + std::strerror(errno));
-    }
-    return log;
-  }
+  if (resumed) return log;
+  log->header_ = header;
+  log->header_["schema"] = kRecordLogSchema;
+  log->lines_.clear();
+  log->latest_.clear();
+  log->repaired_bytes_ = 0;
   if (::ftruncate(log->descriptor_, 0) != 0) throw Error(path + ": cannot truncate: " + std::strerror(errno));
   const std::string line = header_line(log->header_);
   write_all(log->descriptor_, line, path);
   log->size_bytes_ = line.size();
   log->sync();
   return log;
+}
+
+bool RecordLog::resume(std::istream& file, const std::string& first, bool whole_first_line) {
+  const std::string& path = path_;
+  if (!whole_first_line) {
+    // Empty, or a header cut short by a killed process: igx's if it starts like igx's headers.
+    const std::string marker = header_marker();
+    const size_t compared = std::min(first.size(), marker.size());
+    if (first.compare(0, compared, marker, 0, compared) != 0) not_a_log(path, "its first line is not a header");
+    return false;
+  }
+  nlohmann::json recorded;
+  try {
+    recorded = nlohmann::json::parse(first);
+  } catch (const nlohmann::json::exception&) {
+    not_a_log(path, "its first line is not JSON");
+  }
+  if (!recorded.is_object() || recorded.value("schema", "") != kRecordLogSchema) {
+    not_a_log(path, std::string("its first line has no \"schema\": \"") + kRecordLogSchema + "\"");
+  }
+  const std::string difference = header_difference(recorded, header_);
+  if (!difference.empty()) {
+    throw Error("'" + path + "' holds the records of another run: " + difference +
+                "; rerun with the same data and options to resume it, or pass --force to start over "
+                "(its records are then lost)");
+  }
+  header_ = recorded;  // keeps the first run's "about"
+  uint64_t offset = first.size() + 1;
+  std::string line;
+  for (int64_t number = 2; std::getline(file, line); ++number) {
+    if (file.eof()) {  // no newline: the record a killed process was writing
+      repaired_bytes_ = line.size();
+      break;
+    }
+    nlohmann::json record;
+    try {
+      record = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::exception&) {
+      throw Error(path + " line " + std::to_string(number) +
+                  " is not JSON, and igx writes only whole lines: the file was changed by another program; "
+                  "repair it, or pass --force to start over");
+    }
+    note(record, offset, line.size(), path + " line " + std::to_string(number));
+    offset += line.size() + 1;
+  }
+  size_bytes_ = offset;
+  if (repaired_bytes_ > 0 && ::ftruncate(descriptor_, static_cast<off_t>(offset)) != 0) {
+    throw Error(path + ": cannot cut off the torn last line: " + std::strerror(errno));
+  }
+  return true;
 }
 
 RecordLog::~RecordLog() {

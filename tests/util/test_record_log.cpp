@@ -118,6 +118,8 @@ TEST_F(RecordLogTest, RefusesAnotherRunOrAForeignFileUnlessRestarted) {
   EXPECT_TRUE(contains(message, "--force")) << message;
   EXPECT_TRUE(contains(bytes(), "\"a\""));  // nothing lost by refusing
 
+  // Restarting replaces only what is not this run's log: the same run is resumed.
+  EXPECT_EQ(igx::RecordLog::open(path_, header_, true)->size(), 1u);
   auto restarted = igx::RecordLog::open(path_, other, true);
   EXPECT_EQ(restarted->size(), 0u);
   restarted.reset();
@@ -128,6 +130,8 @@ TEST_F(RecordLogTest, RefusesAnotherRunOrAForeignFileUnlessRestarted) {
   EXPECT_EQ(bytes(), "id,text\n1,hello\n");
   write("not a header, and no newline");
   EXPECT_TRUE(contains(error_of([&] { igx::RecordLog::open(path_, header_, false); }), "is not a record log"));
+  igx::RecordLog::open(path_, header_, true)->append(record("a", 0, 1));
+  EXPECT_EQ(igx::read_record_file(path_).records.size(), 1u);
 }
 
 TEST_F(RecordLogTest, AMalformedLineBeforeTheLastIsAnError) {
