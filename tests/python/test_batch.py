@@ -114,6 +114,29 @@ class BatchTest(unittest.TestCase):
         self.assertEqual(batched["token_scores"], alone["token_scores"])
         self.assertEqual(batched["steps"], alone["steps"])
 
+    def test_a_folder_of_pictures_and_a_jsonl_of_image_paths(self):
+        samples = os.path.join(SOURCE, "models", "mnist-cnn", "samples")
+        pictures = self.path("pictures")
+        os.makedirs(pictures)
+        names = ["digit_3_0.png", "digit_7_1.png", "digit_0_0.png"]
+        for name in names:
+            shutil.copy(os.path.join(samples, name), pictures)
+        with open(os.path.join(pictures, "README.md"), "w") as f:
+            f.write("not a picture\n")
+        out = self.path("pictures.jsonl")
+        self.batch("--model", "mnist-cnn", "--data", pictures, "--out", out, "--threads", "1", "--steps", "16")
+        _, records = read_log(out)
+        self.assertEqual([r["id"] for r in records], sorted(names))
+        with open(self.path("images.jsonl"), "w") as f:
+            for name in sorted(names):
+                f.write(json.dumps({"id": name, "image": os.path.join("pictures", name)}) + "\n")
+        listed = self.path("listed.jsonl")
+        self.batch("--model", "mnist-cnn", "--data", self.path("images.jsonl"), "--out", listed, "--threads", "1",
+                   "--steps", "16")
+        for a, b in zip(records, read_log(listed)[1]):
+            self.assertEqual(a["examples"][0]["attributions"], b["examples"][0]["attributions"])
+            self.assertEqual(a["examples"][0]["prediction"], int(a["id"].split("_")[1]))  # the shipped samples
+
     def test_kill_at_several_points_then_resume_equals_an_uninterrupted_run(self):
         common = ["--model", MLP, "--data", self.npy, "--chunk-size", "2", "--threads", "1", *SLOW]
         reference = self.path("reference.jsonl")
