@@ -286,6 +286,20 @@ class SweepTest(unittest.TestCase):
         self.assertNotEqual(other.returncode, 0)
         self.assertIn("run.steps", other.stderr)
 
+    def test_shards_merged_then_rerun_write_the_study_of_one_process(self):
+        out = os.path.join(self.folder, "sharded")
+        for shard in ["1/2", "0/2"]:
+            result = subprocess.run([CLI, *self.common, "--out-dir", out, "--shard", shard], capture_output=True,
+                                    text=True)
+            self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+            self.assertIn("igx batch --merge", result.stdout)
+        self.assertFalse(os.path.exists(os.path.join(out, "sweep.csv")))
+        subprocess.run([CLI, "batch", "--merge", "--out", os.path.join(out, "records.jsonl")], check=True,
+                       capture_output=True)
+        result = subprocess.run([CLI, *self.common, "--out-dir", out], capture_output=True, text=True)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assert_same_study(out)
+
     @unittest.skipUnless(shutil.which("mpirun"), "mpirun is not installed")
     def test_two_mpi_ranks_write_the_study_of_one_process(self):
         out = os.path.join(self.folder, "mpi")

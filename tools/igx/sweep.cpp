@@ -42,6 +42,7 @@ struct SweepFlags {
   std::string device = "cpu";
   std::string out_dir = "sweep-out";
   std::string replot;
+  std::string shard;
   bool force = false;
 };
 
@@ -256,6 +257,7 @@ void run(SweepFlags flags) {
   plan.chunk_size = 1;
   plan.output = log_path;
   plan.restart = flags.force;
+  if (!flags.shard.empty()) plan.shard = Shard::parse(flags.shard);
   plan.label = "igx sweep";
   const WorkOutcome outcome = runner.run(plan, [&](size_t begin, size_t count) {
     std::vector<nlohmann::json> records;
@@ -265,6 +267,12 @@ void run(SweepFlags flags) {
     return records;
   });
   if (!outcome.coordinator) return;
+  if (!plan.shard.whole()) {
+    std::cout << "igx sweep: part " << flags.shard << " is in " << outcome.output
+              << ". When every part is done: igx batch --merge --out " << log_path
+              << ", then this command without --shard writes the study\n";
+    return;
+  }
 
   // The CSV files from the log, then the report from the CSV files, as --replot makes it.
   std::string fixed_csv = sweep::fixed_csv_header(), strategy_csv = sweep::strategy_csv_header();
@@ -333,6 +341,10 @@ std::function<void()> add_sweep(CLI::App& app) {
   command->add_option("--device", flags->device, "cpu, cuda or cuda:N")->capture_default_str()->type_name("DEV");
   command->add_option("--out-dir", flags->out_dir, "Folder for sweep.csv, adaptive.csv, summary.json, plots, index.html")
       ->capture_default_str()->type_name("DIR");
+  command->add_option("--shard", flags->shard,
+                      "Study only part I of N of the instances (k mod N = I) into OUT-DIR/records.shard-I-of-N.jsonl, "
+                      "for schedulers without MPI; join the parts with igx batch --merge --out OUT-DIR/records.jsonl")
+      ->type_name("I/N");
   command->add_option("--replot", flags->replot,
                       "Rewrite summary.json, the plots and index.html of an earlier sweep's folder from its CSV "
                       "files, without running the model (a stopped sweep: run the same command again to finish it)")
