@@ -229,6 +229,13 @@ class BatchTest(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
         self.assertIn("on 2 ranks", result.stdout)
         self.assert_same_records(out, reference)
+        # An error on one rank only (rank 0 refuses a summary file it did not write) stops them all.
+        with open(self.path("refused.summary.json"), "w") as f:
+            f.write("{\"mine\": 1}\n")
+        result = subprocess.run([*launcher, CLI, "batch", *common, "--out", self.path("refused.jsonl")],
+                                capture_output=True, text=True, timeout=300)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("is not igx batch's", result.stderr)
 
 
 def csv_without_seconds(path):

@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "igx/error.h"
 #include "igx/model.h"
+#include "mpi_world.h"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -36,9 +37,11 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("batch")) run_batch();
   } catch (const igx::Error& error) {
     std::cerr << "igx: error: " << error.what() << "\n";
+    igx_cli::mpi::abort_ranks(1);
     return 1;
   } catch (const std::exception& error) {
     std::cerr << "igx: error: " << igx::torch_error_summary(error) << "\n";
+    igx_cli::mpi::abort_ranks(1);
     return 1;
   }
   return 0;

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <exception>
 #include <thread>
 
 #include "igx/error.h"
@@ -58,7 +59,16 @@ World::World() : host_(this_host()) {
 }
 
 World::~World() {
-  if (joined_) MPI_Finalize();
+  if (joined_ && (std::uncaught_exceptions() == 0 || size_ == 1)) MPI_Finalize();
+}
+
+void abort_ranks(int code) {
+  int initialised = 0, finalised = 0, size = 1;
+  MPI_Initialized(&initialised);
+  MPI_Finalized(&finalised);
+  if (!initialised || finalised) return;
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  if (size > 1) MPI_Abort(MPI_COMM_WORLD, code);
 }
 
 void World::send(int destination, int tag, const std::string& bytes) {
@@ -84,6 +94,8 @@ std::optional<Message> World::poll() {
 
 World::World() : host_(this_host()) {}
 World::~World() = default;
+
+void abort_ranks(int) {}
 
 void World::send(int, int, const std::string&) {
   throw igx::Error("this igx was built without MPI (-DIGX_MPI=OFF); it runs as one process");

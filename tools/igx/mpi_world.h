@@ -15,6 +15,10 @@ bool built_with_mpi();
 /// or Slurm's PMI variables).
 bool launched();
 
+/// After an error that ends this process: stops every rank of the MPI launch it joined
+/// (MPI_Abort), since the others would wait for it forever; returns when it joined none.
+void abort_ranks(int code);
+
 /// A message from another rank.
 struct Message {
   int source = 0;
@@ -23,7 +27,8 @@ struct Message {
 };
 
 /// The MPI world, joined on construction (MPI_Init_thread, only the main thread calls MPI) and
-/// left on destruction (MPI_Finalize). Waiting never spins on a core: it polls and sleeps, since
+/// left on destruction (MPI_Finalize; not when an exception unwinds past it: MPI_Finalize waits
+/// for every rank, so the error is reported and abort_ranks stops them). Waiting never spins on a core: it polls and sleeps, since
 /// the cores belong to the ranks' computation.
 class World {
  public:
