@@ -22,6 +22,10 @@ std::string join(const std::vector<std::string>& names) {
   return joined.empty() ? "(none)" : joined;
 }
 
+Error no_such_method(const std::string& path, const std::string& method, const torch::jit::Module& module) {
+  return Error("model '" + path + "' has no method '" + method + "'; its methods are: " + join(method_names(module)));
+}
+
 }  // namespace
 
 std::string torch_error_summary(const std::exception& error) {
@@ -72,10 +76,15 @@ std::shared_ptr<TorchScriptModel> TorchScriptModel::load(const std::string& path
   }
   module->eval();
   std::shared_ptr<TorchScriptModel> model(new TorchScriptModel(module, path, method, device));
-  if (!model->has_method(method)) {
-    throw Error("model '" + path + "' has no method '" + method +
-                "'; its methods are: " + join(method_names(*module)));
-  }
+  if (!model->has_method(method)) throw no_such_method(path, method, *module);
+  return model;
+}
+
+std::shared_ptr<TorchScriptModel> TorchScriptModel::from_module(torch::jit::Module module, std::string name,
+                                                              const std::string& method, torch::Device device) {
+  auto shared = std::make_shared<torch::jit::Module>(std::move(module));
+  std::shared_ptr<TorchScriptModel> model(new TorchScriptModel(shared, std::move(name), method, device));
+  if (!model->has_method(method)) throw no_such_method(model->path_, method, *shared);
   return model;
 }
 
@@ -84,10 +93,7 @@ bool TorchScriptModel::has_method(const std::string& method) const {
 }
 
 std::shared_ptr<TorchScriptModel> TorchScriptModel::with_method(const std::string& method) const {
-  if (!has_method(method)) {
-    throw Error("model '" + path_ + "' has no method '" + method +
-                "'; its methods are: " + join(method_names(*module_)));
-  }
+  if (!has_method(method)) throw no_such_method(path_, method, *module_);
   return std::shared_ptr<TorchScriptModel>(new TorchScriptModel(module_, path_, method, device_));
 }
 
@@ -96,10 +102,7 @@ std::string TorchScriptModel::describe() const {
 }
 
 torch::Tensor TorchScriptModel::call(const std::string& method, std::vector<torch::IValue> arguments) {
-  if (!has_method(method)) {
-    throw Error("model '" + path_ + "' has no method '" + method +
-                "'; its methods are: " + join(method_names(*module_)));
-  }
+  if (!has_method(method)) throw no_such_method(path_, method, *module_);
   try {
     return invoke(method, std::move(arguments));
   } catch (const Error&) {

@@ -56,6 +56,12 @@ class TorchScriptModel : public Model {
   static std::shared_ptr<TorchScriptModel> load(const std::string& path,
                                                 const std::string& method = "forward",
                                                 torch::Device device = torch::kCPU);
+  /// A module already in memory (from Python, say), shared, not copied: its parameters are the
+  /// caller's. `name` stands for the file in messages. Unlike load(), the module's training mode
+  /// is left as it is. Throws igx::Error naming the method and the ones the module has.
+  static std::shared_ptr<TorchScriptModel> from_module(torch::jit::Module module, std::string name,
+                                                       const std::string& method = "forward",
+                                                       torch::Device device = torch::kCPU);
 
   torch::Tensor forward(const torch::Tensor& points, const ExtraInputs& extras) override;
   std::string describe() const override;
