@@ -5,7 +5,7 @@
 (see docs/python.md for Debian's externally-managed Python: a virtual environment with
 --system-site-packages, --break-system-packages, or --target DIR). The extension igx._C is the
 CMake target igx_python of the repository, built against the torch of the Python running pip;
-IGX_CMAKE_BUILD_DIR names a build folder to use (an existing one is reused as configured),
+IGX_CMAKE_BUILD_DIR names a build folder to use (one already configured is used as it is),
 by default python/build/cmake.
 """
 
@@ -37,12 +37,12 @@ class CMakeBuild(build_ext):
         if not shutil.which("cmake"):
             sys.exit("igx: building the extension needs cmake (Debian: apt-get install cmake ninja-build, "
                      "or bash scripts/setup.sh)")
-        configure = ["cmake", "-S", str(ROOT), "-B", str(build_dir), f"-DIGX_PYTHON={sys.executable}"]
-        if not (build_dir / "CMakeCache.txt").exists():
-            configure += ["-DCMAKE_BUILD_TYPE=Release", "-DIGX_BUILD_TESTS=OFF", "-DIGX_BUILD_BENCH=OFF"]
+        if not (build_dir / "CMakeCache.txt").exists():  # a configured folder is used as it is
+            configure = ["cmake", "-S", str(ROOT), "-B", str(build_dir), f"-DIGX_PYTHON={sys.executable}",
+                         "-DCMAKE_BUILD_TYPE=Release", "-DIGX_BUILD_TESTS=OFF", "-DIGX_BUILD_BENCH=OFF"]
             if shutil.which("ninja"):
                 configure += ["-G", "Ninja"]
-        subprocess.check_call(configure)
+            subprocess.check_call(configure)
         jobs = os.environ.get("CMAKE_BUILD_PARALLEL_LEVEL") or str(os.cpu_count() or 1)
         subprocess.check_call(["cmake", "--build", str(build_dir), "--target", "igx_python", "-j", jobs])
         built = build_dir / "python" / "igx" / ("_C" + sysconfig.get_config_var("EXT_SUFFIX"))

@@ -9,6 +9,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev libspdlog-dev libstb-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libopenmpi-dev openmpi-bin
+  pybind11-dev python3-dev python3-pytest python3-pip python3-setuptools python3-wheel
   chromium
 )
 

@@ -158,7 +158,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
 
   m.def(
       "gradient_method",
-      [](const std::string& method, ModelPtr model, const torch::Tensor& inputs, const ExtraInputs& extras,
+      [](const std::string& kind, ModelPtr model, const torch::Tensor& inputs, const ExtraInputs& extras,
          py::object target, const std::string& output, int64_t internal_batch_size, bool absolute) {
         const auto options = GradientOptions()
                                  .target(target_from(target))
@@ -166,26 +166,26 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
                                  .internal_batch_size(internal_batch_size)
                                  .absolute(absolute);
         return to_python(without_gil({model}, [&] {
-          if (method == "saliency") return saliency(*model, inputs, options, extras);
-          if (method == "inputxgradient") return input_x_gradient(*model, inputs, options, extras);
-          throw Error("unknown gradient method '" + method + "'; expected saliency or inputxgradient");
+          if (kind == "saliency") return saliency(*model, inputs, options, extras);
+          if (kind == "inputxgradient") return input_x_gradient(*model, inputs, options, extras);
+          throw Error("unknown gradient method '" + kind + "'; expected saliency or inputxgradient");
         }));
       },
-      py::arg("method"), py::arg("model"), py::arg("inputs"), py::arg("extras"), py::arg("target"),
+      py::arg("kind"), py::arg("model"), py::arg("inputs"), py::arg("extras"), py::arg("target"),
       py::arg("output"), py::arg("internal_batch_size"), py::arg("absolute"),
       "Saliency (|dF/dx|, or signed) or Input x Gradient.");
 
   m.def(
       "noise_tunnel",
-      [](ModelPtr model, const torch::Tensor& inputs, const std::string& method, const ExtraInputs& extras,
+      [](ModelPtr model, const torch::Tensor& inputs, const std::string& attribution_method, const ExtraInputs& extras,
          int64_t samples, double stddev, const std::string& aggregate, uint64_t seed, const py::kwargs& kwargs) {
         const IgOptions options = ig_options(kwargs);
         const auto noise =
             NoiseOptions().samples(samples).stddev(stddev).aggregate(parse_noise_aggregate(aggregate)).seed(seed);
         return to_python(
-            without_gil({model}, [&] { return noise_tunnel(*model, inputs, method, options, noise, extras); }));
+            without_gil({model}, [&] { return noise_tunnel(*model, inputs, attribution_method, options, noise, extras); }));
       },
-      py::arg("model"), py::arg("inputs"), py::arg("method"), py::arg("extras"), py::arg("samples"),
+      py::arg("model"), py::arg("inputs"), py::arg("attribution_method"), py::arg("extras"), py::arg("samples"),
       py::arg("stddev"), py::arg("aggregate"), py::arg("seed"));
 
   m.def(
@@ -217,17 +217,17 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
 
   m.def(
       "layer_method",
-      [](const std::string& method, ModelPtr lower, ModelPtr upper, const std::string& layer,
+      [](const std::string& kind, ModelPtr lower, ModelPtr upper, const std::string& layer,
          const torch::Tensor& inputs, const ExtraInputs& extras, const py::kwargs& kwargs) {
         const IgOptions options = ig_options(kwargs);
         SplitModel split = split_model(lower, upper, layer);
         return to_python(without_gil({lower, upper}, [&] {
-          if (method == "conductance") return layer_conductance(split, inputs, options, extras);
-          if (method == "internal_influence") return internal_influence(split, inputs, options, extras);
-          throw Error("unknown layer method '" + method + "'; expected conductance or internal_influence");
+          if (kind == "conductance") return layer_conductance(split, inputs, options, extras);
+          if (kind == "internal_influence") return internal_influence(split, inputs, options, extras);
+          throw Error("unknown layer method '" + kind + "'; expected conductance or internal_influence");
         }));
       },
-      py::arg("method"), py::arg("lower"), py::arg("upper"), py::arg("layer"), py::arg("inputs"), py::arg("extras"),
+      py::arg("kind"), py::arg("lower"), py::arg("upper"), py::arg("layer"), py::arg("inputs"), py::arg("extras"),
       "Layer conductance or internal influence of F = upper(lower(x)).");
 
   m.def(

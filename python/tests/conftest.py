@@ -65,14 +65,21 @@ def masked_mlp():
 
 @pytest.fixture(scope="module")
 def tiny_bert():
-    """A 2-layer BERT with Hugging Face's layout, saturated so that fixed steps are not enough."""
+    """A 2-layer BERT with Hugging Face's layout, scaled so that its outputs saturate along the IG
+    path: Captum's default of 50 Gauss-Legendre steps misses one example by about 20 %."""
     from hf_bert import BertConfig, BertForSequenceClassification, saturate
 
     torch.manual_seed(7)
     config = BertConfig(vocab_size=60, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                         intermediate_size=64, max_position_embeddings=16, num_labels=3)
     model = BertForSequenceClassification(config).eval()
-    saturate(model, scale=3.0)
+    saturate(model, scale=4.0, classifier_scale=10.0)
+    with torch.no_grad():  # words far apart, attention values and pooler that carry them
+        model.bert.embeddings.word_embeddings.weight.mul_(50.0)
+        model.bert.pooler.dense.weight.mul_(30.0)
+        for layer in model.bert.encoder.layer:
+            layer.attention.self.value.weight.mul_(20.0)
+            layer.attention.output.dense.weight.mul_(20.0)
     return model
 
 

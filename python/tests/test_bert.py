@@ -52,9 +52,8 @@ def test_fixed_steps_miss_and_certified_examples_are_within_tolerance(tiny_bert,
     ids, mask, baseline_ids, _ = bert_batch
     tolerance = 0.005
     lig = igx.LayerIntegratedGradients(logits_of_ids(tiny_bert), tiny_bert.bert.embeddings.word_embeddings)
-    _, fixed = lig.attribute(ids, baselines=baseline_ids, additional_forward_args=(mask,), n_steps=8,
-                             return_report=True)
-    assert max(e.relative_error for e in fixed) > tolerance  # the saturated model needs more than 8 steps
+    _, fixed = lig.attribute(ids, baselines=baseline_ids, additional_forward_args=(mask,), return_report=True)
+    assert max(e.relative_error for e in fixed) > 0.1  # Captum's default, 50 Gauss-Legendre steps, misses
     values, report = lig.attribute(ids, baselines=baseline_ids, additional_forward_args=(mask,),
                                    tolerance=tolerance, max_steps=4096, return_report=True)
     assert report.certified
@@ -69,6 +68,7 @@ def test_fixed_steps_miss_and_certified_examples_are_within_tolerance(tiny_bert,
         assert example.output_baseline == pytest.approx(f_baseline, abs=1e-5)
         gap = f_input - f_baseline
         # float32 model: allow the rounding of the recomputation on top of the tolerance
+        assert abs(gap) > 0.1
         assert abs(values[b].double().sum().item() - gap) <= tolerance * abs(gap) + 1e-5
         assert example.error_bound <= tolerance
 
@@ -136,7 +136,7 @@ def test_discretized_ig_completeness_against_the_pad_baseline(tiny_bert, bert_ba
         assert example.output_input - example.output_baseline == pytest.approx(gap, abs=1e-5)
         assert delta[b].item() == pytest.approx(values[b].double().sum().item() - gap, abs=1e-4)
         assert example.steps == 12  # (m + 1) u + 1 points
-        assert 0 <= example.relative_error <= example.error_bound
+        assert 0 <= example.relative_error <= example.error_bound * (1 + 1e-12)  # the bound cannot count on cancelling
     greedy_again = dig.attribute(ids, baseline_token_id=0, additional_forward_args=(mask,), moving=moving,
                                  anchors=10, neighbours=20)
     assert torch.equal(values, greedy_again)

@@ -41,7 +41,7 @@ def test_forward_returning_a_tuple():
     def forward(x):
         return x.sum(1, keepdim=True), x
 
-    with pytest.raises(ValueError, match=r"forward_func forward returned a tuple of 2 items .*expected a tensor"):
+    with pytest.raises(ValueError, match=r"forward_func .*forward returned a tuple of 2 items for a batch of 2 points; expected a tensor"):
         igx.IntegratedGradients(forward).attribute(torch.ones(2, 3), target=0)
 
 
