@@ -54,6 +54,92 @@ def check_inputs(inputs, name="inputs") -> torch.Tensor:
     return inputs
 
 
+def as_input_tuple(inputs, name="inputs"):
+    """Captum's inputs: one tensor or a tuple of tensors, the same batch size in each."""
+    parts = inputs if isinstance(inputs, tuple) else (inputs,)
+    if not parts:
+        raise ValueError(f"{name} is an empty tuple; expected a tensor [batch, ...] or a tuple of them")
+    for index, part in enumerate(parts):
+        label = f"{name}[{index}]" if isinstance(inputs, tuple) else name
+        if not torch.is_tensor(part):
+            raise ValueError(f"{label} is {describe_value(part)}; expected a torch.Tensor [batch, ...]")
+        if part.dim() < 1 or part.shape[0] < 1:
+            raise ValueError(f"{label} has shape {list(part.shape)}; expected a batch [B, ...] with at least one example")
+        if part.shape[0] != parts[0].shape[0]:
+            raise ValueError(f"{label} has {part.shape[0]} examples where {name}[0] has {parts[0].shape[0]}")
+    return parts
+
+
+def baselines_like(baselines, inputs, name="baselines"):
+    """Captum's baselines for every input: None (zeros), a number, or a tensor shaped like one
+    example, like a batch of one, or like the inputs; expanded to the inputs' shape and dtype."""
+    parts = baselines if isinstance(baselines, tuple) else (baselines,) * len(inputs)
+    if len(parts) != len(inputs):
+        raise ValueError(f"{name} has {len(parts)} entries for {len(inputs)} inputs; expected one per input")
+    expanded = []
+    for index, (baseline, example) in enumerate(zip(parts, inputs)):
+        label = f"{name}[{index}]" if isinstance(baselines, tuple) else name
+        if baseline is None:
+            expanded.append(torch.zeros_like(example))
+        elif isinstance(baseline, numbers.Real) and not isinstance(baseline, bool):
+            if not example.is_floating_point() and baseline != int(baseline):
+                raise ValueError(f"{label} is {baseline!r}; expected an integer for inputs of dtype {example.dtype}")
+            expanded.append(torch.full_like(example, baseline))
+        elif torch.is_tensor(baseline):
+            value = baseline.to(example.device, example.dtype)
+            if value.shape == example.shape[1:]:
+                value = value.unsqueeze(0)
+            if value.dim() != example.dim() or value.shape[1:] != example.shape[1:] or value.shape[0] not in (1, example.shape[0]):
+                raise ValueError(
+                    f"{label} has shape {list(baseline.shape)}; expected {list(example.shape)} (one per example), "
+                    f"{[1] + list(example.shape[1:])} or {list(example.shape[1:])} (shared by all examples)"
+                )
+            expanded.append(value.expand_as(example))
+        else:
+            raise ValueError(f"{label} is {describe_value(baseline)}; expected None (zero), a number or a tensor")
+    return tuple(expanded)
+
+
+class PackedInputs:
+    """Captum's tuple of input tensors as the one tensor [B, F] the engine integrates over: every
+    input flattened and concatenated (the straight path of the tuple is the straight path of the
+    concatenation); the forward function gets them back in their own shapes."""
+
+    def __init__(self, inputs, baselines):
+        parts = as_input_tuple(inputs)
+        for index, part in enumerate(parts):
+            if not part.is_floating_point() or part.dtype != parts[0].dtype or part.device != parts[0].device:
+                raise ValueError(f"inputs[{index}] is {describe_value(part)} on {part.device}; expected floating "
+                                 f"tensors of one dtype and device ({parts[0].dtype} on {parts[0].device})")
+            if not torch.isfinite(part).all():
+                raise ValueError(f"inputs[{index}] has a NaN or an infinity; expected finite numbers")
+        batch = parts[0].shape[0]
+        self.shapes = [tuple(part.shape[1:]) for part in parts]
+        self.sizes = [part[0].numel() for part in parts]
+        self.tensor = torch.cat([part.reshape(batch, -1) for part in parts], dim=1)
+        self.baseline = torch.cat([b.reshape(batch, -1) for b in baselines_like(baselines, parts)], dim=1)
+
+    def split(self, flat):
+        return tuple(chunk.reshape(flat.shape[0], *shape)
+                     for chunk, shape in zip(flat.split(self.sizes, dim=1), self.shapes))
+
+    def forward(self, forward_func):
+        def packed(flat, *arguments):
+            return forward_func(*self.split(flat), *arguments)
+
+        packed.__qualname__ = forward_name(forward_func)
+        return packed
+
+
+def prepare_inputs(forward_func, inputs, baselines):
+    """(forward function, input tensor, baselines, unpack) for one input tensor or a tuple of them."""
+    if isinstance(inputs, tuple):
+        packed = PackedInputs(inputs, baselines)
+        return packed.forward(forward_func), packed.tensor, packed.baseline, packed.split
+    check_inputs(inputs)
+    return forward_func, inputs, baselines, lambda values: values
+
+
 class ForwardArgs:
     """Captum's additional_forward_args. Tensors with one row per example go to the engine as extra
     inputs, and every batch of path points gets its examples' rows of them; anything else is

@@ -17,6 +17,7 @@ from ._core import (
     engine_model,
     integration_options,
     pack,
+    prepare_inputs,
     target_arg,
 )
 
@@ -70,11 +71,12 @@ class IntegratedGradients:
         - ``return_report``: also return the igx.Report (F(x), F(x'), delta, relative error,
           steps, certified, bound per example).
 
-        ``target=None`` explains the predicted class (argmax of the output).
+        ``target=None`` explains the predicted class (argmax of the output). A tuple of inputs
+        (and of baselines) gives a tuple of attributions; its forward runs from Python.
         """
-        check_inputs(inputs)
+        forward, inputs, baselines, unpack = prepare_inputs(self.forward_func, inputs, baselines)
         arguments = ForwardArgs(additional_forward_args, inputs.shape[0])
-        model = engine_model(self.forward_func, arguments, inputs.device)
+        model = engine_model(forward, arguments, inputs.device)
         options = integration_options(n_steps, method, tolerance, max_steps, strategy, certify, output)
         values, reports, counts = _C.integrated_gradients(
             model,
@@ -86,7 +88,7 @@ class IntegratedGradients:
             multiply_by_inputs=self.multiply_by_inputs,
             **options,
         )
-        return pack(values, reports, counts, return_convergence_delta, return_report)
+        return pack(unpack(values), reports, counts, return_convergence_delta, return_report)
 
     def has_convergence_delta(self) -> bool:
         return True
@@ -100,9 +102,9 @@ class _GradientMethod:
         self.forward_func = forward_func
 
     def _run(self, inputs, target, additional_forward_args, absolute, output, internal_batch_size, return_report):
-        check_inputs(inputs)
+        forward, inputs, _, unpack = prepare_inputs(self.forward_func, inputs, None)
         arguments = ForwardArgs(additional_forward_args, inputs.shape[0])
-        model = engine_model(self.forward_func, arguments, inputs.device)
+        model = engine_model(forward, arguments, inputs.device)
         values, reports, counts = _C.gradient_method(
             self._method,
             model,
@@ -113,7 +115,7 @@ class _GradientMethod:
             batch_size_arg(internal_batch_size),
             absolute,
         )
-        return pack(values, reports, counts, False, return_report)
+        return pack(unpack(values), reports, counts, False, return_report)
 
 
 class Saliency(_GradientMethod):
@@ -180,7 +182,6 @@ class NoiseTunnel:
             raise ValueError(f"nt_samples is {nt_samples!r}; expected a positive integer")
         if isinstance(stdevs, bool) or not isinstance(stdevs, numbers.Real) or not stdevs >= 0:
             raise ValueError(f"stdevs is {stdevs!r}; expected one standard deviation >= 0")
-        check_inputs(inputs)
         wrapped = self.attribution_method
         allowed = {"target", "additional_forward_args", "internal_batch_size", "return_convergence_delta",
                    "return_report", "output"}
@@ -194,15 +195,16 @@ class NoiseTunnel:
         if isinstance(wrapped, Saliency) and not kwargs.get("abs", True):
             raise ValueError("NoiseTunnel over Saliency uses |gradient|; abs=False is not supported")
 
+        forward, inputs, baselines, unpack = prepare_inputs(wrapped.forward_func, inputs, kwargs.get("baselines"))
         arguments = ForwardArgs(kwargs.get("additional_forward_args"), inputs.shape[0])
-        model = engine_model(wrapped.forward_func, arguments, inputs.device)
+        model = engine_model(forward, arguments, inputs.device)
         if isinstance(wrapped, IntegratedGradients):
             options = integration_options(
                 kwargs.get("n_steps", 50), kwargs.get("method"), kwargs.get("tolerance"), kwargs.get("max_steps", 4096),
                 kwargs.get("strategy"), kwargs.get("certify", "panels"), kwargs.get("output", "logit"))
             method = options.pop("method", "gausslegendre")
             options["multiply_by_inputs"] = wrapped.multiply_by_inputs
-            options["baseline"] = baseline_arg(kwargs.get("baselines"))
+            options["baseline"] = baseline_arg(baselines)
         else:
             method = wrapped._method
             options = {"output": kwargs.get("output", "logit")}
@@ -212,7 +214,7 @@ class NoiseTunnel:
             internal_batch_size=batch_size_arg(kwargs.get("internal_batch_size")),
             **options,
         )
-        return pack(values, reports, counts, kwargs.get("return_convergence_delta", False),
+        return pack(unpack(values), reports, counts, kwargs.get("return_convergence_delta", False),
                     kwargs.get("return_report", False))
 
 

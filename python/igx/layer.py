@@ -10,6 +10,8 @@ import torch
 from . import _C
 from ._core import (
     ForwardArgs,
+    as_input_tuple,
+    baselines_like,
     batch_size_arg,
     check_forward_func,
     describe_value,
@@ -102,52 +104,6 @@ class LayerHooks:
             handle.remove()
 
 
-def as_input_tuple(inputs, name="inputs"):
-    """Captum's inputs: one tensor or a tuple of tensors, the same batch size in each."""
-    parts = inputs if isinstance(inputs, tuple) else (inputs,)
-    if not parts:
-        raise ValueError(f"{name} is an empty tuple; expected a tensor [batch, ...] or a tuple of them")
-    for index, part in enumerate(parts):
-        label = f"{name}[{index}]" if isinstance(inputs, tuple) else name
-        if not torch.is_tensor(part):
-            raise ValueError(f"{label} is {describe_value(part)}; expected a torch.Tensor [batch, ...]")
-        if part.dim() < 1 or part.shape[0] < 1:
-            raise ValueError(f"{label} has shape {list(part.shape)}; expected a batch [B, ...] with at least one example")
-        if part.shape[0] != parts[0].shape[0]:
-            raise ValueError(f"{label} has {part.shape[0]} examples where {name}[0] has {parts[0].shape[0]}")
-    return parts
-
-
-def baselines_like(baselines, inputs, name="baselines"):
-    """Captum's baselines for every input: None (zeros), a number, or a tensor shaped like one
-    example, like a batch of one, or like the inputs; expanded to the inputs' shape and dtype."""
-    parts = baselines if isinstance(baselines, tuple) else (baselines,) * len(inputs)
-    if len(parts) != len(inputs):
-        raise ValueError(f"{name} has {len(parts)} entries for {len(inputs)} inputs; expected one per input")
-    expanded = []
-    for index, (baseline, example) in enumerate(zip(parts, inputs)):
-        label = f"{name}[{index}]" if isinstance(baselines, tuple) else name
-        if baseline is None:
-            expanded.append(torch.zeros_like(example))
-        elif isinstance(baseline, numbers.Real) and not isinstance(baseline, bool):
-            if not example.is_floating_point() and baseline != int(baseline):
-                raise ValueError(f"{label} is {baseline!r}; expected an integer for inputs of dtype {example.dtype}")
-            expanded.append(torch.full_like(example, baseline))
-        elif torch.is_tensor(baseline):
-            value = baseline.to(example.device, example.dtype)
-            if value.shape == example.shape[1:]:
-                value = value.unsqueeze(0)
-            if value.dim() != example.dim() or value.shape[1:] != example.shape[1:] or value.shape[0] not in (1, example.shape[0]):
-                raise ValueError(
-                    f"{label} has shape {list(baseline.shape)}; expected {list(example.shape)} (one per example), "
-                    f"{[1] + list(example.shape[1:])} or {list(example.shape[1:])} (shared by all examples)"
-                )
-            expanded.append(value.expand_as(example))
-        else:
-            raise ValueError(f"{label} is {describe_value(baseline)}; expected None (zero), a number or a tensor")
-    return tuple(expanded)
-
-
 class _LayerMethod:
     """A split of forward_func at a layer: `lower` maps the inputs to the layer's value, `upper`
     runs the rest of the forward from it. Extra inputs: the original inputs first (for the
@@ -226,11 +182,12 @@ def _single_floating_input(inputs, method):
     return parts[0]
 
 
-def _fixed_uniform(method, name):
-    # Conductance is a sum over the uniform grid k/n, k = 0..n, not a quadrature of a rule.
-    if method not in (None, "gausslegendre", "riemann_trapezoid"):
-        raise ValueError(f"method={method!r}: {name} sums over the uniform grid k/n_steps (its own rule); "
-                         "expected method=None")
+def _uniform_grid_only(method, name):
+    # Conductance is a sum over the uniform grid k/n, k = 0..n: Captum's with method="riemann_trapezoid".
+    # Captum's default puts the grid at Gauss-Legendre nodes instead; say so rather than differ silently.
+    if method not in (None, "riemann_trapezoid"):
+        raise ValueError(f"method={method!r}: igx's {name} sums over the uniform grid k/n_steps, k = 0..n_steps "
+                         "(Captum's method='riemann_trapezoid'); expected method=None or 'riemann_trapezoid'")
 
 
 class LayerConductance(_LayerMethod):
@@ -240,7 +197,7 @@ class LayerConductance(_LayerMethod):
     def attribute(self, inputs, baselines=None, target=None, additional_forward_args=None, n_steps: int = 50,
                   method=None, internal_batch_size=None, return_convergence_delta: bool = False,
                   attribute_to_layer_input: bool = False, *, output: str = "logit", return_report: bool = False):
-        _fixed_uniform(method, "LayerConductance")
+        _uniform_grid_only(method, "LayerConductance")
         return self._run("conductance", inputs, baselines, target, additional_forward_args, n_steps, None,
                          internal_batch_size, return_convergence_delta, attribute_to_layer_input, output, return_report)
 

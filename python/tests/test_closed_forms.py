@@ -91,3 +91,24 @@ def test_tolerance_is_certified_and_holds(strategy, method):
         assert abs(attributions[b].sum().item() - gap) <= 1e-4 * abs(gap)
         assert example.relative_error <= example.error_bound <= 1e-4
         assert example.steps <= 4096
+
+
+def test_tuple_inputs_give_a_tuple_of_attributions():
+    # F(a, b) = a.flat @ Wa + b @ Wb: IG of each input is its weights times its difference, exactly.
+    generator = torch.Generator().manual_seed(0)
+    wa = torch.randn(6, 2, dtype=torch.float64, generator=generator)
+    wb = torch.randn(4, 2, dtype=torch.float64, generator=generator)
+    a = torch.randn(2, 2, 3, dtype=torch.float64, generator=generator)
+    b = torch.randn(2, 4, dtype=torch.float64, generator=generator)
+    ig = igx.IntegratedGradients(lambda first, second: first.flatten(1) @ wa + second @ wb)
+    (for_a, for_b), delta = ig.attribute((a, b), baselines=(0.5, torch.ones(4, dtype=torch.float64)), target=1,
+                                         n_steps=3, return_convergence_delta=True)
+    assert torch.allclose(for_a, wa[:, 1].view(2, 3) * (a - 0.5), atol=1e-12)
+    assert torch.allclose(for_b, wb[:, 1] * (b - 1.0), atol=1e-12)
+    assert torch.allclose(delta, torch.zeros(2, dtype=torch.float64), atol=1e-12)
+    saliency_a, saliency_b = igx.Saliency(ig.forward_func).attribute((a, b), target=0, abs=False)
+    assert torch.allclose(saliency_a, wa[:, 0].view(2, 3).expand_as(a)) and torch.allclose(saliency_b, wb[:, 0].expand_as(b))
+    with pytest.raises(ValueError, match=r"baselines\[1\] has shape \[3\]; expected \[2, 4\]"):
+        ig.attribute((a, b), baselines=(0.0, torch.zeros(3)), target=0)
+    with pytest.raises(ValueError, match=r"inputs\[1\] has 3 examples where inputs\[0\] has 2"):
+        ig.attribute((a, torch.zeros(3, 4, dtype=torch.float64)), target=0)
