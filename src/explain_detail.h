@@ -46,6 +46,9 @@ torch::Tensor image_tensor(const ExplainRequest& request, ImageClassifier& class
 /// Tensor models: the baseline tensor, zero, a number everywhere, or a file.
 Baseline tensor_baseline(const ExplainRequest& request);
 
+/// The request's options.baselines, parsed and allowed for its modality and its file rule.
+BaselinesSpec baselines_spec(const ExplainRequest& request, Modality modality);
+
 /// The distribution of baselines of an image or tensor request, [M, ...] or [B, M, ...], on the
 /// inputs' device; `description` says what it is, for the record.
 torch::Tensor distribution_baselines(const ExplainRequest& request, const torch::Tensor& inputs, Modality modality,

@@ -73,6 +73,16 @@ void require_file_allowed(const ExplainRequest& request, const std::string& opti
 
 }  // namespace
 
+BaselinesSpec baselines_spec(const ExplainRequest& request, Modality modality) {
+  const BaselinesSpec spec = BaselinesSpec::parse(*request.options.baselines);
+  if (spec.kind == BaselinesSpec::Kind::Train && modality != Modality::Image) {
+    throw Error("--baselines train:N draws from an image bundle's training data; with --input give a FILE of "
+                "baselines [M, ...] or noise:N[:SIGMA]");
+  }
+  if (spec.kind == BaselinesSpec::Kind::File) require_file_allowed(request, "baselines", spec.path);
+  return spec;
+}
+
 torch::Tensor distribution_baselines(const ExplainRequest& request, const torch::Tensor& inputs, Modality modality,
                                      const std::string& bundle, std::string& description) {
   const ExplainOptions& options = request.options;
@@ -83,18 +93,13 @@ torch::Tensor distribution_baselines(const ExplainRequest& request, const torch:
     description = "distribution: " + std::to_string(count) + " given";
     return baselines;
   }
-  const BaselinesSpec spec = BaselinesSpec::parse(*options.baselines);
+  const BaselinesSpec spec = baselines_spec(request, modality);
   torch::Tensor baselines;
   if (spec.kind == BaselinesSpec::Kind::Train) {
-    if (modality != Modality::Image) {
-      throw Error("--baselines train:N draws from an image bundle's training data; with --input give a FILE of "
-                  "baselines [M, ...] or noise:N[:SIGMA]");
-    }
     baselines = training_images(bundle, spec, seed);
   } else if (spec.kind == BaselinesSpec::Kind::Noise) {
     baselines = noise_around(inputs, spec, seed, modality == Modality::Image);
   } else {
-    require_file_allowed(request, "baselines", spec.path);
     if (!fs::exists(spec.path)) {
       throw Error("--baselines '" + spec.path + "' is not an existing file; expected FILE (.npy or .json), train:N or "
                   "noise:N[:SIGMA]");

@@ -6,12 +6,15 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <optional>
 
 #include "explain_detail.h"
 #include "igx/attribute.h"
 #include "igx/bundle.h"
+#include "igx/cancellation.h"
 #include "igx/distribution.h"
 #include "igx/error.h"
+#include "igx/integrator.h"
 #include "igx/layer.h"
 #include "igx/tensor_checks.h"
 #include "igx/tensor_io.h"
@@ -71,37 +74,83 @@ ExplainRequest joined(const std::vector<const ExplainRequest*>& requests) {
   return joint;
 }
 
+// Texts: the options' baseline, else the method's own (mask for SIG, pad otherwise).
+TextBaseline text_baseline_of(const ExplainOptions& options, const detail::Plan& plan) {
+  const std::string name = options.baseline.value_or("auto");
+  return parse_text_baseline(name != "auto" ? name : plan.method == "sig" ? "mask" : "pad");
+}
+
+// Images without a baseline tensor: the options' baseline, else black.
+ImageBaseline image_baseline_of(const ExplainOptions& options) {
+  return ImageBaseline::parse(options.baseline.value_or("auto") == "auto" ? "black" : *options.baseline);
+}
+
 }  // namespace
 
-std::vector<Explanation> Explainer::explain_batch(const std::vector<ExplainRequest>& requests) {
-  std::vector<Explanation> explanations(requests.size());
+std::vector<BatchOutcome> Explainer::explain_batch(const std::vector<ExplainRequest>& requests) {
+  std::vector<BatchOutcome> outcomes(requests.size());
+  for (size_t r = 0; r < requests.size(); ++r) outcomes[r].group = r;
+  const auto explain_alone = [&](size_t r) {
+    try {
+      outcomes[r].explanation = explain(requests[r]);
+    } catch (...) {
+      outcomes[r].error = std::current_exception();
+    }
+  };
+  // Requests that fail their own checks, or are cancelled already, never join a group.
   std::map<std::string, std::vector<size_t>> groups;
-  std::vector<size_t> alone;
   for (size_t r = 0; r < requests.size(); ++r) {
+    try {
+      if (requests[r].cancelled) {
+        CancellationGuard guard(requests[r].cancelled);
+        throw_if_cancelled();
+      }
+      check(requests[r]);
+    } catch (...) {
+      outcomes[r].error = std::current_exception();
+      continue;
+    }
     const std::string key = join_key(requests[r]);
     if (key.empty()) {
-      alone.push_back(r);
+      explain_alone(r);
     } else {
       groups[key].push_back(r);
     }
   }
-  for (size_t r : alone) explanations[r] = explain(requests[r]);
   for (const auto& [key, members] : groups) {
     if (members.size() == 1) {
-      explanations[members[0]] = explain(requests[members[0]]);
+      explain_alone(members[0]);
       continue;
     }
     std::vector<const ExplainRequest*> parts;
     for (size_t r : members) parts.push_back(&requests[r]);
-    const Explanation joint = explain(joined(parts));
+    ExplainRequest joint = joined(parts);
+    // The joint call is wanted while any of its requests is.
+    joint.cancelled = [&requests, &members] {
+      return std::all_of(members.begin(), members.end(),
+                         [&](size_t r) { return requests[r].cancelled && requests[r].cancelled(); });
+    };
+    Explanation explanation;
+    try {
+      explanation = explain(joint);
+    } catch (const Cancelled&) {
+      for (size_t r : members) outcomes[r].error = std::current_exception();
+      continue;
+    } catch (...) {
+      // Something one request brings that its checks cannot see (a model that fails on its
+      // input, say): each runs alone, so that the error stays with the request that caused it.
+      for (size_t r : members) explain_alone(r);
+      continue;
+    }
     size_t begin = 0;
     for (size_t r : members) {
       const size_t count = example_count(requests[r], modality_);
-      explanations[r] = select_examples(joint, begin, count);
+      outcomes[r].group = members.front();
+      outcomes[r].explanation = select_examples(explanation, begin, count);
       begin += count;
     }
   }
-  return explanations;
+  return outcomes;
 }
 
 std::string default_model(Modality modality) {
@@ -189,8 +238,7 @@ PreparedRequest Explainer::prepare(const ExplainRequest& request) {
   prepared.seed = options.seed.value_or(0);
 
   if (modality_ == Modality::Text) {
-    const std::string name = options.baseline.value_or("auto");
-    prepared.text_baseline = parse_text_baseline(name != "auto" ? name : plan.method == "sig" ? "mask" : "pad");
+    prepared.text_baseline = text_baseline_of(options, plan);
     PreparedTexts texts = prepare_texts(*text_, request.texts, prepared.text_baseline);
     prepared.model = &text_->embedding_model();
     prepared.text = std::move(texts.batch);
@@ -201,10 +249,7 @@ PreparedRequest Explainer::prepare(const ExplainRequest& request) {
     prepared.predictions = texts.predictions;
     prepared.baseline_description = text_baseline_name(prepared.text_baseline);
   } else if (modality_ == Modality::Image) {
-    const ImageBaseline baseline = request.baseline.defined() ? ImageBaseline{}
-                                   : ImageBaseline::parse(options.baseline.value_or("auto") == "auto"
-                                                              ? "black"
-                                                              : *options.baseline);
+    const ImageBaseline baseline = request.baseline.defined() ? ImageBaseline{} : image_baseline_of(options);
     prepared.model = &image_->model();
     prepared.inputs = detail::image_tensor(request, *image_).to(device_);
     prepared.image_names = request.image_paths;
@@ -244,6 +289,53 @@ PreparedRequest Explainer::prepare(const ExplainRequest& request) {
   return prepared;
 }
 
+void Explainer::check(const ExplainRequest& request) {
+  detail::check_inputs(request, modality_, name_);
+  const ExplainOptions& options = request.options;
+  const detail::Plan plan = detail::plan_request(options, modality_, request.baselines.defined());
+  const IgOptions ig = detail::ig_options_of(options, plan);
+  if (!ig.target().is_predicted()) {
+    const torch::Tensor targets = ig.target().resolve(static_cast<int64_t>(example_count(request, modality_)));
+    const std::vector<std::string>& labels = text_ ? text_->config().labels : image_ ? image_->config().labels
+                                                                                     : std::vector<std::string>{};
+    if (!labels.empty()) check_targets(targets, static_cast<int64_t>(labels.size()));
+  }
+  if (modality_ == Modality::Text) {
+    text_baseline_of(options, plan);
+    text_->encode(request.texts);
+  } else if (modality_ == Modality::Image) {
+    if (!request.baseline.defined()) image_baseline_of(options);
+    if (request.images.defined()) detail::image_tensor(request, *image_);
+  } else {
+    detail::tensor_baseline(request);
+  }
+  if (plan.distribution && !request.baselines.defined()) detail::baselines_spec(request, modality_);
+}
+
+Prediction Explainer::predict(const ExplainRequest& request) {
+  detail::check_inputs(request, modality_, name_);
+  Prediction prediction;
+  torch::Tensor outputs;
+  if (modality_ == Modality::Text) {
+    const TextBatch batch = text_->encode(request.texts);
+    outputs = text_->logits(batch.ids, batch.mask);
+  } else {
+    const torch::Tensor inputs = modality_ == Modality::Image ? detail::image_tensor(request, *image_).to(device_)
+                                                              : request.inputs.to(device_);
+    Model& model = modality_ == Modality::Image ? image_->model() : *tensor_model_;
+    Integrator integrator(model, {}, OutputKind::Logit, request.options.batch_size.value_or(256));
+    outputs = integrator.outputs(inputs, torch::arange(inputs.size(0), torch::kLong));
+  }
+  prediction.outputs = outputs.detach().to(torch::kCPU, torch::kDouble);
+  const torch::Tensor classes = Target::predicted().resolve(prediction.outputs.size(0), prediction.outputs);
+  prediction.classes.assign(classes.data_ptr<int64_t>(), classes.data_ptr<int64_t>() + classes.numel());
+  if (modality_ != Modality::Tensor) {
+    prediction.probabilities = torch::softmax(prediction.outputs, 1);
+    for (int64_t index : prediction.classes) prediction.labels.push_back(label(index));
+  }
+  return prediction;
+}
+
 Explanation Explainer::explain(const ExplainRequest& request) {
   PreparedRequest prepared = prepare(request);
   return explain(prepared, request);
@@ -251,6 +343,8 @@ Explanation Explainer::explain(const ExplainRequest& request) {
 
 Explanation Explainer::explain(PreparedRequest& prepared, const ExplainRequest& request) {
   const auto start = std::chrono::steady_clock::now();
+  std::optional<CancellationGuard> cancellation;
+  if (request.cancelled) cancellation.emplace(request.cancelled);
   const ExplainOptions& options = request.options;
   const std::string& method = prepared.method;
   Explanation explanation;
@@ -328,7 +422,7 @@ Explanation Explainer::explain(PreparedRequest& prepared, const ExplainRequest& 
       for (const ExampleReport& report : attribution.examples) prepared.predictions.push_back(report.target);
     } else {
       const torch::Tensor predicted =
-          predict(*prepared.model, prepared.inputs, prepared.ig.internal_batch_size()).to(torch::kCPU);
+          igx::predict(*prepared.model, prepared.inputs, prepared.ig.internal_batch_size()).to(torch::kCPU);
       prepared.predictions.assign(predicted.data_ptr<int64_t>(), predicted.data_ptr<int64_t>() + predicted.numel());
     }
   }

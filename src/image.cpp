@@ -117,19 +117,22 @@ ImageClassifier ImageClassifier::load(const std::string& bundle_directory, torch
 }
 
 torch::Tensor ImageClassifier::read_image(const std::string& path) const {
-  const Image image = igx::read_image(path);
-  const int64_t channels = input_shape_[0], height = input_shape_[1], width = input_shape_[2];
+  return image_pixels(igx::read_image(path), input_shape_, path);
+}
+
+torch::Tensor image_pixels(const Image& image, const std::vector<int64_t>& shape, const std::string& path) {
+  const int64_t channels = shape.at(0), height = shape.at(1), width = shape.at(2);
   require_size(image, static_cast<int>(width), static_cast<int>(height), path);
   if (channels == 1) {
     return tensor_from_array(to_greyscale(image)).view({1, 1, height, width});
   }
   // RGB: grey pictures are replicated, alpha is dropped.
-  torch::Tensor pixels = torch::from_blob(const_cast<uint8_t*>(image.pixels.data()),
+  torch::Tensor values = torch::from_blob(const_cast<uint8_t*>(image.pixels.data()),
                                           {height, width, image.channels}, torch::kUInt8)
                              .to(torch::kFloat)
                              .div(255.0);
-  pixels = image.channels <= 2 ? pixels.narrow(2, 0, 1).expand({height, width, 3}) : pixels.narrow(2, 0, 3);
-  return pixels.permute({2, 0, 1}).unsqueeze(0).contiguous();
+  values = image.channels <= 2 ? values.narrow(2, 0, 1).expand({height, width, 3}) : values.narrow(2, 0, 3);
+  return values.permute({2, 0, 1}).unsqueeze(0).contiguous();
 }
 
 torch::Tensor gaussian_blur(const torch::Tensor& pixels, double sigma) {

@@ -2,6 +2,7 @@
 
 #include <limits>
 
+#include "igx/cancellation.h"
 #include "igx/error.h"
 #include "igx/tensor_checks.h"
 
@@ -23,8 +24,10 @@ ExtraInputs rows_of(const ExtraInputs& extras, const torch::Tensor& examples) {
 }
 
 // Runs the model, turning LibTorch's errors (a shape mismatch inside the network, say) into one
-// readable line that names the model and the batch it was given.
+// readable line that names the model and the batch it was given. A cancelled computation
+// (cancellation.h) stops here, before its next batch.
 torch::Tensor call_model(Model& model, const torch::Tensor& points, const ExtraInputs& extras) {
+  throw_if_cancelled();
   try {
     return model.forward(points, extras);
   } catch (const Error&) {

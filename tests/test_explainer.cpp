@@ -10,6 +10,7 @@
 #include <numeric>
 #include <thread>
 
+#include "igx/cancellation.h"
 #include "igx/explainer.h"
 #include "igx/faithfulness.h"
 #include "igx/runtime.h"
@@ -280,7 +281,11 @@ TEST(Explainer, BatchedRequestsEqualTheirOwnExplanations) {
   igx::ExplainRequest other = with_options({{"method", "saliency"}});
   other.inputs = torch::ones({2, 3}, torch::kDouble);
   requests.push_back(other);
-  const std::vector<igx::Explanation> batched = explainer->explain_batch(requests);
+  std::vector<igx::Explanation> batched;
+  for (const igx::BatchOutcome& outcome : explainer->explain_batch(requests)) {
+    ASSERT_FALSE(outcome.error);
+    batched.push_back(outcome.explanation);
+  }
   ASSERT_EQ(batched.size(), requests.size());
   for (size_t r = 0; r < requests.size(); ++r) {
     const igx::Explanation own = explainer->explain(requests[r]);
@@ -306,10 +311,71 @@ TEST(Explainer, BatchedRequestsEqualTheirOwnExplanations) {
   short_text.texts = {"hi"};
   igx::ExplainRequest long_text = short_text;
   long_text.texts = {"claim your free cruise today, winners are waiting"};
-  const std::vector<igx::Explanation> texts = spam()->explain_batch({short_text, long_text});
+  const std::vector<igx::BatchOutcome> texts = spam()->explain_batch({short_text, long_text});
   const igx::Explanation alone = spam()->explain(short_text);
-  EXPECT_EQ(texts[0].attributions.sizes(), alone.attributions.sizes());
-  EXPECT_TRUE(torch::allclose(texts[0].attributions, alone.attributions, 1e-4, 1e-6));
+  EXPECT_EQ(texts[0].explanation.attributions.sizes(), alone.attributions.sizes());
+  EXPECT_TRUE(torch::allclose(texts[0].explanation.attributions, alone.attributions, 1e-4, 1e-6));
+  EXPECT_EQ(texts[0].group, texts[1].group);
+}
+
+// A server packs whatever arrives together: a request's adaptive explanation must not depend on
+// its batch-mates (their texts, lengths, number, or their errors).
+TEST(Explainer, ABatchedRequestDoesNotDependOnItsBatchMates) {
+  const auto request_of = [](const std::vector<std::string>& texts) {
+    igx::ExplainRequest request;
+    request.texts = texts;
+    igx::set_explain_option(request.options, "tolerance", "0.01");
+    return request;
+  };
+  const igx::ExplainRequest mine = request_of({"claim your FREE prize now"});
+  const igx::Explanation alone = spam()->explain(mine);
+  igx::ExplainRequest failing = request_of({"ok"});
+  igx::set_explain_option(failing.options, "target", "5");  // no class 5: fails its own checks
+  igx::ExplainRequest other_options = request_of({"hello there"});
+  igx::set_explain_option(other_options.options, "tolerance", "0.05");
+  const std::vector<std::vector<igx::ExplainRequest>> batches = {
+      {mine},
+      {request_of({"hi"}), mine},
+      {mine, request_of({"urgent: verify your account password at this link today or lose access forever", "x"})},
+      {request_of({"see you at lunch"}), failing, mine, other_options, request_of({"free free free"})},
+  };
+  for (size_t k = 0; k < batches.size(); ++k) {
+    const std::vector<igx::BatchOutcome> outcomes = spam()->explain_batch(batches[k]);
+    for (size_t r = 0; r < outcomes.size(); ++r) {
+      if (batches[k][r].options.target) {  // `failing`
+        ASSERT_TRUE(outcomes[r].error) << k;
+        EXPECT_TRUE(contains(error_of([&] { std::rethrow_exception(outcomes[r].error); }), "target 5"));
+        continue;
+      }
+      ASSERT_FALSE(outcomes[r].error) << k << " " << r;
+      if (batches[k][r].texts != mine.texts) continue;
+      const igx::ExampleExplanation& got = outcomes[r].explanation.examples.at(0);
+      EXPECT_EQ(got.report.steps, alone.examples[0].report.steps) << k;
+      EXPECT_EQ(got.report.certified, alone.examples[0].report.certified) << k;
+      EXPECT_EQ(got.tokens, alone.examples[0].tokens) << k;
+      EXPECT_TRUE(torch::allclose(outcomes[r].explanation.attributions, alone.attributions, 1e-4, 1e-7)) << k;
+      EXPECT_NEAR(got.report.delta, alone.examples[0].report.delta, 1e-5) << k;
+    }
+  }
+}
+
+TEST(Explainer, ACancelledRequestStopsAndLeavesItsBatchMates) {
+  igx::ExplainRequest kept;
+  kept.texts = {"free cruise"};
+  igx::ExplainRequest cancelled = kept;
+  cancelled.texts = {"lunch at noon"};
+  cancelled.cancelled = [] { return true; };
+  const std::vector<igx::BatchOutcome> outcomes = spam()->explain_batch({cancelled, kept});
+  ASSERT_TRUE(outcomes[0].error);
+  EXPECT_THROW(std::rethrow_exception(outcomes[0].error), igx::Cancelled);
+  ASSERT_FALSE(outcomes[1].error);
+  EXPECT_EQ(outcomes[1].explanation.examples[0].text, "free cruise");
+  // Alone, the check before every model call stops it.
+  EXPECT_THROW(spam()->explain(cancelled), igx::Cancelled);
+  int calls = 0;
+  cancelled.cancelled = [&calls] { return ++calls > 1; };  // stop before the second model batch
+  EXPECT_THROW(spam()->explain(cancelled), igx::Cancelled);
+  EXPECT_EQ(calls, 2);
 }
 
 TEST(Explainer, SelectedExamplesAreRecordsOfTheirOwn) {

@@ -21,6 +21,8 @@
 
 #include <torch/torch.h>
 
+#include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -51,6 +53,25 @@ struct ExplainRequest {
   /// Whether options may name files to read (baseline FILE, baselines FILE): a server answering
   /// strangers sets false, and such a request is refused.
   bool allow_files = true;
+  /// Optional: asked before every model call (cancellation.h); answering true stops the request
+  /// with igx::Cancelled. A server sets it for a request whose deadline passed or client left.
+  std::function<bool()> cancelled;
+};
+
+/// What explain_batch gives for one request: its explanation, or the error it alone caused.
+struct BatchOutcome {
+  Explanation explanation;   ///< when `error` is null
+  std::exception_ptr error;  ///< igx::Error (its inputs, options or the model), igx::Cancelled, ...
+  /// Outcomes with the same group ran as one engine call (their `counts` are that call's).
+  size_t group = 0;
+};
+
+/// What the model says at a request's inputs, without explaining.
+struct Prediction {
+  torch::Tensor outputs;        ///< [B, C] or [B]: the model's raw outputs (logits), float64 on the CPU
+  torch::Tensor probabilities;  ///< bundles: [B, C] softmax of the outputs; tensors: undefined
+  std::vector<int64_t> classes; ///< the predicted class (argmax) of each example
+  std::vector<std::string> labels;  ///< bundles: the predicted classes' labels; tensors: empty
 };
 
 /// Where and how a model is loaded.
@@ -100,11 +121,24 @@ class Explainer {
   Explanation explain(PreparedRequest& prepared, const ExplainRequest& request);
 
   /// Explains several requests, running those that ask for the same computation (same
-  /// options, no tensor baselines, no random draws over the batch) as one engine call, and
-  /// returns one explanation per request. Each explanation equals the request's own up to
-  /// float rounding: a text padded to a longer batch runs through the model with more masked
-  /// positions. `counts` of a joined request are those of the joint call.
-  std::vector<Explanation> explain_batch(const std::vector<ExplainRequest>& requests);
+  /// options, no tensor baselines, no random draws over the batch) as one engine call: their
+  /// examples share the model's batches, adaptive rounds included. Returns one outcome per
+  /// request. Each explanation equals the request's own up to float rounding (the model sees
+  /// other rows in its batches; a text padded to a longer batch has more masked positions): the
+  /// same steps, certificate and prediction. `counts` of a joined request are the joint call's.
+  /// Each request stands alone: one that fails its checks, or makes the joint call fail, gets
+  /// its own error and the others are explained; a joint call stops (igx::Cancelled) only when
+  /// every request in it is cancelled.
+  std::vector<BatchOutcome> explain_batch(const std::vector<ExplainRequest>& requests);
+
+  /// Checks a request as prepare() would, without running the model: inputs of the modality
+  /// (texts tokenised, image tensors' shape and range), every option against the method,
+  /// baselines, targets within the bundle's classes, files only where allowed. igx::Error for
+  /// a request that cannot run; a front end answers it before queueing any work.
+  void check(const ExplainRequest& request);
+
+  /// The model's outputs at the request's inputs (its options are not used).
+  Prediction predict(const ExplainRequest& request);
 
   /// The request resolved and its inputs on the attribution space, without integrating:
   /// inputs, baseline or baseline distribution, targets and prediction. Checks every option

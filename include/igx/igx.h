@@ -2,6 +2,7 @@
 // Everything of igx's library in one include.
 
 #include "igx/baseline.h"
+#include "igx/cancellation.h"
 #include "igx/error.h"
 #include "igx/integrated_gradients.h"
 #include "igx/integrator.h"

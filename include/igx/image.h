@@ -11,6 +11,7 @@
 
 #include "igx/attribute.h"
 #include "igx/bundle.h"
+#include "igx/image_io.h"
 #include "igx/layer.h"
 #include "igx/model.h"
 
@@ -44,6 +45,11 @@ class NormalizedModel : public Model {
   torch::Tensor mean_;  // [1, C, 1, 1]
   torch::Tensor std_;
 };
+
+/// A decoded image (image_io.h) as [1, C, H, W] in [0, 1] for a model whose input is `shape`
+/// [C, H, W]: grey images are replicated for RGB models, colour is converted to grey for grey
+/// ones, alpha is dropped. igx::Error naming `name` when its size differs.
+torch::Tensor image_pixels(const Image& image, const std::vector<int64_t>& shape, const std::string& name);
 
 class ImageClassifier {
  public:

@@ -23,6 +23,9 @@ struct Image {
 /// cannot be read or is not an image of these formats (with the decoder's reason).
 Image read_image(const std::string& path);
 
+/// The same for the bytes of such a file (a server's upload, say); `path` names it in errors.
+Image decode_image(const std::string& bytes, const std::string& path);
+
 /// The image as greyscale in [0, 1]: an NdArray of shape (height, width) and dtype "f4".
 /// Colour is weighted as ITU-R 601 luma (0.299 R + 0.587 G + 0.114 B, as PIL's convert("L"));
 /// alpha is ignored.

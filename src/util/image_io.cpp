@@ -144,8 +144,9 @@ void append_to_string(void* context, void* data, int size) {
 
 }  // namespace
 
-Image read_image(const std::string& path) {
-  const std::string bytes = read_file_bytes(path);
+Image read_image(const std::string& path) { return decode_image(read_file_bytes(path), path); }
+
+Image decode_image(const std::string& bytes, const std::string& path) {
   for (const char* format : {"P2", "P3", "P5", "P6"}) {
     if (starts_with(bytes, format)) return NetpbmReader(bytes, path).read();
   }
