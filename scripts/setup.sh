@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libopenmpi-dev openmpi-bin
   pybind11-dev python3-dev python3-pytest python3-pip python3-setuptools python3-wheel
+  libcpp-httplib-dev prometheus-cpp-dev
   chromium
 )
 

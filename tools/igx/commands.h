@@ -25,4 +25,7 @@ std::function<void()> add_prune_study(CLI::App& app);
 /// Registers `igx batch` (explain a whole data set, resumable, across MPI ranks); returns its runner.
 std::function<void()> add_batch(CLI::App& app);
 
+/// Registers `igx serve` (the explanation server, docs/serving.md); returns its runner.
+std::function<void()> add_serve(CLI::App& app);
+
 }  // namespace igx_cli

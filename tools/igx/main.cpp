@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   auto run_eval = igx_cli::add_eval(app);
   auto run_prune_study = igx_cli::add_prune_study(app);
   auto run_batch = igx_cli::add_batch(app);
+  auto run_serve = igx_cli::add_serve(app);
 
   try {
     app.parse(argc, argv);
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("eval")) run_eval();
     if (app.got_subcommand("prune-study")) run_prune_study();
     if (app.got_subcommand("batch")) run_batch();
+    if (app.got_subcommand("serve")) run_serve();
   } catch (const igx::Error& error) {
     std::cerr << "igx: error: " << error.what() << "\n";
     igx_cli::mpi::abort_ranks(1);
