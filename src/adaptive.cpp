@@ -1,100 +1,132 @@
-// Error-controlled Integrated Gradients: per example, spend gradient evaluations until the
-// completeness error is certified below the tolerance, or the budget is spent.
+// Interval-adaptive Integrated Gradients: per example, Simpson panels on [0, 1], bisected where
+// the error is, until the example is certified or the budget is spent.
 //
-// Both strategies rest on one fact (DESIGN.md §2): along the straight path,
-// s(a) = grad F(gamma(a)) . (x - x') is dF(gamma(a))/da, so the exact integral of s over any
-// [a, b] is F(gamma(b)) - F(gamma(a)), which the forward passes give for free.
+// The completeness error rests on one fact (DESIGN.md §2): along the straight path,
+// s(a) = grad F(gamma(a)) . (x - x') is dF(gamma(a))/da, so the exact integral of s over a panel
+// [a, b] is F(gamma(b)) - F(gamma(a)), which the forward passes give for free: each panel's
+// quadrature error is known, up to the rounding of F. The attribution vector's error has no such
+// exact value; it is estimated per feature from the gradients at the nodes, and a forward-only
+// scan of F finds what happens between nodes (certificate.h).
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
+#include <optional>
 
+#include "certificate.h"
 #include "ig_detail.h"
 #include "igx/error.h"
 
 namespace igx::detail {
 namespace {
 
+constexpr size_t kNoParent = std::numeric_limits<size_t>::max();
+
 // A gradient evaluation kept for refinement.
 struct Node {
   double alpha;
-  double value;           // F(gamma(alpha))
-  double slope;           // s(alpha) = grad . (x - x')
+  double value;            // F(gamma(alpha))
+  double slope;            // s(alpha) = grad . (x - x')
+  double slope_magnitude;  // sum_i |grad_i (x_i - x'_i)|: the scale of the slope's rounding
   torch::Tensor gradient;  // example shape, the model's dtype
 };
 
 // Simpson on [left, right] with its midpoint; indices into the example's nodes.
-struct Interval {
+struct Panel {
   size_t left, middle, right;
-  double signed_error;  // Simpson of s - (F(right) - F(left)): exact, not an estimate
-  double error;         // its absolute value
-  double vector_error;  // ||(Simpson - trapezoid) (.) (x - x')||_1: estimates the trapezoid's error
+  // A panel made by bisection: the parent's third node (its other end), and which half this is.
+  size_t parent_far = kNoParent;
+  bool left_half = false;
+  double signed_error = 0;     // Simpson of s - (F(right) - F(left)), as computed
+  double vector_error = 0;     // L1 norm of the per-feature estimate (panel_feature_errors)
+  double hidden_variation = 0; // variation of F inside that the scan sees and the nodes do not
+  double slope_magnitude = 0;  // Simpson of the nodes' slope magnitudes (rounding of the attributions)
+
+  double error() const { return std::abs(signed_error); }
+  // What the attribution-vector criterion counts for this panel.
+  double vector_share() const { return std::max(vector_error, hidden_variation); }
 };
 
 struct ExampleState {
   torch::Tensor difference;  // x - x', example shape, model dtype
+  torch::Tensor absolute_difference;  // |x - x'|, float64
   double output_baseline = 0.0;  // F(x') = F at alpha = 0, from the first round
   double output_input = 0.0;     // F(x) = F at alpha = 1, from the first round
+  // F(x) and F(x') in float64 (float64_ends), which completeness is checked against when known.
+  std::optional<double> float64_input, float64_baseline;
   std::vector<Node> nodes;  // in the order evaluated: refinement appends, so only the first round's are sorted
-  std::vector<Interval> intervals;
+  std::vector<Panel> panels;  // in path order
+  PathScan scan;
+  Rounding rounding;
+  ErrorStanding standing;
   bool finished = false;
-  bool certified = false;
+
+  ExampleState(torch::ScalarType dtype, OutputKind output) : rounding(dtype, output) {}
 };
 
-// The absolute completeness error we may accept for example `b`: its absolute target when one is
-// given, else tolerance * |F(x) - F(x')|, or, when the gap is too small for a relative error, the
-// gap floor itself.
-double error_target(int64_t b, double output_input, double output_baseline, const IgOptions& options,
-                    torch::ScalarType dtype) {
-  if (!options.absolute_targets().empty() && options.absolute_targets()[b] > 0.0) return options.absolute_targets()[b];
-  const double gap = std::abs(output_input - output_baseline);
-  if (relative_error(0.0, output_input, output_baseline, options.min_output_gap(), dtype)) {
-    return options.tolerance() * gap;
-  }
-  return std::max(options.min_output_gap(), gap);
-}
-
-std::vector<double> slopes(const PathResult& result, const torch::Tensor& difference) {
-  const torch::Tensor flat = result.gradients.reshape({result.gradients.size(0), -1}).to(torch::kDouble);
-  return to_vector(torch::mv(flat, difference.reshape({-1}).to(flat.device(), torch::kDouble)));
+std::vector<double> slopes(const torch::Tensor& gradients, const torch::Tensor& difference, bool magnitude) {
+  const torch::Tensor flat = gradients.reshape({gradients.size(0), -1}).to(torch::kDouble);
+  torch::Tensor d = difference.reshape({-1}).to(flat.device(), torch::kDouble);
+  return to_vector(magnitude ? torch::mv(flat.abs(), d.abs()) : torch::mv(flat, d));
 }
 
 void append_nodes(ExampleState& state, const std::vector<double>& alphas, const PathResult& result) {
-  const std::vector<double> s = slopes(result, state.difference);
+  const std::vector<double> s = slopes(result.gradients, state.difference, false);
+  const std::vector<double> magnitudes = slopes(result.gradients, state.difference, true);
   for (size_t k = 0; k < alphas.size(); ++k) {
-    state.nodes.push_back({alphas[k], result.values[k], s[k], result.gradients[static_cast<int64_t>(k)]});
+    state.nodes.push_back({alphas[k], result.values[k], s[k], magnitudes[k], result.gradients[static_cast<int64_t>(k)]});
+    state.rounding.see(result.output_magnitudes[k]);
   }
 }
 
-Interval make_interval(const ExampleState& state, size_t left, size_t middle, size_t right) {
+// Each feature's estimated |error| on the panel, in attribution units: Simpson against the
+// composite trapezoid on the same three nodes (which estimates the trapezoid's error, so
+// overestimates Simpson's on smooth stretches), and, for a panel made by bisection, Simpson
+// against the parent's quadratic integrated over this half (Richardson: what the last bisection
+// changed here). The larger of the two, feature by feature.
+torch::Tensor panel_feature_errors(const ExampleState& state, const Panel& panel) {
+  const Node& a = state.nodes[panel.left];
+  const Node& m = state.nodes[panel.middle];
+  const Node& b = state.nodes[panel.right];
+  const double width = b.alpha - a.alpha;
+  const torch::Tensor ga = a.gradient.to(torch::kDouble), gm = m.gradient.to(torch::kDouble),
+                      gb = b.gradient.to(torch::kDouble);
+  torch::Tensor estimate = (width / 12.0 * (2.0 * gm - ga - gb)).abs();
+  if (panel.parent_far != kNoParent) {
+    const torch::Tensor far = state.nodes[panel.parent_far].gradient.to(torch::kDouble);
+    const torch::Tensor simpson = width / 6.0 * (ga + 4.0 * gm + gb);
+    // The parent (width 2h) had nodes far, a, b (right half) or a, b, far (left half); its
+    // quadratic integrated over this half is 2h/24 (5 g_near_end + 8 g_shared - g_far) mirrored.
+    const torch::Tensor parent_part = panel.left_half ? width / 12.0 * (5.0 * ga + 8.0 * gb - far)
+                                                      : width / 12.0 * (-far + 8.0 * ga + 5.0 * gb);
+    estimate = torch::maximum(estimate, (simpson - parent_part).abs());
+  }
+  return estimate * state.absolute_difference.to(estimate.device());
+}
+
+Panel make_panel(const ExampleState& state, size_t left, size_t middle, size_t right, size_t parent_far = kNoParent,
+                 bool left_half = false) {
   const Node& a = state.nodes[left];
   const Node& m = state.nodes[middle];
   const Node& b = state.nodes[right];
   const double width = b.alpha - a.alpha;
-  const double simpson = width / 6.0 * (a.slope + 4.0 * m.slope + b.slope);
-  const torch::Tensor second_difference =
-      (2.0 * m.gradient.to(torch::kDouble) - a.gradient.to(torch::kDouble) - b.gradient.to(torch::kDouble)) *
-      state.difference.to(m.gradient.device(), torch::kDouble);
-  const double error = simpson - (b.value - a.value);
-  return {left, middle, right, error, std::abs(error), width / 12.0 * second_difference.abs().sum().item<double>()};
+  Panel panel{left, middle, right, parent_far, left_half};
+  panel.signed_error = width / 6.0 * (a.slope + 4.0 * m.slope + b.slope) - (b.value - a.value);
+  panel.slope_magnitude = width / 6.0 * (a.slope_magnitude + 4.0 * m.slope_magnitude + b.slope_magnitude);
+  panel.vector_error = panel_feature_errors(state, panel).sum().item<double>();
+  panel.hidden_variation = state.scan.hidden_variation({a.alpha, m.alpha, b.alpha}, {a.value, m.value, b.value},
+                                                       state.rounding);
+  return panel;
 }
 
-// The error that must meet the target: sum |e_I|, or |sum e_I| (= |delta|).
-double certified_error(const ExampleState& state, Certify certify) {
-  double sum = 0.0;
-  for (const Interval& interval : state.intervals) {
-    sum += certify == Certify::PanelSum ? interval.error : interval.signed_error;
-  }
-  return std::abs(sum);
-}
-
-// Composite Simpson over the example's intervals, as a weighted sum of its nodes' gradients.
+// Composite Simpson over the example's panels, as a weighted sum of its nodes' gradients.
 torch::Tensor simpson_gradient_sum(const ExampleState& state) {
   std::vector<double> weights(state.nodes.size(), 0.0);
-  for (const Interval& interval : state.intervals) {
-    const double width = state.nodes[interval.right].alpha - state.nodes[interval.left].alpha;
-    weights[interval.left] += width / 6.0;
-    weights[interval.middle] += 4.0 * width / 6.0;
-    weights[interval.right] += width / 6.0;
+  for (const Panel& panel : state.panels) {
+    const double width = state.nodes[panel.right].alpha - state.nodes[panel.left].alpha;
+    weights[panel.left] += width / 6.0;
+    weights[panel.middle] += 4.0 * width / 6.0;
+    weights[panel.right] += width / 6.0;
   }
   std::vector<torch::Tensor> gradients;
   gradients.reserve(state.nodes.size());
@@ -105,47 +137,104 @@ torch::Tensor simpson_gradient_sum(const ExampleState& state) {
       .reshape(stacked.sizes().slice(1));
 }
 
-bool has_nested_nodes(Rule rule) {
-  return rule == Rule::RiemannLeft || rule == Rule::RiemannRight || rule == Rule::RiemannTrapezoid;
+// How far rounding of F may move a panel's computed error: F at its two ends.
+double panel_rounding(const ExampleState& state, const Panel& panel) {
+  return state.rounding.of_value(state.nodes[panel.left].value) + state.rounding.of_value(state.nodes[panel.right].value);
 }
 
-void check_budget(const IgOptions& options, int64_t batch_size) {
-  if (!(options.tolerance() > 0.0)) {
-    throw Error("tolerance must be positive, got " + std::to_string(options.tolerance()));
-  }
-  const std::vector<double>& targets = options.absolute_targets();
-  if (!targets.empty()) {
-    if (static_cast<int64_t>(targets.size()) != batch_size) {
-      throw Error("absolute_targets has " + std::to_string(targets.size()) + " entries for " +
-                  std::to_string(batch_size) + " examples");
-    }
-    for (double target : targets) {
-      if (!(target >= 0.0) || !std::isfinite(target)) {
-        throw Error("absolute_targets must be finite and >= 0 (0: the relative target), got " + std::to_string(target));
-      }
-    }
-  }
-  if (options.max_steps() < 1) throw Error("max_steps must be at least 1, got " + std::to_string(options.max_steps()));
+// How far rounding may move delta through F(x) and F(x').
+double ends_rounding(const ExampleState& state) {
+  return state.rounding.of_value(state.output_input) + state.rounding.of_value(state.output_baseline);
 }
 
-}  // namespace
+// A panel whose computed error is within what rounding of F can make: bisecting it cannot tell
+// the quadrature error from noise, so completeness refinement leaves it.
+bool resolvable(const ExampleState& state, const Panel& panel) { return panel.error() > panel_rounding(state, panel); }
 
-Attribution integrate_adaptively(Model& model, const torch::Tensor& inputs, const IgOptions& options,
-                                 const ExtraInputs& extras) {
-  check_budget(options, inputs.size(0));
+// Measures the example against both criteria (certificate.h). The rounding of F enters the
+// completeness bound per value of F it uses: both ends of every panel for the panel sum, F(x)
+// and F(x') for |delta| (the interior values cancel in delta); casting the attributions to the
+// model's dtype (round to nearest) adds eps / 2 * ||A||_1.
+ErrorStanding stand(const ExampleState& state, double target, const IgOptions& options, torch::ScalarType dtype) {
+  ErrorStanding standing;
+  const torch::Tensor attributions = simpson_gradient_sum(state) * state.difference.to(torch::kDouble);
+  standing.attribution_norm = attributions.abs().sum().item<double>();
+  const double attribution_sum = attributions.sum().item<double>();
+  const double delta = attribution_sum - (state.output_input - state.output_baseline);
+  const double cast = dtype == torch::kDouble ? 0.0 : 0.5 * state.rounding.epsilon() * standing.attribution_norm;
+  standing.completeness_target = target;
+  double error_sum = 0.0, unresolved = 0.0, vector_sum = 0.0, magnitude = 0.0, panel_roundings = 0.0;
+  bool any_resolvable = false;
+  for (const Panel& panel : state.panels) {
+    error_sum += panel.error();
+    vector_sum += panel.vector_share();
+    magnitude += panel.slope_magnitude;
+    panel_roundings += panel_rounding(state, panel);
+    if (resolvable(state, panel)) {
+      any_resolvable = true;
+    } else {
+      unresolved += panel.error();
+    }
+  }
+  if (options.certify() == Certify::PanelSum) {
+    standing.completeness_bound = error_sum + panel_roundings + cast;
+    standing.completeness_floor = panel_roundings + unresolved + cast;
+  } else {
+    standing.completeness_bound = std::abs(delta) + ends_rounding(state) + cast;
+    standing.completeness_floor = ends_rounding(state) + cast;
+  }
+  if (state.float64_input) {
+    // Against float64 ends the completeness error is what an independent check computes: only the
+    // attributions' own rounding (in them already, and in their cast) is left.
+    const double exact_delta = attribution_sum - (*state.float64_input - *state.float64_baseline);
+    if (options.certify() == Certify::Completeness) {
+      standing.completeness_bound = std::abs(exact_delta) + cast;
+      standing.completeness_floor = cast;
+    }
+  }
+  // Refinement goes on while some panel's error is more than rounding (it can still remove
+  // error), even when rounding alone already exceeds the target: the report then says so.
+  if (!standing.completeness_met()) {
+    standing.refinable = any_resolvable;
+    standing.precision_limited = standing.completeness_floor >= target || !any_resolvable;
+    if (!any_resolvable) standing.completeness_floor = standing.completeness_bound;
+  }
+  // ||A - IG||_1 >= |sum (A - IG)| = |delta|: never estimate below it.
+  standing.vector_error = std::max(vector_sum + state.rounding.of_sum(magnitude), std::abs(delta));
+  return standing;
+}
+
+void check_adaptive_options(const IgOptions& options) {
   if (options.initial_intervals() < 1) {
     throw Error("initial_intervals must be at least 1, got " + std::to_string(options.initial_intervals()));
   }
   if (options.max_steps() < 3) {
     throw Error("max_steps " + std::to_string(options.max_steps()) + " is below 3, the fewest nodes of one Simpson panel");
   }
+}
+
+}  // namespace
+
+Attribution integrate_adaptively(Model& model, const torch::Tensor& inputs, const IgOptions& options,
+                                 const ExtraInputs& extras) {
+  check_error_control_options(options, inputs.size(0));
+  check_adaptive_options(options);
   const int64_t batch_size = inputs.size(0);
+  const torch::ScalarType dtype = inputs.scalar_type();
   const torch::Tensor baselines = options.baseline().resolve(inputs);
   Integrator integrator(model, extras, options.output(), options.internal_batch_size());
   set_targets(integrator, options.target(), options.output(), inputs, false);
 
-  std::vector<ExampleState> states(batch_size);
-  for (int64_t b = 0; b < batch_size; ++b) states[b].difference = inputs[b] - baselines[b];
+  std::vector<ExampleState> states(static_cast<size_t>(batch_size), ExampleState(dtype, options.output()));
+  std::vector<PathScan> scans =
+      scan_paths(integrator, baselines, inputs, options.scan_points(), options.output(), options.internal_batch_size());
+  for (int64_t b = 0; b < batch_size; ++b) {
+    ExampleState& state = states[b];
+    state.difference = inputs[b] - baselines[b];
+    state.absolute_difference = state.difference.to(torch::kDouble).abs();
+    state.scan = std::move(scans[b]);
+    state.rounding.see(state.scan.output_magnitude);
+  }
 
   // Evaluates new nodes of several examples in one batched pass; `alphas[b]` may be empty.
   auto evaluate = [&](const std::vector<std::vector<double>>& alphas) {
@@ -165,220 +254,143 @@ Attribution integrate_adaptively(Model& model, const torch::Tensor& inputs, cons
 
   // The first partition: initial_intervals Simpson panels, end points included (they give F(x')
   // and F(x) exactly, so no forward-only pass is needed).
-  const int64_t panels = std::min<int64_t>(options.initial_intervals(), (options.max_steps() - 1) / 2);
-  std::vector<double> first(2 * panels + 1);
-  for (int64_t k = 0; k <= 2 * panels; ++k) first[k] = static_cast<double>(k) / static_cast<double>(2 * panels);
+  const int64_t first_panels = std::min<int64_t>(options.initial_intervals(), (options.max_steps() - 1) / 2);
+  std::vector<double> first(2 * first_panels + 1);
+  for (int64_t k = 0; k <= 2 * first_panels; ++k) first[k] = static_cast<double>(k) / static_cast<double>(2 * first_panels);
   evaluate(std::vector<std::vector<double>>(batch_size, first));
   for (ExampleState& state : states) {
-    state.output_baseline = state.nodes.front().value;  // alpha = 0, exactly x'
-    state.output_input = state.nodes[2 * panels].value;  // alpha = 1, exactly x
-    for (int64_t i = 0; i < panels; ++i) state.intervals.push_back(make_interval(state, 2 * i, 2 * i + 1, 2 * i + 2));
+    state.output_baseline = state.nodes.front().value;   // alpha = 0, exactly x'
+    state.output_input = state.nodes[2 * first_panels].value;  // alpha = 1, exactly x
+  }
+  // F at the ends in float64, when the model has a float64 form: the rounding of the model's own
+  // values is then measured rather than assumed.
+  const std::optional<Float64Ends> exact = float64_ends(model, inputs, baselines, integrator.targets(), options, extras);
+  for (int64_t b = 0; b < batch_size; ++b) {
+    ExampleState& state = states[b];
+    if (exact) {
+      state.float64_input = exact->output_input[b];
+      state.float64_baseline = exact->output_baseline[b];
+      state.rounding.calibrate(state.output_input, *state.float64_input);
+      state.rounding.calibrate(state.output_baseline, *state.float64_baseline);
+    }
+    // Pairs of first panels are the halves of a coarser panel: the Richardson estimate needs no
+    // bisection to start (a last, unpaired panel has only its own three nodes).
+    for (int64_t i = 0; i < first_panels; ++i) {
+      const size_t left = 2 * i, right = 2 * i + 2;
+      const bool paired = i % 2 == 0 ? i + 1 < first_panels : true;
+      const size_t far = !paired ? kNoParent : i % 2 == 0 ? right + 2 : left - 2;
+      state.panels.push_back(make_panel(state, left, left + 1, right, far, i % 2 == 0));
+    }
   }
 
-  const torch::ScalarType dtype = inputs.scalar_type();
   while (true) {
     std::vector<std::vector<double>> new_alphas(batch_size);
     std::vector<std::vector<size_t>> split(batch_size);
     for (int64_t b = 0; b < batch_size; ++b) {
       ExampleState& state = states[b];
       if (state.finished) continue;
-      const double target = error_target(b, state.output_input, state.output_baseline, options, dtype);
-      const double total_error = certified_error(state, options.certify());
-      bool vector_met = true;
-      double vector_target = 0.0;
-      if (options.attribution_tolerance() > 0.0) {
-        const double total_vector_error = std::accumulate(state.intervals.begin(), state.intervals.end(), 0.0,
-                                                          [](double sum, const Interval& i) { return sum + i.vector_error; });
-        vector_target = options.attribution_tolerance() *
-                        (simpson_gradient_sum(state) * state.difference.to(torch::kDouble)).abs().sum().item<double>();
-        vector_met = total_vector_error <= vector_target;
-      }
-      if (total_error <= target && vector_met) {
-        state.finished = state.certified = true;
+      const double target = error_target(b, state.float64_input.value_or(state.output_input),
+                                         state.float64_baseline.value_or(state.output_baseline), options, dtype);
+      state.standing = stand(state, target, options, dtype);
+      state.standing.vector_floor = vector_floor(b, options);
+      const ErrorStanding& standing = state.standing;
+      const bool completeness_met = standing.completeness_met();
+      if (completeness_met && standing.vector_met(options.attribution_tolerance())) {
+        state.finished = true;
         continue;
       }
-      // Bisect the worst intervals until what is left unrefined is within half the target.
-      const bool by_vector = total_error <= target;
-      std::vector<size_t> order(state.intervals.size());
-      std::iota(order.begin(), order.end(), 0);
-      auto error_of = [&](size_t i) { return by_vector ? state.intervals[i].vector_error : state.intervals[i].error; };
+      if (!completeness_met && !standing.refinable) {
+        state.finished = true;  // only rounding is left: more nodes would add noise, not remove error
+        continue;
+      }
+      // Bisect the worst panels of the criterion not met until what is left unrefined is within
+      // half its target. Completeness leaves the panels whose error is rounding.
+      const bool by_vector = completeness_met;
+      std::vector<size_t> order;
+      for (size_t i = 0; i < state.panels.size(); ++i) {
+        if (by_vector ? state.panels[i].vector_share() > 0.0 : resolvable(state, state.panels[i])) order.push_back(i);
+      }
+      auto error_of = [&](size_t i) { return by_vector ? state.panels[i].vector_share() : state.panels[i].error(); };
       std::sort(order.begin(), order.end(), [&](size_t i, size_t j) { return error_of(i) > error_of(j); });
       double remaining = 0.0;
       for (size_t i : order) remaining += error_of(i);
-      const double goal = 0.5 * (by_vector ? vector_target : target);
+      const double goal = by_vector ? 0.5 * std::max(options.attribution_tolerance() * standing.attribution_norm,
+                                                     standing.vector_floor)
+                                    : 0.5 * std::max(0.0, target - standing.completeness_floor);
       int64_t budget = options.max_steps() - static_cast<int64_t>(state.nodes.size());
       for (size_t i : order) {
         if (remaining <= goal || budget < 2) break;
-        const Interval& interval = state.intervals[i];
-        const double a = state.nodes[interval.left].alpha;
-        const double m = state.nodes[interval.middle].alpha;
-        const double c = state.nodes[interval.right].alpha;
+        const Panel& panel = state.panels[i];
+        const double a = state.nodes[panel.left].alpha;
+        const double m = state.nodes[panel.middle].alpha;
+        const double c = state.nodes[panel.right].alpha;
         new_alphas[b].push_back(0.5 * (a + m));
         new_alphas[b].push_back(0.5 * (m + c));
         split[b].push_back(i);
         remaining -= error_of(i);
         budget -= 2;
       }
-      if (split[b].empty()) state.finished = true;  // the budget is spent: not certified
+      if (split[b].empty()) {
+        state.finished = true;  // not certified: the budget is spent, or only rounding is left to refine
+        if (!completeness_met && budget >= 2) {
+          state.standing.precision_limited = true;
+          state.standing.completeness_floor = state.standing.completeness_bound;
+        }
+      }
     }
     if (std::all_of(split.begin(), split.end(), [](const auto& s) { return s.empty(); })) break;
 
     evaluate(new_alphas);
     for (int64_t b = 0; b < batch_size; ++b) {
       ExampleState& state = states[b];
-      // The k-th split interval's two new nodes were appended at first_new + 2k, first_new + 2k + 1.
+      if (split[b].empty()) continue;
+      // The k-th split panel's two new nodes were appended at first_new + 2k, first_new + 2k + 1.
       const size_t first_new = state.nodes.size() - new_alphas[b].size();
-      std::vector<int64_t> split_rank(state.intervals.size(), -1);
+      std::vector<int64_t> split_rank(state.panels.size(), -1);
       for (size_t k = 0; k < split[b].size(); ++k) split_rank[split[b][k]] = static_cast<int64_t>(k);
-      std::vector<Interval> refined;
-      for (size_t i = 0; i < state.intervals.size(); ++i) {
-        const Interval& interval = state.intervals[i];
+      std::vector<Panel> refined;
+      for (size_t i = 0; i < state.panels.size(); ++i) {
+        const Panel& panel = state.panels[i];
         if (split_rank[i] < 0) {
-          refined.push_back(interval);
+          refined.push_back(panel);
           continue;
         }
         const size_t left_node = first_new + 2 * static_cast<size_t>(split_rank[i]);
-        refined.push_back(make_interval(state, interval.left, left_node, interval.middle));
-        refined.push_back(make_interval(state, interval.middle, left_node + 1, interval.right));
+        refined.push_back(make_panel(state, panel.left, left_node, panel.middle, panel.right, true));
+        refined.push_back(make_panel(state, panel.middle, left_node + 1, panel.right, panel.left, false));
       }
-      state.intervals = std::move(refined);
+      state.panels = std::move(refined);
     }
   }
 
   Attribution attribution;
-  std::vector<torch::Tensor> values;
+  std::vector<torch::Tensor> values, errors;
   for (int64_t b = 0; b < batch_size; ++b) {
     const ExampleState& state = states[b];
     const torch::Tensor integrated = simpson_gradient_sum(state);
     const torch::Tensor multiplied = integrated * state.difference.to(integrated.device(), torch::kDouble);
     values.push_back(options.multiply_by_inputs() ? multiplied : integrated);
+    torch::Tensor feature_errors = torch::zeros_like(multiplied);
+    for (const Panel& panel : state.panels) feature_errors += panel_feature_errors(state, panel);
+    errors.push_back(feature_errors);
     ExampleReport report;
     report.target = integrator.targets()[b].item<int64_t>();
-    report.output_baseline = state.output_baseline;
-    report.output_input = state.output_input;
+    report.output_baseline = state.float64_baseline.value_or(state.output_baseline);
+    report.output_input = state.float64_input.value_or(state.output_input);
     report.attribution_sum = multiplied.sum().item<double>();
     report.steps = static_cast<int64_t>(state.nodes.size());
+    report.forward_steps = static_cast<int64_t>(state.scan.values.size());
     complete_report(report, options, dtype);
-    const double gap = std::abs(report.output_input - report.output_baseline);
-    double total_vector_error = 0.0;
-    for (const Interval& interval : state.intervals) total_vector_error += interval.vector_error;
-    report.certified = state.certified;
-    // The quantity that was certified: sum |e_I| (a bound on |delta|), or |delta| itself.
-    report.absolute_error_bound = certified_error(state, options.certify());
-    if (report.relative_error) report.error_bound = *report.absolute_error_bound / gap;
-    const double attribution_norm = multiplied.abs().sum().item<double>();
-    if (attribution_norm > 0) report.attribution_error = total_vector_error / attribution_norm;
+    write_certificate(report, state.standing, options);
     attribution.examples.push_back(report);
   }
   attribution.values = torch::stack(values).to(inputs.device(), inputs.scalar_type());
+  attribution.errors = torch::stack(errors).to(torch::kCPU);
   attribution.counts = integrator.counts();
-  return attribution;
-}
-
-Attribution integrate_by_doubling(Model& model, const torch::Tensor& inputs, const IgOptions& options,
-                                  const ExtraInputs& extras) {
-  check_budget(options, inputs.size(0));
-  const Rule rule = options.method();
-  if (!has_nested_nodes(rule)) {
-    throw Error("doubling needs nested nodes: riemann_left, riemann_right or riemann_trapezoid; got " + rule_name(rule));
+  if (exact) {
+    attribution.counts.forward_rows += exact->counts.forward_rows;
+    attribution.counts.batches += exact->counts.batches;
   }
-  if (options.initial_steps() < (rule == Rule::RiemannTrapezoid ? 2 : 1)) {
-    throw Error("initial_steps " + std::to_string(options.initial_steps()) + " is too small for " + rule_name(rule));
-  }
-  const int64_t batch_size = inputs.size(0);
-  const torch::Tensor baselines = options.baseline().resolve(inputs);
-  const torch::Tensor examples = torch::arange(batch_size, torch::kLong);
-  Integrator integrator(model, extras, options.output(), options.internal_batch_size());
-  // F at the end the rule lacks comes from one forward pass (F(x) also from finding the class).
-  const bool has_input_node = rule != Rule::RiemannLeft;
-  std::vector<double> output_input = set_targets(integrator, options.target(), options.output(), inputs, !has_input_node);
-  std::vector<double> output_baseline;
-  if (rule == Rule::RiemannRight) output_baseline = to_vector(integrator.values(baselines, examples));
-
-  // Intervals m: the rule's nodes are k/m (left: k < m, right: k > 0, trapezoid: all), and the
-  // attribution is (x - x') * (sum of weighted gradients) / m. Doubling m adds the odd k only.
-  const int64_t first_intervals = rule == Rule::RiemannTrapezoid ? options.initial_steps() - 1 : options.initial_steps();
-  std::vector<torch::Tensor> sums(batch_size);
-  std::vector<int64_t> intervals(batch_size, first_intervals), steps(batch_size, 0);
-  std::vector<bool> active(batch_size, true), certified(batch_size, false);
-  output_input.resize(batch_size);
-  output_baseline.resize(batch_size);
-  Attribution attribution;
-  attribution.examples.resize(batch_size);
-  const torch::ScalarType dtype = inputs.scalar_type();
-
-  bool first_round = true;
-  while (std::find(active.begin(), active.end(), true) != active.end()) {
-    std::vector<Quadrature> rounds(batch_size);
-    for (int64_t b = 0; b < batch_size; ++b) {
-      if (!active[b]) continue;
-      const int64_t m = intervals[b];
-      Quadrature& q = rounds[b];
-      if (first_round) {
-        const int64_t begin = rule == Rule::RiemannRight ? 1 : 0;
-        const int64_t end = rule == Rule::RiemannLeft ? m - 1 : m;
-        for (int64_t k = begin; k <= end; ++k) {
-          q.nodes.push_back(static_cast<double>(k) / m);
-          q.weights.push_back(rule == Rule::RiemannTrapezoid && (k == 0 || k == m) ? 0.5 : 1.0);
-        }
-      } else {
-        for (int64_t k = 1; k < 2 * m; k += 2) {
-          q.nodes.push_back(static_cast<double>(k) / (2 * m));
-          q.weights.push_back(1.0);
-        }
-      }
-    }
-    std::vector<StraightLinePath> paths;
-    std::vector<int64_t> owners;
-    paths.reserve(batch_size);
-    for (int64_t b = 0; b < batch_size; ++b) {
-      if (!active[b]) continue;
-      paths.emplace_back(baselines[b], inputs[b], rounds[b]);
-      owners.push_back(b);
-    }
-    std::vector<PathJob> jobs;
-    for (size_t p = 0; p < paths.size(); ++p) jobs.push_back({&paths[p], owners[p]});
-    const std::vector<PathResult> results = integrator.integrate(jobs);
-
-    for (size_t p = 0; p < paths.size(); ++p) {
-      const int64_t b = owners[p];
-      const Quadrature& q = rounds[b];
-      sums[b] = sums[b].defined() ? sums[b] + results[p].weighted_gradient_sum : results[p].weighted_gradient_sum;
-      steps[b] += static_cast<int64_t>(q.nodes.size());
-      if (!first_round) intervals[b] *= 2;
-      if (first_round) {
-        if (q.nodes.front() == 0.0) output_baseline[b] = results[p].values.front();
-        if (q.nodes.back() == 1.0) output_input[b] = results[p].values.back();
-      }
-      ExampleReport& report = attribution.examples[b];
-      report.output_input = output_input[b];
-      report.output_baseline = output_baseline[b];
-      report.attribution_sum =
-          (sums[b] * (inputs[b] - baselines[b]).to(sums[b].device(), torch::kDouble)).sum().item<double>() /
-          static_cast<double>(intervals[b]);
-      complete_report(report, options, dtype);
-      const double target = error_target(b, report.output_input, report.output_baseline, options, dtype);
-      certified[b] = std::abs(report.delta) <= target;
-      // The next level adds m nodes.
-      if (certified[b] || steps[b] + intervals[b] > options.max_steps()) active[b] = false;
-    }
-    first_round = false;
-  }
-
-  std::vector<torch::Tensor> values;
-  for (int64_t b = 0; b < batch_size; ++b) {
-    const torch::Tensor integrated = sums[b] / static_cast<double>(intervals[b]);
-    const torch::Tensor multiplied = integrated * (inputs[b] - baselines[b]).to(integrated.device(), torch::kDouble);
-    values.push_back(options.multiply_by_inputs() ? multiplied : integrated);
-    ExampleReport& report = attribution.examples[b];
-    report.target = integrator.targets()[b].item<int64_t>();
-    report.steps = steps[b];
-    report.certified = certified[b];
-    report.error_bound = report.relative_error;
-    report.absolute_error_bound = std::abs(report.delta);
-  }
-  attribution.values = torch::stack(values).to(inputs.device(), inputs.scalar_type());
-  attribution.counts = integrator.counts();
   return attribution;
 }
 

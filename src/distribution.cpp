@@ -54,22 +54,27 @@ torch::Tensor check_baselines(const torch::Tensor& baselines, const torch::Tenso
 }
 
 // Combines `copies` consecutive reports of the same example: F(x) is theirs, F(x') their mean,
-// steps their sum; delta and relative error are recomputed for the combination.
+// steps their sum; delta and relative error are recomputed for the combination. `vector_error`:
+// the L1 norm of the pairs' mean per-feature error estimate (negative when there is none), and
+// `attribution_norm` the L1 norm of the mean attributions.
 ExampleReport combine(const std::vector<ExampleReport>& reports, int64_t first, int64_t copies, double attribution_sum,
-                      const IgOptions& options, torch::ScalarType dtype) {
+                      double vector_error, double attribution_norm, const IgOptions& options, torch::ScalarType dtype) {
   ExampleReport combined;
   combined.target = reports[first].target;
   double error_sum = 0.0;
-  bool bounded = true, all_certified = true, any_certificate = false;
+  bool bounded = true, all_certified = true, any_certificate = false, vectors_certified = true;
   for (int64_t j = first; j < first + copies; ++j) {
     const ExampleReport& report = reports[j];
     combined.output_input += report.output_input / static_cast<double>(copies);
     combined.output_baseline += report.output_baseline / static_cast<double>(copies);
     combined.steps += report.steps;
+    combined.forward_steps += report.forward_steps;
+    combined.precision_limited = combined.precision_limited || report.precision_limited;
     if (report.certified) {
       any_certificate = true;
       all_certified = all_certified && *report.certified;
     }
+    vectors_certified = vectors_certified && report.attribution_certified.value_or(true);
     if (report.absolute_error_bound) {
       error_sum += *report.absolute_error_bound;
     } else {
@@ -79,13 +84,20 @@ ExampleReport combine(const std::vector<ExampleReport>& reports, int64_t first, 
   combined.attribution_sum = attribution_sum;
   detail::complete_report(combined, options, dtype);
   if (!any_certificate) return combined;
+  // The mean's per-feature error is at most the mean of the pairs' estimates.
+  if (vector_error >= 0.0 && attribution_norm > 0.0) combined.attribution_error = vector_error / attribution_norm;
+  if (options.attribution_tolerance() > 0.0) {
+    combined.attribution_certified =
+        vectors_certified && combined.attribution_error && *combined.attribution_error <= options.attribution_tolerance();
+  }
   // |mean of deltas| <= mean of the pairs' absolute bounds: that bound, relative to
   // F(x) - E[F(X')], is what is certified. When every pair met tolerance * |F(x) - E[F(X')]|
   // it is within the tolerance; it may be too when some pair ran out of budget.
   if (bounded && combined.relative_error) {
     combined.absolute_error_bound = error_sum / static_cast<double>(copies);
     combined.error_bound = *combined.absolute_error_bound / std::abs(combined.output_input - combined.output_baseline);
-    combined.certified = *combined.error_bound <= options.tolerance();
+    combined.completeness_certified = *combined.error_bound <= options.tolerance();
+    combined.certified = *combined.completeness_certified && combined.attribution_certified.value_or(true);
   } else {
     combined.certified = all_certified;  // no relative error in expectation: the pairs' own certificates
   }
@@ -147,9 +159,13 @@ Attribution distribution_integrated_gradients(Model& model, const torch::Tensor&
   attribution.counts = pairs.counts;
   attribution.counts.forward_rows += forward_counts.forward_rows;
   attribution.counts.batches += forward_counts.batches;
+  if (pairs.errors.defined()) attribution.errors = pairs.errors.view(grouped_shape).mean(1);
   const torch::Tensor sums = attribution.values.to(torch::kDouble).flatten(1).sum(1).cpu();
+  const torch::Tensor norms = attribution.values.to(torch::kDouble).abs().flatten(1).sum(1).cpu();
   for (int64_t b = 0; b < batch_size; ++b) {
-    attribution.examples.push_back(combine(pairs.examples, b * count, count, sums[b].item<double>(), options, dtype));
+    const double vector_error = attribution.errors.defined() ? attribution.errors[b].nan_to_num(0.0).sum().item<double>() : -1.0;
+    attribution.examples.push_back(combine(pairs.examples, b * count, count, sums[b].item<double>(), vector_error,
+                                           norms[b].item<double>(), options, dtype));
   }
   return attribution;
 }

@@ -54,6 +54,16 @@ double parse_positive(const std::string& name, const std::string& text) {
   invalid(name, text, "a positive number");
 }
 
+double parse_non_negative(const std::string& name, const std::string& text) {
+  try {
+    size_t used = 0;
+    const double value = std::stod(text, &used);
+    if (used == text.size() && value >= 0 && std::isfinite(value)) return value;
+  } catch (const std::exception&) {
+  }
+  invalid(name, text, "a number >= 0");
+}
+
 bool parse_bool(const std::string& name, const std::string& text) {
   if (text == "true" || text == "1") return true;
   if (text == "false" || text == "0") return false;
@@ -113,15 +123,28 @@ const std::vector<std::pair<ExplainOptionInfo, OptionCodec>>& options_with_codec
       {Info{"tolerance", "TOL", "0.01", "Relative completeness error to certify (adaptive, doubling)"},
        {[](ExplainOptions& o, const std::string& v) { o.tolerance = parse_positive("tolerance", v); },
         [](const ExplainOptions& o) { return optional_json(o.tolerance); }}},
-      {Info{"certify", "WHAT", "panels",
-            "adaptive: what must be within --tolerance: panels (the sum of the Simpson panels' exact |errors|, a "
-            "bound on |delta| that does not count on cancellation) or completeness (|delta| itself, as doubling "
-            "certifies; cheaper)"},
+      {Info{"certify", "WHAT", "completeness",
+            "adaptive: what must be within --tolerance: completeness (|delta| itself, against F(x) and F(x') in "
+            "float64 when the model allows, as doubling certifies) or panels (the sum of the Simpson panels' "
+            "|errors|, a bound on |delta| that does not count on cancellation; in float32 it counts F's rounding at "
+            "every panel end)"},
        {[](ExplainOptions& o, const std::string& v) {
           parse_certify(v);
           o.certify = v;
         },
         [](const ExplainOptions& o) { return optional_json(o.certify); }}},
+      {Info{"attribution-tolerance", "TOL", "0.05",
+            "adaptive, doubling: the estimated relative L1 error of the attribution vector must also be within "
+            "this to certify (completeness cannot see errors of features that cancel); 0 = completeness alone"},
+       {[](ExplainOptions& o, const std::string& v) {
+          o.attribution_tolerance = parse_non_negative("attribution-tolerance", v);
+        },
+        [](const ExplainOptions& o) { return optional_json(o.attribution_tolerance); }}},
+      {Info{"scan-points", "N", "64",
+            "adaptive, doubling: forward-only evaluations of F along each path before the gradients (about a "
+            "third of a gradient's cost each), so that the first nodes do not miss where F moves; 0 = none"},
+       {[](ExplainOptions& o, const std::string& v) { o.scan_points = parse_integer("scan-points", v, 0); },
+        [](const ExplainOptions& o) { return optional_json(o.scan_points); }}},
       {Info{"max-steps", "N", "4096", "Most gradient evaluations per example (adaptive, doubling)"},
        {[](ExplainOptions& o, const std::string& v) { o.max_steps = parse_integer("max-steps", v, 1); },
         [](const ExplainOptions& o) { return optional_json(o.max_steps); }}},

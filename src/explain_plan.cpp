@@ -68,6 +68,8 @@ Plan plan_request(const ExplainOptions& options, Modality modality, bool baselin
                                       std::pair{options.tolerance.has_value(), "tolerance"},
                                       std::pair{options.max_steps.has_value(), "max-steps"},
                                       std::pair{options.certify.has_value(), "certify"},
+                                      std::pair{options.attribution_tolerance.has_value(), "attribution-tolerance"},
+                                      std::pair{options.scan_points.has_value(), "scan-points"},
                                       std::pair{options.initial_intervals.has_value(), "initial-intervals"}}) {
       if (given) does_not_apply(name, "--expected-gradients draws its own samples (random baseline and alpha each)");
     }
@@ -83,6 +85,8 @@ Plan plan_request(const ExplainOptions& options, Modality modality, bool baselin
                                                : named + " is not integrated to a tolerance";
     if (options.tolerance) does_not_apply("tolerance", why);
     if (options.max_steps) does_not_apply("max-steps", why);
+    if (options.attribution_tolerance) does_not_apply("attribution-tolerance", why);
+    if (options.scan_points) does_not_apply("scan-points", why);
   }
   if (plan.strategy != Strategy::IntervalAdaptive) {
     const std::string why = "it sets the adaptive strategy's Simpson panels";
@@ -133,7 +137,7 @@ IgOptions ig_options_of(const ExplainOptions& options, const Plan& plan) {
                      .n_steps(options.steps.value_or(50))
                      .strategy(plan.strategy)
                      .tolerance(options.tolerance.value_or(0.01))
-                     .certify(parse_certify(options.certify.value_or("panels")))
+                     .certify(options.certify ? parse_certify(*options.certify) : IgOptions().certify())
                      .max_steps(options.max_steps.value_or(4096))
                      .target(parse_target(options.target.value_or("pred")))
                      .output(parse_output_kind(options.output.value_or("logit")))
@@ -145,6 +149,8 @@ IgOptions ig_options_of(const ExplainOptions& options, const Plan& plan) {
   // exact, refined only where needed, costs a third of the usual four (docs/faithfulness.md).
   if (plan.method == "sig") ig.initial_intervals(1);
   if (options.initial_intervals) ig.initial_intervals(*options.initial_intervals);
+  if (options.attribution_tolerance) ig.attribution_tolerance(*options.attribution_tolerance);
+  if (options.scan_points) ig.scan_points(*options.scan_points);
   if (is_ig_rule(plan.method)) ig.method(parse_rule(plan.method));
   return ig;
 }

@@ -433,6 +433,7 @@ Explanation Explainer::explain(PreparedRequest& prepared, const ExplainRequest& 
   explanation.run.baseline = prepared.baseline_description;
   explanation.run.seconds = seconds;
   explanation.attributions = attribution.values;
+  explanation.attribution_errors = attribution.errors;
   explanation.counts = attribution.counts;
   const bool input_shaped = modality_ == Modality::Image && (!is_layer_method(method) || method == "neuron-conductance");
   const torch::Tensor values = attribution.values.detach().to(torch::kCPU, torch::kDouble);
@@ -461,6 +462,9 @@ Explanation Explainer::explain(PreparedRequest& prepared, const ExplainRequest& 
       example.truncated = encoding.truncated;
       const int64_t length = static_cast<int64_t>(encoding.ids.size());
       example.token_scores = array_from_tensor(text.token_scores[row].narrow(0, 0, length)).values;
+      if (text.token_errors.defined()) {
+        example.token_errors = array_from_tensor(text.token_errors[row].narrow(0, 0, length)).values;
+      }
       if (options.words.value_or(false)) example.words = sum_scores_by_word(example.tokens, example.token_scores);
       if (!text.token_reports.empty()) example.token_reports = text.token_reports[b];
       if (!text.anchors.empty()) {

@@ -51,6 +51,7 @@ void add_example_fields(nlohmann::json& entry, const ExampleExplanation& example
     entry["tokens"] = example.tokens;
     entry["token_ids"] = example.token_ids;
     entry["token_scores"] = example.token_scores;
+    if (!example.token_errors.empty()) entry["token_errors"] = example.token_errors;
     entry["truncated"] = example.truncated;
     if (!example.words.words.empty()) entry["words"] = {{"words", example.words.words}, {"scores", example.words.scores}};
     if (!example.token_reports.empty()) entry["token_completeness"] = token_completeness(example);
@@ -94,6 +95,7 @@ std::string modality_name(Modality modality) {
 Attribution as_attribution(const Explanation& explanation) {
   Attribution attribution;
   attribution.values = explanation.attributions;
+  attribution.errors = explanation.attribution_errors;
   attribution.counts = explanation.counts;
   for (const ExampleExplanation& example : explanation.examples) attribution.examples.push_back(example.report);
   return attribution;
@@ -139,6 +141,7 @@ Explanation select_examples(const Explanation& explanation, size_t begin, size_t
   };
   selected.attributions = rows(explanation.attributions);
   selected.standard_errors = rows(explanation.standard_errors);
+  selected.attribution_errors = rows(explanation.attribution_errors);
   return selected;
 }
 

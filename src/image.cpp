@@ -62,6 +62,12 @@ torch::Tensor NormalizedModel::forward(const torch::Tensor& points, const ExtraI
   return network_->forward((points - mean_.to(points.dtype())) / std_.to(points.dtype()), extras);
 }
 
+std::shared_ptr<Model> NormalizedModel::in_float64() {
+  std::shared_ptr<Model> network = network_->in_float64();
+  if (!network) return nullptr;
+  return std::make_shared<NormalizedModel>(network, mean_values_, std_values_);
+}
+
 ImageClassifier::ImageClassifier(BundleConfig config, std::shared_ptr<TorchScriptModel> network,
                                  std::shared_ptr<NormalizedModel> model, std::vector<int64_t> input_shape)
     : config_(std::move(config)),

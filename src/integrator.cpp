@@ -100,6 +100,9 @@ std::vector<PathResult> Integrator::integrate(const std::vector<PathJob>& jobs) 
     const torch::Tensor gradients = torch::autograd::grad({values.sum()}, {points})[0].detach();
     const torch::Tensor values_cpu = values.detach().to(torch::kCPU, torch::kDouble).contiguous();
     const double* value_data = values_cpu.data_ptr<double>();
+    const torch::Tensor magnitudes_cpu =
+        outputs.detach().abs().reshape({batch_rows, -1}).amax(1).to(torch::kCPU, torch::kDouble).contiguous();
+    const double* magnitude_data = magnitudes_cpu.data_ptr<double>();
 
     // Scalar weights of all pieces form one block matrix [pieces, rows]: a single product gives
     // every piece's weighted sum. Vector weights (discrete paths) are applied piece by piece.
@@ -137,6 +140,7 @@ std::vector<PathResult> Integrator::integrate(const std::vector<PathJob>& jobs) 
         result.weighted_gradient_sum = contribution.clone();
       }
       result.values.insert(result.values.end(), value_data + row, value_data + row + count);
+      result.output_magnitudes.insert(result.output_magnitudes.end(), magnitude_data + row, magnitude_data + row + count);
       if (jobs[piece.job].keep_gradients) kept[piece.job].push_back(gradients.narrow(0, row, count).clone());
       row += count;
     }

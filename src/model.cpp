@@ -56,6 +56,8 @@ torch::Tensor FunctionModel::forward(const torch::Tensor& points, const ExtraInp
   return function_(points, extras);
 }
 
+std::shared_ptr<Model> FunctionModel::in_float64() { return std::make_shared<FunctionModel>(function_, name_); }
+
 TorchScriptModel::TorchScriptModel(std::shared_ptr<torch::jit::Module> module, std::string path,
                                    std::string method, torch::Device device)
     : module_(std::move(module)), path_(std::move(path)), method_(std::move(method)), device_(device) {}
@@ -95,6 +97,19 @@ bool TorchScriptModel::has_method(const std::string& method) const {
 std::shared_ptr<TorchScriptModel> TorchScriptModel::with_method(const std::string& method) const {
   if (!has_method(method)) throw no_such_method(path_, method, *module_);
   return std::shared_ptr<TorchScriptModel>(new TorchScriptModel(module_, path_, method, device_));
+}
+
+std::shared_ptr<Model> TorchScriptModel::in_float64() {
+  if (float64_tried_) return float64_;
+  float64_tried_ = true;
+  try {
+    auto copy = std::make_shared<torch::jit::Module>(module_->clone());
+    copy->to(torch::kDouble);
+    float64_.reset(new TorchScriptModel(copy, path_, method_, device_));
+  } catch (const std::exception&) {
+    float64_ = nullptr;  // a module that cannot be cast: its ends stay in its own precision
+  }
+  return float64_;
 }
 
 std::string TorchScriptModel::describe() const {

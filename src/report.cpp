@@ -42,7 +42,58 @@ std::string index_string(int64_t flat, c10::IntArrayRef shape) {
   return text + "]";
 }
 
+// "float32" for the model's dtype, as the precision notes name it.
+std::string dtype_name(torch::ScalarType dtype) {
+  switch (dtype) {
+    case torch::kDouble:
+      return "float64";
+    case torch::kFloat:
+      return "float32";
+    case torch::kHalf:
+      return "float16";
+    case torch::kBFloat16:
+      return "bfloat16";
+    default:
+      return c10::toString(dtype);
+  }
+}
+
+// The features that carry an example's estimated attribution error, largest first: the index
+// (nested like the input) and the estimated |error| of each, at most `count`, zeros left out.
+nlohmann::json error_features(const torch::Tensor& errors, int64_t count) {
+  nlohmann::json features = nlohmann::json::array();
+  const torch::Tensor flat = errors.flatten().nan_to_num(0.0);
+  const int64_t shown = std::min<int64_t>(count, flat.numel());
+  if (shown == 0) return features;
+  const auto top = flat.topk(shown);
+  const torch::Tensor values = std::get<0>(top), indices = std::get<1>(top);
+  for (int64_t k = 0; k < shown; ++k) {
+    const double error = values[k].item<double>();
+    if (!(error > 0.0)) break;
+    int64_t flat_index = indices[k].item<int64_t>();
+    std::vector<int64_t> index(static_cast<size_t>(errors.dim()));
+    for (int64_t d = errors.dim(); d-- > 0;) {
+      index[static_cast<size_t>(d)] = flat_index % errors.size(d);
+      flat_index /= errors.size(d);
+    }
+    features.push_back({{"index", index}, {"error", error}});
+  }
+  return features;
+}
+
 }  // namespace
+
+std::string precision_note(const ExampleReport& report, torch::ScalarType dtype) {
+  if (!report.precision_limited) return "";
+  std::string note = "limited by " + dtype_name(dtype) + " precision";
+  if (report.attainable_error_bound) {
+    note += report.relative_error ? ": rounding of F alone allows no bound below " +
+                                        format("%.3g%%", 100.0 * *report.attainable_error_bound)
+                                  : ": rounding of F alone allows no bound below " +
+                                        format("%.3g", *report.attainable_error_bound) + " (absolute)";
+  }
+  return note;
+}
 
 nlohmann::json attribution_to_json(const Attribution& attribution, const RunDescription& run,
                                    const torch::Tensor& predictions, bool include_values) {
@@ -66,9 +117,23 @@ nlohmann::json attribution_to_json(const Attribution& attribution, const RunDesc
                             {"delta", number_or_null(report.delta)},
                             {"steps", report.steps}};
     if (predictions.defined()) entry["prediction"] = predictions[b].item<int64_t>();
-    if (report.certified) entry["certified"] = *report.certified;
+    if (report.forward_steps > 0) entry["forward_steps"] = report.forward_steps;
+    if (report.certified) {
+      entry["certified"] = *report.certified;
+      entry["precision_limited"] = report.precision_limited;
+    }
+    if (report.completeness_certified) entry["completeness_certified"] = *report.completeness_certified;
+    if (report.attribution_certified) entry["attribution_certified"] = *report.attribution_certified;
     if (report.error_bound) entry["error_bound"] = *report.error_bound;
+    if (report.absolute_error_bound) entry["absolute_error_bound"] = *report.absolute_error_bound;
+    if (report.attainable_error_bound) {
+      entry["attainable_error_bound"] = *report.attainable_error_bound;
+      entry["precision_note"] = precision_note(report, attribution.values.scalar_type());
+    }
     if (report.attribution_error) entry["attribution_error"] = *report.attribution_error;
+    if (attribution.errors.defined()) {
+      entry["attribution_error_features"] = error_features(attribution.errors[static_cast<int64_t>(b)], 10);
+    }
     if (report.relative_error) {
       entry["relative_error"] = *report.relative_error;
     } else {
@@ -83,6 +148,21 @@ nlohmann::json attribution_to_json(const Attribution& attribution, const RunDesc
   result["examples"] = std::move(examples);
   result["shape"] = values.sizes().vec();
   return result;
+}
+
+std::string certificate_line(const ExampleReport& report, torch::ScalarType dtype) {
+  std::string line = std::string("certified: ") + (report.certified.value_or(false) ? "yes" : "NO") + " (completeness ";
+  line += report.completeness_certified.value_or(false) ? "held" : "not held";
+  if (report.error_bound) line += ", bound " + format("%.3g%%", 100.0 * *report.error_bound);
+  if (report.attribution_error) {
+    line += "; attribution vector ";
+    if (report.attribution_certified) line += *report.attribution_certified ? "held" : "not held";
+    line += std::string(report.attribution_certified ? ", " : "") + "estimated error " +
+            format("%.3g%%", 100.0 * *report.attribution_error);
+  }
+  line += ")";
+  if (report.precision_limited) line += " -- " + precision_note(report, dtype);
+  return line;
 }
 
 std::string summarize(const Attribution& attribution, const RunDescription& run,
@@ -106,11 +186,8 @@ std::string summarize(const Attribution& attribution, const RunDescription& run,
           << (report.relative_error ? format("%.3g%%", 100.0 * *report.relative_error)
                                     : std::string("n/a (|F(x) - F(x')| too small)"))
           << "   steps = " << report.steps;
-      if (report.certified) {
-        out << "   certified: " << (*report.certified ? "yes" : "NO");
-        if (report.error_bound) out << " (bound " << format("%.3g%%", 100.0 * *report.error_bound) << ")";
-      }
       out << "\n";
+      if (report.certified) out << "  " << certificate_line(report, attribution.values.scalar_type()) << "\n";
     } else {
       out << "   (completeness does not apply to " << run.method << ")\n";
     }

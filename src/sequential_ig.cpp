@@ -30,6 +30,8 @@ ExampleReport aggregate(const std::vector<TokenReport>& tokens, int64_t target, 
     // The same float-noise floor relative_error() applies to one gap, summed over the tokens.
     noise += 64.0 * epsilon * std::max(std::abs(own.output_input), std::abs(own.output_baseline));
     report.steps += own.steps;
+    report.forward_steps += own.forward_steps;
+    report.precision_limited = report.precision_limited || own.precision_limited;
     if (own.certified) {
       any_certificate = true;
       all_certified = all_certified && *own.certified;

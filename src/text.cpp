@@ -229,6 +229,7 @@ TextExplanation explain_prepared_texts(TextClassifier& classifier, PreparedTexts
     explanation.attribution = attribute(classifier.embedding_model(), inputs, method, text_options, extras);
   }
   explanation.token_scores = explanation.attribution.values.sum(2).to(torch::kCPU, torch::kDouble);
+  if (explanation.attribution.errors.defined()) explanation.token_errors = explanation.attribution.errors.sum(2);
   return explanation;
 }
 

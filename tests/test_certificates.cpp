@@ -5,15 +5,18 @@
 
 #include <chrono>
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "igx/igx.h"
+#include "igx/report.h"
 #include "test_models.h"
 
 namespace {
 
 using igx::Certify;
 using igx::IgOptions;
+using igx::Rule;
 using igx::Strategy;
 
 // F(x) for `target` of the model's output `kind`, by one forward pass outside the integrator.
@@ -64,9 +67,9 @@ TEST(Certificates, TargetIsTheRealGapAfterSeveralRounds) {
               .target(igx::Target::index(0)).max_steps(4097));
       const auto& report = result.examples[0];
       SCOPED_TRACE(igx::certify_name(certify) + " tolerance " + std::to_string(tolerance));
-      // One batch per round (no forward-only pass, no batch limit): several rounds happened.
-      EXPECT_GE(result.counts.batches, 3);
-      EXPECT_EQ(result.counts.forward_rows, 0);
+      // One batch per round and one for the scan of F (no batch limit): several rounds happened.
+      EXPECT_GE(result.counts.batches, 4);
+      EXPECT_EQ(result.counts.forward_rows, 65);  // the scan only: the ends are nodes
       ASSERT_TRUE(report.certified.value_or(false));
       EXPECT_NEAR(report.output_input, 1.0, 1e-12);
       EXPECT_NEAR(report.output_baseline, 0.0, 1e-12);
@@ -95,7 +98,9 @@ TEST(Certificates, EqualEndsAreCertifiedAgainstTheAbsoluteFloor) {
   }
 }
 
-// A random MLP with large weights (saturated tanh units) and a softmax output.
+// A random MLP with large weights (saturated tanh units) and a softmax output; its weights are
+// rounded to `dtype` once and computed in the input's dtype (so float64 inputs evaluate the float32
+// model exactly: its float64 form, and the reference).
 struct SaturatingMlp {
   SaturatingMlp(int64_t inputs, int64_t hidden, int64_t classes, double scale, uint64_t seed,
                 torch::ScalarType dtype) {
@@ -104,63 +109,209 @@ struct SaturatingMlp {
     first_bias = torch::randn({hidden}, torch::kDouble) * scale * 0.5;
     second = torch::randn({hidden, hidden}, torch::kDouble) * scale / std::sqrt(static_cast<double>(hidden));
     out = torch::randn({hidden, classes}, torch::kDouble) * scale;
-    first = first.to(dtype);
-    first_bias = first_bias.to(dtype);
-    second = second.to(dtype);
-    out = out.to(dtype);
+    for (torch::Tensor* weight : {&first, &first_bias, &second, &out}) *weight = weight->to(dtype).to(torch::kDouble);
   }
   igx::FunctionModel model() const {
     return igx::FunctionModel(
         [*this](const torch::Tensor& x) {
-          return torch::matmul(torch::tanh(torch::matmul(torch::tanh(torch::matmul(x, first) + first_bias), second)), out);
+          const auto t = x.scalar_type();
+          return torch::matmul(torch::tanh(torch::matmul(torch::tanh(torch::matmul(x, first.to(t)) + first_bias.to(t)),
+                                                         second.to(t))),
+                               out.to(t));
         },
         "saturating mlp");
   }
   torch::Tensor first, first_bias, second, out;
 };
 
-// The property: over many random saturating models, every example certified at a tolerance has
-// an independently recomputed relative completeness error within it, for both criteria.
-// Time-boxed: as many models as fit in a few seconds, at least a handful.
+double relative_l1(const torch::Tensor& a, const torch::Tensor& b) {
+  return (a - b).abs().sum().item<double>() / b.abs().sum().item<double>();
+}
+
+// The property: over many random saturating models, in float64 and float32, with each strategy and
+// criterion, every certified example has an independently recomputed relative completeness error
+// within the tolerance and, against a fine reference (two fixed rules with thousands of nodes that
+// agree), an attribution vector within the attribution tolerance. Time-boxed: as many models as
+// fit in a few seconds, at least a dozen.
 TEST(Certificates, CertifiedHoldsOnRandomSaturatingModels) {
   const auto start = std::chrono::steady_clock::now();
-  int64_t certified = 0, checked = 0, models = 0;
-  for (uint64_t seed = 0; seed < 200; ++seed) {
-    if (models >= 8 && std::chrono::steady_clock::now() - start > std::chrono::seconds(6)) break;
+  int64_t certified = 0, checked = 0, models = 0, vectors = 0;
+  for (uint64_t seed = 0; seed < 400; ++seed) {
+    if (models >= 12 && std::chrono::steady_clock::now() - start > std::chrono::seconds(8)) break;
     ++models;
     const double scale = 2.0 + static_cast<double>(seed % 5) * 2.0;  // 2 ... 10
-    const SaturatingMlp mlp(6, 16, 3, scale, 1000 + seed, torch::kDouble);
+    const torch::ScalarType dtype = seed % 4 < 2 ? torch::kDouble : torch::kFloat;
+    const SaturatingMlp mlp(6, 16, 3, scale, 1000 + seed, dtype);
     auto model = mlp.model();
     torch::manual_seed(seed);
     const torch::Tensor inputs = torch::randn({6, 6}, torch::kDouble) * 2.0;
     const torch::Tensor targets = torch::randint(0, 3, {6}, torch::kLong);
+    const std::vector<int64_t> classes(targets.data_ptr<int64_t>(), targets.data_ptr<int64_t>() + 6);
     const double tolerance = seed % 2 == 0 ? 0.01 : 0.001;
-    const Certify certify = seed % 3 == 0 ? Certify::Completeness : Certify::PanelSum;
-    const auto options = IgOptions()
-                             .strategy(Strategy::IntervalAdaptive)
-                             .certify(certify)
-                             .tolerance(tolerance)
-                             .output(igx::OutputKind::Probability)
-                             .target(igx::Target::per_example(std::vector<int64_t>(targets.data_ptr<int64_t>(),
-                                                                               targets.data_ptr<int64_t>() + 6)))
-                             .max_steps(513);
-    const auto result = igx::integrated_gradients(model, inputs, options);
+    IgOptions options = IgOptions()
+                            .strategy(Strategy::IntervalAdaptive)
+                            .tolerance(tolerance)
+                            .output(igx::OutputKind::Probability)
+                            .target(igx::Target::per_example(classes))
+                            .max_steps(513);
+    std::string what = "adaptive, completeness";
+    if (seed % 3 == 1) {
+      options.certify(Certify::PanelSum);
+      what = "adaptive, panels";
+    } else if (seed % 3 == 2) {
+      options.strategy(Strategy::Doubling).method(Rule::RiemannRight).max_steps(1024);
+      what = "doubling";
+    }
+    const auto result = igx::integrated_gradients(model, inputs.to(dtype), options);
+    const auto fine = igx::integrated_gradients(
+        model, inputs, IgOptions().method(Rule::GaussLegendre).n_steps(3000).output(options.output()).target(options.target()));
+    const auto finer = igx::integrated_gradients(
+        model, inputs, IgOptions().method(Rule::RiemannMiddle).n_steps(6000).output(options.output()).target(options.target()));
     for (int64_t b = 0; b < inputs.size(0); ++b) {
       const auto& report = result.examples[b];
       ASSERT_TRUE(report.certified.has_value());
       if (!*report.certified) continue;
       ++certified;
+      const std::string where = "seed " + std::to_string(seed) + " example " + std::to_string(b) + " scale " +
+                                std::to_string(scale) + " " + c10::toString(dtype) + " " + what;
       const double error = recomputed_relative_error(model, inputs, torch::zeros_like(inputs), result, b,
                                                      igx::OutputKind::Probability, options.min_output_gap());
-      if (error < 0) continue;  // no relative error: the absolute floor was certified instead
-      ++checked;
-      EXPECT_LE(error, tolerance * (1 + 1e-9)) << "seed " << seed << " example " << b << " scale " << scale
-                                               << " " << igx::certify_name(certify);
+      if (error >= 0) {  // else no relative error: the absolute floor was certified
+        ++checked;
+        EXPECT_LE(error, tolerance * (1 + 1e-9)) << where;
+      }
+      const torch::Tensor reference = fine.values[b];
+      if (reference.abs().sum().item<double>() == 0.0 || relative_l1(finer.values[b], reference) > 1e-3) continue;
+      ++vectors;
+      EXPECT_LE(relative_l1(result.values[b].to(torch::kDouble), reference), options.attribution_tolerance()) << where;
     }
   }
-  EXPECT_GE(models, 8);
+  EXPECT_GE(models, 12);
   EXPECT_GT(checked, models);  // most examples are certified, and most have a relative error
+  EXPECT_GT(vectors, models);
   EXPECT_GE(certified, checked);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rounding: a float32 F cannot certify what its own rounding hides.
+
+// F = offset + 0.02 tanh(w . x): a gap of ~0.02 on top of an output of ~offset, the shape of a
+// single token's gap in Sequential IG. In float64 a few panels certify it; in float32 with a large
+// offset the rounding of F is bigger than 1 % of the gap, so igx must say so and stop early
+// instead of spending the budget on noise.
+igx::FunctionModel offset_tanh(double offset) {
+  const torch::Tensor w = torch::tensor({0.5, -0.25, 1.0}, torch::kDouble);
+  return igx::FunctionModel(
+      [w, offset](const torch::Tensor& x) {
+        return (offset + 0.02 * torch::tanh(torch::matmul(x, w.to(x.dtype())))).unsqueeze(1);
+      },
+      "offset tanh");
+}
+
+TEST(Certificates, Float32RoundingIsReportedNotRefined) {
+  const torch::Tensor x = torch::tensor({1.0, -1.0, 0.5}, torch::kDouble).unsqueeze(0);
+  const auto options = IgOptions().strategy(Strategy::IntervalAdaptive).tolerance(0.01).target(igx::Target::index(0))
+                           .max_steps(4095);
+  auto model = offset_tanh(100.0);
+  for (Certify certify : {Certify::PanelSum, Certify::Completeness}) {
+    const auto exact = igx::integrated_gradients(model, x, IgOptions(options).certify(certify));
+    EXPECT_TRUE(exact.examples[0].certified.value_or(false)) << igx::certify_name(certify);
+    EXPECT_FALSE(exact.examples[0].precision_limited);
+    EXPECT_LE(exact.examples[0].steps, 33);
+  }
+  // float32: the panel sum needs F at every panel's ends, each rounded by more than 1 % of the gap.
+  // igx says so and stops, instead of spending 4095 evaluations on noise. So does |delta| when F(x)
+  // and F(x') are only known in float32.
+  const torch::Tensor single = x.to(torch::kFloat);
+  for (const IgOptions& limited : {IgOptions(options).certify(Certify::PanelSum),
+                                   IgOptions(options).certify(Certify::Completeness).float64_ends(false)}) {
+    SCOPED_TRACE(igx::certify_name(limited.certify()));
+    const auto rounded = igx::integrated_gradients(model, single, limited);
+    const auto& report = rounded.examples[0];
+    EXPECT_FALSE(report.certified.value_or(true));
+    EXPECT_FALSE(report.completeness_certified.value_or(true));
+    EXPECT_TRUE(report.precision_limited);
+    ASSERT_TRUE(report.attainable_error_bound.has_value());
+    EXPECT_GT(*report.attainable_error_bound, 0.01);  // what float32 allows: not 1 % of this gap
+    EXPECT_LE(*report.attainable_error_bound, *report.error_bound);
+    EXPECT_LE(report.steps, 33);
+    const std::string line = igx::certificate_line(report, torch::kFloat);
+    EXPECT_NE(line.find("limited by float32 precision"), std::string::npos) << line;
+  }
+  // With F(x) and F(x') evaluated again in float64 (the default, as this function computes in its
+  // input's dtype), |delta| is what an independent check finds: the float32 gradients are accurate
+  // (the offset does not reach them), so it certifies, and the check agrees.
+  const auto checked = igx::integrated_gradients(model, single, IgOptions(options).certify(Certify::Completeness));
+  const auto& report = checked.examples[0];
+  ASSERT_TRUE(report.certified.value_or(false));
+  EXPECT_FALSE(report.precision_limited);
+  const torch::Tensor target = torch::tensor({int64_t{0}}, torch::kLong);
+  EXPECT_EQ(report.output_input, outputs_of(model, x, target, igx::OutputKind::Logit)[0]);  // float64
+  EXPECT_LE(recomputed_relative_error(model, x, torch::zeros_like(x), checked, 0, igx::OutputKind::Logit, 0.0), 0.01);
+  EXPECT_EQ(checked.counts.forward_rows, 65 + 2);  // the scan, and the two float64 ends
+}
+
+// ---------------------------------------------------------------------------------------------
+// The attribution vector: errors that cancel in completeness.
+
+// Along the path from 0 to x = (1, 1), F = u(x1) - u(x2 - 0.03) + 0.5 x1 with u a steep sigmoid at
+// 0.06: F rises by 1 at alpha = 0.06 (feature 1) and falls back at 0.09 (feature 2), between the
+// first gradient nodes (0 and 0.125), where F and its gradient show nothing. IG = (1.5, -1) to
+// within 1e-6; completeness (gap 0.5) holds for any rule that misses the excursion.
+igx::FunctionModel hidden_excursion() {
+  return igx::FunctionModel(
+      [](const torch::Tensor& x) {
+        auto u = [](const torch::Tensor& t) { return torch::sigmoid((t - 0.06) / 0.002); };
+        return (u(x.select(1, 0)) - u(x.select(1, 1) - 0.03) + 0.5 * x.select(1, 0)).unsqueeze(1);
+      },
+      "hidden excursion");
+}
+
+TEST(Certificates, TheScanFindsWhatTheNodesMiss) {
+  auto model = hidden_excursion();
+  const torch::Tensor x = torch::tensor({1.0, 1.0}, torch::kDouble).unsqueeze(0);
+  const torch::Tensor exact = torch::tensor({1.5, -1.0}, torch::kDouble);
+  const auto base = IgOptions().strategy(Strategy::IntervalAdaptive).target(igx::Target::index(0));
+  // Completeness alone, no scan: certified, and the vector is wrong (the excursion is missed).
+  const auto blind = igx::integrated_gradients(model, x, IgOptions(base).attribution_tolerance(0).scan_points(0));
+  EXPECT_TRUE(blind.examples[0].certified.value_or(false));
+  EXPECT_GT(relative_l1(blind.values[0], exact), 0.5);
+  // The defaults: the scan sees F move between the nodes, refinement follows, the vector is right.
+  const auto seen = igx::integrated_gradients(model, x, base);
+  const auto& report = seen.examples[0];
+  EXPECT_EQ(report.forward_steps, 65);
+  ASSERT_TRUE(report.certified.value_or(false));
+  EXPECT_TRUE(report.attribution_certified.value_or(false));
+  EXPECT_LE(relative_l1(seen.values[0], exact), base.attribution_tolerance());
+  EXPECT_GE(*report.attribution_error, relative_l1(seen.values[0], exact));
+  // Doubling too: certified only when the levels agree and the scan sees nothing between nodes.
+  const auto doubling = igx::integrated_gradients(
+      model, x, IgOptions(base).strategy(Strategy::Doubling).method(igx::Rule::RiemannTrapezoid));
+  if (doubling.examples[0].certified.value_or(false)) {
+    EXPECT_LE(relative_l1(doubling.values[0], exact), base.attribution_tolerance());
+  }
+}
+
+// Which features carry the error: with a small budget and a kink in feature 0 only, the
+// per-feature estimate points at feature 0, as the true error (against a fine rule) does.
+TEST(Certificates, PerFeatureErrorsLocaliseTheError) {
+  auto model = igx::FunctionModel(
+      [](const torch::Tensor& x) {
+        return (torch::relu(x.select(1, 0) - 0.37) * 5.0 + torch::tanh(x.select(1, 1)) + 0.3 * x.select(1, 2)).unsqueeze(1);
+      },
+      "kink in feature 0");
+  const torch::Tensor x = torch::tensor({1.0, 0.8, 1.0}, torch::kDouble).unsqueeze(0);
+  const auto coarse = igx::integrated_gradients(
+      model, x, IgOptions().strategy(Strategy::IntervalAdaptive).tolerance(1e-9).max_steps(9).scan_points(0)
+                    .target(igx::Target::index(0)));
+  const auto fine = igx::integrated_gradients(model, x, IgOptions().method(Rule::RiemannMiddle).n_steps(20000)
+                                                             .target(igx::Target::index(0)));
+  ASSERT_TRUE(coarse.errors.defined());
+  const torch::Tensor true_error = (coarse.values[0] - fine.values[0]).abs();
+  EXPECT_EQ(coarse.errors[0].argmax().item<int64_t>(), 0);
+  EXPECT_EQ(true_error.argmax().item<int64_t>(), 0);
+  EXPECT_GE(coarse.errors[0][0].item<double>(), true_error[0].item<double>());
+  EXPECT_NEAR(coarse.errors[0][2].item<double>(), 0.0, 1e-12);  // linear in feature 2: no error
 }
 
 }  // namespace

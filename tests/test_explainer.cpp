@@ -53,7 +53,7 @@ TEST(ExplainOptions, EveryOptionRoundTripsThroughJsonByItsName) {
   // One value per option, written as a command line writes it.
   const std::map<std::string, std::string> values = {
       {"method", "sig"},         {"steps", "12"},          {"strategy", "doubling"},  {"tolerance", "0.002"},
-      {"certify", "completeness"}, {"max-steps", "300"},   {"initial-intervals", "2"}, {"batch-size", "0"},
+      {"certify", "panels"},     {"attribution-tolerance", "0.02"}, {"scan-points", "0"}, {"max-steps", "300"},   {"initial-intervals", "2"}, {"batch-size", "0"},
       {"anchors", "7"},          {"neighbours", "40"},     {"upscale", "3"},          {"baseline", "mask"},
       {"baselines", "noise:4:0.25"}, {"expected-gradients", "50"}, {"seed", "9"},     {"target", "1,0"},
       {"output", "prob"},        {"words", "true"},        {"layer", "features"},     {"patch", "1,2,3,4"},

@@ -26,7 +26,11 @@ struct ExplainOptions {
   std::optional<std::string> method;
   std::optional<std::string> strategy;      ///< adaptive | doubling | fixed; unset: auto
   std::optional<double> tolerance;          ///< relative completeness error to certify
-  std::optional<std::string> certify;       ///< adaptive: panels | completeness
+  std::optional<std::string> certify;       ///< adaptive: completeness | panels
+  /// adaptive, doubling: estimated relative L1 error of the attribution vector to certify too;
+  /// 0 = completeness alone
+  std::optional<double> attribution_tolerance;
+  std::optional<int64_t> scan_points;       ///< adaptive, doubling: forward-only scan of F; 0 = none
   std::optional<int64_t> max_steps;         ///< most gradient evaluations per example
   std::optional<int64_t> initial_intervals; ///< adaptive: Simpson panels of the first round
   std::optional<int64_t> steps;             ///< fixed quadrature nodes per example

@@ -41,6 +41,9 @@ struct ExampleExplanation {
   std::vector<std::string> tokens;    ///< WordPiece tokens, [CLS] and [SEP] included
   std::vector<int64_t> token_ids;     ///< their vocabulary ids
   std::vector<double> token_scores;   ///< attributions summed over the embedding, one per token
+  /// adaptive, doubling: each token's estimated |error| (attribution_errors summed over the
+  /// embedding); empty for the other strategies
+  std::vector<double> token_errors;
   WordScores words;                   ///< ## pieces summed into words (when the request asked)
   bool truncated = false;             ///< only the text's beginning fitted the model
   std::vector<TokenReport> token_reports;           ///< sig: each moving token's own completeness
@@ -68,6 +71,9 @@ struct Explanation {
   /// layer methods other than neuron-conductance: the layer's activation shape.
   torch::Tensor attributions;
   torch::Tensor standard_errors;  ///< Expected Gradients: [B, ...] like attributions; else undefined
+  /// adaptive, doubling: [B, ...] like attributions, float64, each feature's estimated |error|
+  /// (Attribution::errors); else undefined
+  torch::Tensor attribution_errors;
   EvaluationCounts counts;        ///< model rows of the whole request
   std::vector<ExampleExplanation> examples;
 

@@ -36,6 +36,8 @@ class NormalizedModel : public Model {
   torch::Tensor forward(const torch::Tensor& points, const ExtraInputs& extras) override;
   std::string describe() const override { return network_->describe(); }
   torch::Device device() const override { return network_->device(); }
+  /// The network's float64 form behind the same normalization; nullptr when it has none.
+  std::shared_ptr<Model> in_float64() override;
   std::vector<double> mean() const { return mean_values_; }
   std::vector<double> std() const { return std_values_; }
 

@@ -25,14 +25,16 @@ enum class Strategy {
 std::string strategy_name(Strategy strategy);          ///< "fixed", "doubling", "adaptive"
 Strategy parse_strategy(const std::string& name);
 
-/// What IntervalAdaptive certifies against the tolerance. Both are exact, not estimates: each
-/// Simpson panel's error e_I = Simpson_I(s) - (F(b) - F(a)) is known from the forward passes.
+/// What IntervalAdaptive certifies against the tolerance. Both are exact up to the rounding of F:
+/// each Simpson panel's error e_I = Simpson_I(s) - (F(b) - F(a)) is known from the forward passes.
 enum class Certify {
   /// sum_I |e_I| <= tolerance * |gap|: a bound on |delta| that never relies on the panels'
-  /// errors cancelling, so every part of the path is integrated to the tolerance.
+  /// errors cancelling, so every part of the path is integrated to the tolerance. It counts the
+  /// rounding of F at every panel's ends, so in float32 precision limits it sooner.
   PanelSum,
   /// |delta| = |sum_I e_I| <= tolerance * |gap|: the completeness error itself, the criterion
-  /// Doubling uses. Cheaper; the panels' errors may cancel.
+  /// Doubling uses (the default). The panels' errors may cancel in it; the attribution tolerance
+  /// watches the vector feature by feature instead.
   Completeness,
 };
 std::string certify_name(Certify certify);  ///< "panels", "completeness"
@@ -54,10 +56,20 @@ struct IgOptions {
   TORCH_ARG(int64_t, max_steps) = 4096;                    ///< budget of gradient evaluations per example
   TORCH_ARG(int64_t, initial_steps) = 16;                  ///< Doubling: the first n
   TORCH_ARG(int64_t, initial_intervals) = 4;               ///< IntervalAdaptive: the first partition
-  TORCH_ARG(Certify, certify) = Certify::PanelSum;         ///< IntervalAdaptive: what must meet the tolerance
-  /// IntervalAdaptive: when > 0, also require the estimated relative L1 error of the attribution
-  /// vector to be at most this.
-  TORCH_ARG(double, attribution_tolerance) = 0.0;
+  TORCH_ARG(Certify, certify) = Certify::Completeness;     ///< IntervalAdaptive: what must meet the tolerance
+  /// Doubling and IntervalAdaptive: the estimated relative L1 error of the attribution vector,
+  /// ||A - IG||_1 / ||A||_1, must also be at most this to certify; 0 certifies completeness alone.
+  /// Completeness cannot see errors of features that cancel in the sum.
+  TORCH_ARG(double, attribution_tolerance) = 0.05;
+  /// Doubling and IntervalAdaptive: forward-only evaluations of F at k / scan_points along each
+  /// path before the first gradients (about a third of a gradient evaluation each). Where F
+  /// moves between two gradient nodes without changing their values (0 -> 1 -> 0), the scan sees
+  /// it and the path is refined there. 0: no scan.
+  TORCH_ARG(int64_t, scan_points) = 64;
+  /// Doubling and IntervalAdaptive: evaluate F(x) and F(x') once more in float64 when the model
+  /// has a float64 form (Model::in_float64), so completeness is checked against ends free of its
+  /// rounding, and that rounding is measured; false: the model's own values, with an allowance.
+  TORCH_ARG(bool, float64_ends) = true;
   /// Doubling and IntervalAdaptive: per example, an absolute completeness error to certify in
   /// place of tolerance * |F(x) - F(x')|; empty, or an entry of 0, keeps the relative target.
   /// Distribution IG sets it so that every pair is integrated to tolerance * |F(x) - E[F(X')]|.
@@ -74,23 +86,39 @@ struct ExampleReport {
   /// |delta| / |F(x) - F(x')|, or none when |F(x) - F(x')| is too small for a relative error.
   std::optional<double> relative_error;
   int64_t steps = 0;          ///< gradient evaluations spent on this example
-  /// Doubling and IntervalAdaptive: whether the error bound is at most the tolerance. Never true
-  /// when it is not.
+  int64_t forward_steps = 0;  ///< forward-only evaluations spent on it (the scan of F along the path)
+  /// Doubling and IntervalAdaptive: completeness_certified, and attribution_certified when an
+  /// attribution tolerance is set. Never true when either is not.
   std::optional<bool> certified;
-  /// Doubling: the relative error reached. IntervalAdaptive: sum over intervals of
-  /// |quadrature - (F(b) - F(a))| / |F(x) - F(x')|, a bound on the relative error that does
-  /// not count on errors of different intervals cancelling.
+  /// Doubling and IntervalAdaptive: the completeness error bound (rounding of F included) is
+  /// within the tolerance, so the relative completeness error recomputed from the returned
+  /// attributions and F evaluated independently is within it too.
+  std::optional<bool> completeness_certified;
+  /// When attribution_tolerance > 0: attribution_error is within it.
+  std::optional<bool> attribution_certified;
+  /// The relative completeness error bound, rounding of F included. IntervalAdaptive, certify
+  /// panels: sum over panels of |quadrature - (F(b) - F(a))| / |F(x) - F(x')|, which does not
+  /// count on the panels' errors cancelling; certify completeness and Doubling: |delta| / |gap|.
   std::optional<double> error_bound;
-  /// Doubling and IntervalAdaptive: the certified quantity in output units, error_bound without
-  /// the division by the gap (|delta| for Doubling; defined even when the gap is too small).
+  /// The same bound in output units (defined even when the gap is too small for a relative one).
   std::optional<double> absolute_error_bound;
-  /// IntervalAdaptive: estimated relative L1 error of the attribution vector (Simpson against
-  /// the trapezoid on each interval, which overestimates Simpson's error).
+  /// The rounding of F in the model's dtype keeps error_bound above the tolerance: more gradient
+  /// evaluations cannot certify it. attainable_error_bound says how low it can go.
+  bool precision_limited = false;
+  /// When precision_limited: the part of error_bound that rounding alone accounts for (relative,
+  /// or absolute when the gap is too small).
+  std::optional<double> attainable_error_bound;
+  /// Doubling and IntervalAdaptive: estimated relative L1 error of the attribution vector,
+  /// ||A - IG||_1 / ||A||_1 — an estimate, not a bound (docs/methods.md says how it is made).
+  /// Attribution::errors holds it per feature.
   std::optional<double> attribution_error;
 };
 
 struct Attribution {
   torch::Tensor values;                ///< [B, ...] like the inputs, in their dtype
+  /// Doubling and IntervalAdaptive: [B, ...] float64, each feature's estimated |error| (which
+  /// features carry attribution_error); undefined for the other strategies.
+  torch::Tensor errors;
   std::vector<ExampleReport> examples; ///< one per example
   EvaluationCounts counts;             ///< rows the model was run on
 };

@@ -24,6 +24,7 @@ struct PathJob {
 struct PathResult {
   torch::Tensor weighted_gradient_sum;  ///< sum_k weight_k * grad F(point_k), float64, example shape
   std::vector<double> values;           ///< F(point_k) for each point
+  std::vector<double> output_magnitudes;  ///< max |raw model output| at each point (the scale of F's rounding)
   torch::Tensor gradients;              ///< [K, ...] grad F(point_k), when the job asked to keep them
 };
 

@@ -26,6 +26,10 @@ class Model {
   virtual std::string describe() const = 0;
   /// Where the model's parameters live; points are moved there.
   virtual torch::Device device() const { return torch::kCPU; }
+  /// The same model computing in float64, or nullptr when it has none (the default). The
+  /// error-controlled strategies evaluate F(x) and F(x') with it to check completeness against
+  /// ends free of the model's rounding; they check that it does return float64.
+  virtual std::shared_ptr<Model> in_float64() { return nullptr; }
 };
 
 /// One readable line for a LibTorch error: the cause of a TorchScript runtime error, or the first
@@ -42,6 +46,8 @@ class FunctionModel : public Model {
                          std::string name = "function");
   torch::Tensor forward(const torch::Tensor& points, const ExtraInputs& extras) override;
   std::string describe() const override { return name_; }
+  /// The same function: in float64 when it computes in its input's dtype.
+  std::shared_ptr<Model> in_float64() override;
 
  private:
   Function function_;
@@ -73,6 +79,9 @@ class TorchScriptModel : public Model {
   /// A model over the same module that runs `method` instead.
   std::shared_ptr<TorchScriptModel> with_method(const std::string& method) const;
   const std::string& path() const { return path_; }
+  /// A copy of the module with float64 parameters (made on first use and kept: it costs twice
+  /// the float32 parameters' memory), running the same method; nullptr when the copy fails.
+  std::shared_ptr<Model> in_float64() override;
 
  private:
   TorchScriptModel(std::shared_ptr<torch::jit::Module> module, std::string path,
@@ -82,6 +91,8 @@ class TorchScriptModel : public Model {
   std::string path_;
   std::string method_;
   torch::Device device_;
+  std::shared_ptr<Model> float64_;
+  bool float64_tried_ = false;
 };
 
 }  // namespace igx

@@ -26,6 +26,15 @@ struct RunDescription {
 nlohmann::json attribution_to_json(const Attribution& attribution, const RunDescription& run,
                                    const torch::Tensor& predictions, bool include_values = true);
 
+/// One line on an error-controlled example: certified or not, and which criterion held —
+/// "certified: yes (completeness held, bound 0.31%; attribution vector held, estimated error
+/// 0.8%)" — with precision_note() appended when rounding limits it. `dtype`: the model's.
+std::string certificate_line(const ExampleReport& report, torch::ScalarType dtype);
+
+/// "limited by float32 precision: rounding of F alone allows no bound below 2.1%" when
+/// report.precision_limited, else "".
+std::string precision_note(const ExampleReport& report, torch::ScalarType dtype);
+
 /// A few lines per example: prediction and target, F(x), F(x'), delta, relative error, and the
 /// `top` features with the largest |attribution| (index and value). At most `max_examples`.
 std::string summarize(const Attribution& attribution, const RunDescription& run,

@@ -72,6 +72,9 @@ struct TextExplanation {
   TextBatch batch;
   Attribution attribution;      ///< values [B, T, D] on the word embeddings
   torch::Tensor token_scores;   ///< [B, T] float64: attributions summed over the embedding
+  /// [B, T] float64: attribution.errors summed over the embedding, a token's estimated |error|
+  /// (error-controlled strategies only; undefined otherwise).
+  torch::Tensor token_errors;
   torch::Tensor probabilities;  ///< [B, C] softmax of the logits at the input
   std::vector<int64_t> predictions;
   std::vector<std::vector<TokenReport>> token_reports;  ///< sig: each moving token's own report

@@ -133,6 +133,9 @@ void render_texts(const ExplainFlags& flags, igx::Explainer& explainer, igx::Pre
     view.method = explanation.run.method;
     view.steps = static_cast<int>(example.report.steps);
     std::cout << igx::render_terminal(view, colour) << "\n";
+    if (example.report.certified) {
+      std::cout << "  " << igx::certificate_line(example.report, explanation.attributions.scalar_type()) << "\n";
+    }
     views.push_back(std::move(view));
   }
   write_text_file(json_path, igx::to_json(explanation).dump(2) + "\n");
@@ -254,6 +257,8 @@ std::function<void()> add_explain(CLI::App& app) {
   request.add(command, "strategy");
   request.add(command, "tolerance");
   request.add(command, "certify");
+  request.add(command, "attribution-tolerance");
+  request.add(command, "scan-points");
   request.add(command, "max-steps");
   request.add(command, "initial-intervals");
   request.add(command, "batch-size");

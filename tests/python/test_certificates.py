@@ -1,0 +1,148 @@
+"""igx's certificates checked from outside igx: a saturated BERT-architecture classifier with Hugging
+Face's layout (models/hf_bert.py, random weights, scaled layers; bench/certificates/make_models.py
+builds it) is exported in float32 and explained by the built igx CLI with its defaults; then, in
+float64 from the same weights, this file recomputes F(x) and F(x') and fine reference attribution
+vectors (Gauss-Legendre with 2048 nodes and the midpoint rule with 4096, which must agree), and
+checks every example igx certified:
+  - its recomputed relative completeness error is within --tolerance;
+  - its attribution vector's relative L1 error against the reference is within
+    --attribution-tolerance, and igx's own attribution_error is not below it.
+Examples igx does not certify must say why (precision_limited, or a criterion not held).
+
+Run by ctest: /usr/bin/python3 tests/python/test_certificates.py, with $IGX_CLI the built igx.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import numpy as np
+import torch
+
+SOURCE = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(SOURCE, "bench", "certificates"))
+from make_models import EmbedsClassifier, build  # noqa: E402
+
+CLI = os.environ.get("IGX_CLI", os.path.join(SOURCE, "build", "igx"))
+TOLERANCE = 0.01
+ATTRIBUTION_TOLERANCE = 0.05  # igx's default
+TARGET = 1
+
+
+def probability(model, points):
+    with torch.no_grad():
+        return torch.softmax(model(points), dim=-1)[:, TARGET]
+
+
+def integrated_gradients(model, x, alphas, weights, batch=512):
+    """sum_k w_k grad F(alpha_k x) * x (zero baseline), float64."""
+    total = torch.zeros_like(x)
+    for begin in range(0, alphas.numel(), batch):
+        a = alphas[begin:begin + batch]
+        points = (a[:, None, None] * x[None]).requires_grad_(True)
+        f = torch.softmax(model(points), dim=-1)[:, TARGET]
+        (gradients,) = torch.autograd.grad(f.sum(), points)
+        total += (weights[begin:begin + batch, None, None] * gradients).sum(0)
+    return total * x
+
+
+def gauss_legendre(n):
+    nodes, weights = np.polynomial.legendre.leggauss(n)
+    return torch.tensor((nodes + 1) / 2), torch.tensor(weights / 2)
+
+
+def midpoint(n):
+    return (torch.arange(n, dtype=torch.float64) + 0.5) / n, torch.full((n,), 1.0 / n, dtype=torch.float64)
+
+
+def relative_l1(a, b):
+    return float(np.abs(a - b).sum() / np.abs(b).sum())
+
+
+class SaturatedBertCertificates(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.folder = tempfile.mkdtemp(prefix="igx-certificates-")
+        torch.manual_seed(0)
+        model, _ = build(seed=1, scale=16.0, classifier_scale=100.0, layers=2, hidden=32, vocab=200)
+        generator = torch.Generator().manual_seed(7)
+        ids = torch.randint(1, 200, (12, 6), generator=generator)
+        with torch.no_grad():
+            cls.inputs = model.bert.embeddings.word_embeddings(ids).float()
+        cls.model_path = os.path.join(cls.folder, "model.pt")
+        torch.jit.script(EmbedsClassifier(model)).save(cls.model_path)
+        np.save(os.path.join(cls.folder, "inputs.npy"), cls.inputs.numpy())
+        # The reference side: the exported file itself, cast to float64.
+        cls.exact = torch.jit.load(cls.model_path).eval().double()
+
+    def explain(self, label, *flags):
+        json_path = os.path.join(self.folder, label + ".json")
+        npy_path = os.path.join(self.folder, label + ".npy")
+        command = [CLI, "explain", "--model", self.model_path, "--input", os.path.join(self.folder, "inputs.npy"),
+                   "--output", "prob", "--target", str(TARGET), "--threads", "1", "--out", json_path, "--npy",
+                   npy_path, "--force", *flags]
+        done = subprocess.run(command, capture_output=True, text=True)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        with open(json_path) as f:
+            return json.load(f), np.load(npy_path).astype(np.float64), done.stdout
+
+    def references(self):
+        if hasattr(self, "_references"):
+            return self._references
+        x = self.inputs.double()
+        gap = (probability(self.exact, x) - probability(self.exact, torch.zeros_like(x))).numpy()
+        fine, finer = [], []
+        for b in range(x.shape[0]):
+            fine.append(integrated_gradients(self.exact, x[b], *gauss_legendre(2048)).numpy())
+            finer.append(integrated_gradients(self.exact, x[b], *midpoint(4096)).numpy())
+        type(self)._references = (gap, fine, finer)
+        return self._references
+
+    def check_certificates(self, report, attributions):
+        gap, fine, finer = self.references()
+        certified = 0
+        for b, example in enumerate(report["examples"]):
+            self.assertIn("certified", example)
+            where = f"example {b}: {json.dumps({k: example.get(k) for k in ('certified', 'completeness_certified', 'attribution_certified', 'error_bound', 'attribution_error', 'precision_limited', 'steps')})}"
+            if not example["certified"]:
+                # It says why: a criterion that did not hold, or the precision that limits it.
+                self.assertTrue(example["precision_limited"] or not example["completeness_certified"] or
+                                not example.get("attribution_certified", True), where)
+                continue
+            certified += 1
+            self.assertTrue(example["completeness_certified"], where)
+            completeness = abs(attributions[b].sum() - gap[b])
+            if abs(gap[b]) > 1e-6:
+                self.assertLessEqual(completeness / abs(gap[b]), TOLERANCE, where)
+            else:
+                self.assertLessEqual(completeness, max(1e-6, abs(gap[b])), where)
+            # The references agree with each other far below the attribution tolerance.
+            self.assertLess(relative_l1(finer[b], fine[b]), 1e-3, f"references disagree on example {b}")
+            if "attribution_certified" in example:
+                self.assertTrue(example["attribution_certified"], where)
+                vector = relative_l1(attributions[b], fine[b])
+                self.assertLessEqual(vector, ATTRIBUTION_TOLERANCE, where)
+                self.assertGreaterEqual(example["attribution_error"], vector, where)
+        return certified
+
+    def test_adaptive_defaults_hold(self):
+        report, attributions, stdout = self.explain("adaptive")
+        self.assertIn("certified:", stdout)
+        self.assertGreaterEqual(self.check_certificates(report, attributions), len(report["examples"]) // 2)
+        for example in report["examples"]:
+            self.assertEqual(example["forward_steps"], 65)  # the scan
+            self.assertTrue(example["attribution_error_features"])  # where the error is
+
+    def test_adaptive_panels_hold(self):
+        report, attributions, _ = self.explain("panels", "--certify", "panels")
+        self.check_certificates(report, attributions)
+
+    def test_doubling_holds(self):
+        report, attributions, _ = self.explain("doubling", "--strategy", "doubling")
+        self.assertGreaterEqual(self.check_certificates(report, attributions), 1)
+
+
+if __name__ == "__main__":
+    unittest.main()
