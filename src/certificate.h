@@ -34,7 +34,8 @@ double vector_floor(int64_t b, const IgOptions& options);
 /// the output kind shapes it: a logit's error is about eps (|F| + Z), a probability's
 /// eps (|F| + 2 F (1 - F) Z) (small where the softmax saturates), a log-probability's
 /// eps (|F| + 2 Z). On the saturated BERT test models in float32 the measured error reached
-/// 27 times that (bench/certificates/rounding.py); igx allows kRoundingFactor times it.
+/// 46 times that for a logit, 22 for a probability (bench/certificates/rounding.py); igx allows
+/// kRoundingFactor times it.
 /// When F(x) and F(x') are known in float64 too (float64_ends), the factor is measured instead:
 /// kCalibratedMargin times the larger ratio |F - F64| / (eps scale) of the two ends, at least
 /// kCalibratedMargin.
