@@ -9,7 +9,8 @@ checks every example igx certified:
     --attribution-tolerance, and igx's own attribution_error is not below it.
 Examples igx does not certify must say why (precision_limited, or a criterion not held).
 
-Run by ctest: /usr/bin/python3 tests/python/test_certificates.py, with $IGX_CLI the built igx.
+Run by hand (not yet in ctest: its running time has not been measured on an idle machine):
+IGX_CLI=build/igx /usr/bin/python3 tests/python/test_certificates.py
 """
 import json
 import os
