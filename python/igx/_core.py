@@ -1,6 +1,7 @@
 """What every method shares: forward functions as engine models, Captum's arguments checked and
 turned into the engine's options, and results packed the way Captum returns them."""
 
+import copy
 import numbers
 
 import torch
@@ -189,7 +190,25 @@ def engine_model(forward_func, arguments: ForwardArgs, device, name=None):
     def call(points, extras):
         return forward_func(points, *arguments.arguments(extras))
 
-    return _C.python_model(call, f"forward_func {name}", str(device))
+    return _C.python_model(call, f"forward_func {name}", str(device), float64_form(forward_func, arguments))
+
+
+def float64_form(forward_func, arguments: ForwardArgs):
+    """For an nn.Module: a factory of the same forward over a float64 copy (made only when the
+    certificates ask for float64 ends, as igx does for TorchScript models), else None. The user's
+    module is never changed."""
+    if not isinstance(forward_func, torch.nn.Module):
+        return None
+
+    def factory():
+        module = copy.deepcopy(forward_func).double()
+
+        def call(points, extras):
+            return module(points, *arguments.arguments(extras))
+
+        return call
+
+    return factory
 
 
 def python_model(function, name, device):

@@ -142,11 +142,13 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
       "A TorchScript module (torch._C.ScriptModule) shared with the caller; runs without the GIL.");
   m.def(
       "python_model",
-      [](py::object function, const std::string& name, const std::string& device) {
-        return ModelPtr(std::make_shared<PythonModel>(std::move(function), name, torch::Device(device)));
+      [](py::object function, const std::string& name, const std::string& device, py::object float64_factory) {
+        return ModelPtr(std::make_shared<PythonModel>(std::move(function), name, torch::Device(device),
+                                                      std::move(float64_factory)));
       },
-      py::arg("function"), py::arg("name"), py::arg("device"),
-      "A Python callable function(points, extras) -> Tensor, called for every batch.");
+      py::arg("function"), py::arg("name"), py::arg("device"), py::arg("float64_factory") = py::none(),
+      "A Python callable function(points, extras) -> Tensor, called for every batch; float64_factory() "
+      "returns the same function in float64 (or None) for the certificates' float64 ends.");
 
   m.def(
       "integrated_gradients",

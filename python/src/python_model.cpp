@@ -8,14 +8,34 @@ namespace py = pybind11;
 
 namespace igx::python {
 
-PythonModel::PythonModel(py::object function, std::string name, torch::Device device)
-    : function_(std::move(function)), name_(std::move(name)), device_(device) {}
+PythonModel::PythonModel(py::object function, std::string name, torch::Device device, py::object float64_factory)
+    : function_(std::move(function)),
+      name_(std::move(name)),
+      device_(device),
+      float64_factory_(std::move(float64_factory)) {}
 
 PythonModel::~PythonModel() {
   // The last reference may go in a thread that does not hold the GIL.
   py::gil_scoped_acquire gil;
   function_ = py::object();
+  float64_factory_ = py::object();
   pending_error_.reset();
+}
+
+std::shared_ptr<Model> PythonModel::in_float64() {
+  if (float64_tried_) return float64_;
+  float64_tried_ = true;
+  py::gil_scoped_acquire gil;
+  if (!float64_factory_ || float64_factory_.is_none()) return nullptr;
+  try {
+    py::object function = float64_factory_();
+    // Its own model (and its own pending error): a failure in float64 only means no float64 ends.
+    if (!function.is_none()) float64_ = std::make_shared<PythonModel>(function, name_ + " in float64", device_);
+  } catch (py::error_already_set&) {
+    float64_ = nullptr;  // a module that cannot be copied or cast: its ends stay in its own precision
+  }
+  float64_factory_ = py::object();
+  return float64_;
 }
 
 torch::Tensor PythonModel::forward(const torch::Tensor& points, const ExtraInputs& extras) {

@@ -15,12 +15,16 @@ class PythonModel : public Model {
  public:
   /// `function(points, extras)` must return a tensor [N, C] or [N]; `extras` is the list of the
   /// points' rows of every extra input.
-  PythonModel(pybind11::object function, std::string name, torch::Device device);
+  /// `float64_factory`, when not None, is called once (on the first in_float64()) and returns the
+  /// same function computing in float64 (e.g. over a float64 copy of an nn.Module), or None.
+  PythonModel(pybind11::object function, std::string name, torch::Device device,
+              pybind11::object float64_factory = pybind11::none());
   ~PythonModel() override;
 
   torch::Tensor forward(const torch::Tensor& points, const ExtraInputs& extras) override;
   std::string describe() const override { return name_; }
   torch::Device device() const override { return device_; }
+  std::shared_ptr<Model> in_float64() override;
 
   /// A Python exception raised by the callable is kept here (the engine only sees a C++ error
   /// saying so) and raised again by this, so that Python code gets its own exception back.
@@ -32,6 +36,9 @@ class PythonModel : public Model {
   std::string name_;
   torch::Device device_;
   std::unique_ptr<pybind11::error_already_set> pending_error_;
+  pybind11::object float64_factory_;
+  std::shared_ptr<Model> float64_;
+  bool float64_tried_ = false;
 };
 
 }  // namespace igx::python

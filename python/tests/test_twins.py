@@ -1,6 +1,8 @@
 """The same network through every route gives the same attributions: nn.Module (called back from
 C++) and its scripted twin (run in C++), any internal_batch_size, extra arguments per example."""
 
+import copy
+
 import pytest
 import torch
 
@@ -26,6 +28,19 @@ def test_module_and_scripted_twin_are_identical(small_cnn, options):
     assert torch.equal(eager, scripted)
     assert eager_report == scripted_report
     assert eager_report.counts == scripted_report.counts
+
+
+def test_module_ends_are_computed_in_float64_on_a_copy(small_cnn):
+    """Certified runs check completeness against F(x), F(x') in float64, from a float64 copy of
+    the nn.Module as from a TorchScript module; the user's module stays float32."""
+    x = images(3)
+    _, report = igx.IntegratedGradients(small_cnn).attribute(x, tolerance=1e-3, return_report=True)
+    assert all(parameter.dtype == torch.float32 for parameter in small_cnn.parameters())
+    targets = [example.target for example in report]
+    with torch.no_grad():
+        float64_outputs = copy.deepcopy(small_cnn).double()(x.double())
+    for row, example in enumerate(report):
+        assert example.output_input == pytest.approx(float64_outputs[row, targets[row]].item(), rel=0, abs=1e-12)
 
 
 def test_scripted_method_is_a_model(masked_mlp):
