@@ -9,11 +9,12 @@ checks every example igx certified:
     --attribution-tolerance, and igx's own attribution_error is not below it.
 Examples igx does not certify must say why (precision_limited, or a criterion not held).
 
-Run by hand (not yet in ctest: its running time has not been measured on an idle machine):
+ctest runs it as certificates_independent (about 11 s); by hand:
 IGX_CLI=build/igx /usr/bin/python3 tests/python/test_certificates.py
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -77,6 +78,10 @@ class SaturatedBertCertificates(unittest.TestCase):
         np.save(os.path.join(cls.folder, "inputs.npy"), cls.inputs.numpy())
         # The reference side: the exported file itself, cast to float64.
         cls.exact = torch.jit.load(cls.model_path).eval().double()
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.folder, ignore_errors=True)
 
     def explain(self, label, *flags):
         json_path = os.path.join(self.folder, label + ".json")
