@@ -10,6 +10,12 @@
 namespace igx {
 namespace {
 
+// Folds one token's optional verdict into the example's: none until a token has one, then true
+// only while every token that has one holds.
+void all_of(std::optional<bool>& example, const std::optional<bool>& token) {
+  if (token) example = example.value_or(true) && *token;
+}
+
 // The example's report from its tokens' (see SequentialAttribution).
 ExampleReport aggregate(const std::vector<TokenReport>& tokens, int64_t target, double output_input,
                         double attribution_sum, const IgOptions& options, torch::ScalarType dtype) {
@@ -20,7 +26,7 @@ ExampleReport aggregate(const std::vector<TokenReport>& tokens, int64_t target, 
   const double epsilon = dtype == torch::kDouble ? std::numeric_limits<double>::epsilon()
                                                  : std::numeric_limits<float>::epsilon();
   double gap_sum = 0.0, absolute_gaps = 0.0, absolute_deltas = 0.0, noise = 0.0, bounds = 0.0;
-  bool all_certified = true, any_certificate = false, all_bounded = true;
+  bool all_bounded = true;
   for (const TokenReport& token : tokens) {
     const ExampleReport& own = token.report;
     const double gap = own.output_input - own.output_baseline;
@@ -32,10 +38,9 @@ ExampleReport aggregate(const std::vector<TokenReport>& tokens, int64_t target, 
     report.steps += own.steps;
     report.forward_steps += own.forward_steps;
     report.precision_limited = report.precision_limited || own.precision_limited;
-    if (own.certified) {
-      any_certificate = true;
-      all_certified = all_certified && *own.certified;
-    }
+    all_of(report.certified, own.certified);
+    all_of(report.completeness_certified, own.completeness_certified);
+    all_of(report.attribution_certified, own.attribution_certified);
     if (own.error_bound) {
       bounds += *own.error_bound * std::abs(gap);
     } else {
@@ -48,7 +53,6 @@ ExampleReport aggregate(const std::vector<TokenReport>& tokens, int64_t target, 
     report.relative_error = absolute_deltas / absolute_gaps;
     if (all_bounded && !tokens.empty()) report.error_bound = bounds / absolute_gaps;
   }
-  if (any_certificate) report.certified = all_certified;
   return report;
 }
 

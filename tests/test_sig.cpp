@@ -126,6 +126,30 @@ TEST(SequentialIg, AdaptiveIntegrationCertifiesEveryToken) {
     EXPECT_NEAR(*report.relative_error, absolute_deltas / absolute_gaps, 1e-15);
     EXPECT_LE(*report.relative_error, 1e-4);
     EXPECT_TRUE(report.certified.value_or(false));
+    EXPECT_TRUE(report.completeness_certified.value_or(false));
+    EXPECT_TRUE(report.attribution_certified.value_or(false));
+  }
+}
+
+TEST(SequentialIg, AnExampleHoldsACriterionOnlyWhenEveryTokenDoes) {
+  const Sequences s = make_sequences();
+  auto model = igx::FunctionModel([](const torch::Tensor& x) { return torch::tanh(3 * x.sum({1, 2})).unsqueeze(1); }, "tanh");
+  // Too few evaluations for 1e-9: some tokens cannot certify.
+  const auto result = igx::sequential_integrated_gradients(
+      model, s.inputs, s.baselines, s.moving,
+      IgOptions().strategy(igx::Strategy::IntervalAdaptive).tolerance(1e-9).max_steps(9));
+  for (int64_t b = 0; b < 2; ++b) {
+    bool completeness = true, attribution = true, certified = true;
+    for (const igx::TokenReport& token : result.tokens[b]) {
+      completeness = completeness && token.report.completeness_certified.value();
+      attribution = attribution && token.report.attribution_certified.value();
+      certified = certified && token.report.certified.value();
+    }
+    const auto& report = result.attribution.examples[b];
+    EXPECT_EQ(report.completeness_certified.value(), completeness);
+    EXPECT_EQ(report.attribution_certified.value(), attribution);
+    EXPECT_EQ(report.certified.value(), certified);
+    EXPECT_FALSE(certified);
   }
 }
 
