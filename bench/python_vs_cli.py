@@ -2,9 +2,9 @@
 """igx from Python against the igx CLI, and the cost of calling an nn.Module back from C++.
 
 1. The shipped spam-transformer on the same texts and settings, through `build/igx explain` and
-   through igx.IntegratedGradients on the bundle's scripted forward_embeds (the ScriptModule runs
-   inside C++): wall time of the whole process, and of the attribution alone (the CLI's JSON
-   records it as run.seconds).
+   through igx.load_bundle(...).explain(...) (the same explanation service; the bundle's
+   ScriptModule runs inside C++): wall time of the whole process, and of the request alone (both
+   record it as run.seconds).
 2. The same network as an nn.Module (called back from C++ per batch) and as its scripted twin,
    on a BERT with Hugging Face's layout (models/hf_bert.py) and on a small CNN: the callback's
    overhead as a ratio of attribution times.
@@ -16,6 +16,7 @@ tables give medians and ratios of medians. Usage (after scripts/build.sh):
 """
 
 import argparse
+import itertools
 import json
 import os
 import statistics
@@ -43,38 +44,19 @@ PYTHON_EXPLAIN = r"""
 import json, sys, time
 import torch
 import igx
-import wordpiece
 settings = json.loads(sys.argv[1])
 torch.set_num_threads(settings["threads"])
-bundle = settings["bundle"]
-config = json.load(open(bundle + "/igx.json"))
-special = config["special_tokens"]
-tokenizer = wordpiece.WordPieceTokenizer.from_file(bundle + "/vocab.txt", lowercase=config["tokenizer"]["lowercase"])
-model = torch.jit.load(bundle + "/model.pt").eval()
-# From here on the work the CLI's run.seconds covers: tokenize, embed, baselines, attribute.
-attribution_start = time.perf_counter()
-encoded = [tokenizer.encode(text, config["max_length"]) for text in settings["texts"]]
-length = max(len(ids) for ids in encoded)
-ids = torch.tensor([ids + [special["pad"]] * (length - len(ids)) for ids in encoded])
-mask = (torch.arange(length)[None, :] < torch.tensor([len(ids) for ids in encoded])[:, None]).long()
-with torch.no_grad():
-    embeddings = model.embed(ids)
-    ordinary = (mask == 1) & (ids != special["cls"]) & (ids != special["sep"])
-    pad = model.embed(torch.full_like(ids, special["pad"]))
-    baselines = torch.where(ordinary[..., None], pad, embeddings)
-options = settings["options"]
-values, report = igx.IntegratedGradients(model.forward_embeds).attribute(
-    embeddings, baselines=baselines, additional_forward_args=mask, internal_batch_size=256, return_report=True,
-    **options)
-seconds = time.perf_counter() - attribution_start
-json.dump({"attribution_seconds": seconds, "steps": [e.steps for e in report],
-           "deltas": [e.delta for e in report]}, sys.stdout)
+bundle = igx.load_bundle(settings["bundle"])
+explanation = bundle.explain(settings["texts"], batch_size=256, baseline="pad", **settings["options"])
+json.dump({"attribution_seconds": explanation.run["seconds"], "steps": [e.steps for e in explanation.report]},
+          sys.stdout)
 """
 
 
 def run_cli(cli, settings, out_dir):
-    command = [cli, "explain", *settings["texts"], "--out-dir", out_dir, "--force", "--threads",
-               str(settings["threads"]), "--batch-size", "256", "--baseline", "pad", *settings["cli_flags"]]
+    command = [cli, "explain", "--model", settings["bundle"], *settings["texts"], "--out-dir", out_dir, "--force",
+               "--threads", str(settings["threads"]), "--batch-size", "256", "--baseline", "pad",
+               *settings["cli_flags"]]
     start = time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     wall = time.perf_counter() - start
@@ -83,7 +65,7 @@ def run_cli(cli, settings, out_dir):
 
 
 def run_python(settings):
-    environment = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "build" / "python"), str(ROOT / "models")]))
+    environment = dict(os.environ, PYTHONPATH=str(ROOT / "build" / "python"))
     start = time.perf_counter()
     output = subprocess.run([sys.executable, "-c", PYTHON_EXPLAIN, json.dumps(settings)], check=True,
                             capture_output=True, text=True, env=environment).stdout
@@ -94,18 +76,19 @@ def run_python(settings):
 
 def cli_versus_python(arguments):
     cli = str(ROOT / "build" / "igx")
-    bundle = str(ROOT / "models" / "spam-transformer")
     settings_list = [
         ("64 Gauss-Legendre steps", ["--steps", "64", "--method", "gausslegendre"],
-         {"n_steps": 64, "method": "gausslegendre"}),
+         {"steps": 64, "method": "gausslegendre"}),
         ("adaptive, tolerance 1 %", ["--tolerance", "0.01"], {"tolerance": 0.01}),
+        ("sig, tolerance 1 %", ["--method", "sig", "--tolerance", "0.01"], {"method": "sig", "tolerance": 0.01}),
     ]
-    print(f"### CLI against Python (ScriptModule in C++), {len(TEXTS)} texts, {arguments.threads} threads, "
+    print(f"### igx explain against igx.load_bundle().explain(), {len(TEXTS)} texts, {arguments.threads} threads, "
           f"median of {arguments.repeats}\n")
-    print("| settings | CLI process (s) | Python process (s) | ratio | CLI attribution (s) | Python attribution (s) | ratio | same steps |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| bundle | settings | CLI process (s) | Python process (s) | ratio | CLI request (s) | Python request (s) | ratio | same steps |")
+    print("|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as out_dir:
-        for label, cli_flags, options in settings_list:
+        for name, (label, cli_flags, options) in itertools.product(arguments.bundles.split(","), settings_list):
+            bundle = str(ROOT / "models" / name)
             settings = {"texts": TEXTS, "threads": arguments.threads, "bundle": bundle, "cli_flags": cli_flags,
                         "options": options}
             cli_runs, python_runs = [], []
@@ -117,7 +100,7 @@ def cli_versus_python(arguments):
             cli_attr = statistics.median(r[1] for r in cli_runs)
             py_wall = statistics.median(r[0] for r in python_runs)
             py_attr = statistics.median(r[1] for r in python_runs)
-            print(f"| {label} | {cli_wall:.3f} | {py_wall:.3f} | {py_wall / cli_wall:.3f} | {cli_attr:.3f} | "
+            print(f"| {name} | {label} | {cli_wall:.3f} | {py_wall:.3f} | {py_wall / cli_wall:.3f} | {cli_attr:.3f} | "
                   f"{py_attr:.3f} | {py_attr / cli_attr:.3f} | {'yes' if same_steps else 'NO'} |")
     print()
 
@@ -192,6 +175,8 @@ def callback_overhead(arguments):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=7, help="repetitions per side (default 7)")
+    parser.add_argument("--bundles", default="spam-transformer,spam-bert",
+                        help="shipped text bundles to compare on (default spam-transformer,spam-bert)")
     parser.add_argument("--threads", type=int, default=2, help="intra-op threads on both sides (default 2)")
     arguments = parser.parse_args()
     print(f"host: {os.uname().nodename}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start\n")

@@ -145,6 +145,31 @@ Explanation select_examples(const Explanation& explanation, size_t begin, size_t
   return selected;
 }
 
+std::vector<TextExplanationView> text_views(const Explanation& explanation) {
+  if (explanation.modality != Modality::Text) {
+    throw Error("a " + modality_name(explanation.modality) +
+                " explanation has no token heat-map; expected a text explanation");
+  }
+  std::vector<TextExplanationView> views;
+  for (const ExampleExplanation& example : explanation.examples) {
+    TextExplanationView view;
+    const bool words = !example.words.words.empty();
+    view.tokens = words ? example.words.words : example.tokens;
+    view.scores = words ? example.words.scores : example.token_scores;
+    view.predicted_label = example.prediction_label;
+    view.predicted_probability = example.probability.value_or(0.0);
+    view.target_label = example.target_label;
+    view.attribution_sum = example.report.attribution_sum;
+    view.delta = example.report.delta;
+    view.relative_error = example.report.relative_error;
+    view.certified = example.report.certified;
+    view.method = explanation.run.method;
+    view.steps = static_cast<int>(example.report.steps);
+    views.push_back(std::move(view));
+  }
+  return views;
+}
+
 std::string summarize(const Explanation& explanation, int top, int max_examples) {
   return summarize(as_attribution(explanation), explanation.run, predictions_of(explanation), top, max_examples);
 }

@@ -15,6 +15,7 @@
 #include "igx/npy.h"
 #include "igx/report.h"
 #include "igx/sequential_ig.h"
+#include "igx/text_render.h"
 #include "igx/tokenizer.h"
 
 namespace igx {
@@ -98,6 +99,11 @@ Explanation select_examples(const Explanation& explanation, size_t begin, size_t
 /// The explanation's report rows as the engine gives them: values and reports, for code that
 /// takes an Attribution (report.h's summarize, say).
 Attribution as_attribution(const Explanation& explanation);
+
+/// What the text renderers (text_render.h: terminal line, HTML page) show of each example of a
+/// text explanation: its word scores when the request asked for words, else its token scores,
+/// with the prediction, the report and the method. igx::Error for other modalities.
+std::vector<TextExplanationView> text_views(const Explanation& explanation);
 
 /// A few terminal lines per example (report.h's summarize): prediction and target, F(x), F(x'),
 /// delta, relative error, and the `top` largest attributions. At most `max_examples`.

@@ -6,12 +6,14 @@
 #include <pybind11/stl.h>
 #include <torch/extension.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "igx/distribution.h"
 #include "igx/error.h"
+#include "igx/explainer.h"
 #include "igx/integrated_gradients.h"
 #include "igx/layer.h"
 #include "igx/dig.h"
@@ -115,6 +117,42 @@ SplitModel split_model(ModelPtr lower, ModelPtr upper, std::string layer) {
   split.upper = std::move(upper);
   split.layer = std::move(layer);
   return split;
+}
+
+// One ExplainRequest from the Python package's arguments: options by name with their values as
+// text (igx::set_explain_option parses and checks them, as for the CLI's flags).
+ExplainRequest explain_request(const std::vector<std::string>& texts, const std::vector<std::string>& image_paths,
+                               const py::object& images, const py::object& inputs, const std::vector<std::string>& ids,
+                               const std::vector<std::pair<std::string, std::string>>& options,
+                               const py::object& baseline, const py::object& baselines) {
+  const auto tensor_or_undefined = [](const py::object& value) {
+    return value.is_none() ? torch::Tensor() : THPVariable_Unpack(value.ptr());
+  };
+  ExplainRequest request;
+  request.texts = texts;
+  request.image_paths = image_paths;
+  request.images = tensor_or_undefined(images);
+  request.inputs = tensor_or_undefined(inputs);
+  request.ids = ids;
+  for (const auto& [name, value] : options) set_explain_option(request.options, name, value);
+  request.baseline = tensor_or_undefined(baseline);
+  request.baselines = tensor_or_undefined(baselines);
+  return request;
+}
+
+// Sequential IG: per example, the report of every moving token's own path (empty lists otherwise).
+py::list token_report_dicts(const Explanation& explanation) {
+  py::list per_example;
+  for (const ExampleExplanation& example : explanation.examples) {
+    py::list tokens;
+    for (const TokenReport& token : example.token_reports) {
+      py::dict report = report_dict(token.report);
+      report["position"] = token.position;
+      tokens.append(report);
+    }
+    per_example.append(tokens);
+  }
+  return per_example;
 }
 
 }  // namespace
@@ -291,4 +329,64 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
       py::arg("model"), py::arg("index"), py::arg("ids"), py::arg("moving"), py::arg("baseline_word"),
       py::arg("extras"), py::arg("strategy"), py::arg("anchors"), py::arg("upscale"), py::arg("target"),
       py::arg("output"), py::arg("internal_batch_size"));
+
+  // The explanation service (igx/explainer.h): what igx explain runs, for bundles and model files.
+  py::class_<Explanation, std::shared_ptr<Explanation>>(m, "Explanation")
+      .def_readonly("attributions", &Explanation::attributions)
+      .def_readonly("standard_errors", &Explanation::standard_errors)
+      .def("json", [](const Explanation& explanation) { return to_json(explanation).dump(); },
+           "The explanation as JSON text, schema igx.explanation/1.")
+      .def("reports", [](const Explanation& explanation) {
+        py::list reports;
+        for (const ExampleExplanation& example : explanation.examples) reports.append(report_dict(example.report));
+        return reports;
+      })
+      .def("token_reports", &token_report_dicts)
+      .def("html", [](const Explanation& explanation, const std::string& title) {
+        return render_html(text_views(explanation), title);
+      }, py::arg("title"), "Texts: the HTML page of igx explain's explanation.html.")
+      .def("summary", [](const Explanation& explanation, int top, int max_examples) {
+        return summarize(explanation, top, max_examples);
+      }, py::arg("top"), py::arg("max_examples"));
+
+  py::class_<Explainer, std::shared_ptr<Explainer>>(m, "Explainer")
+      .def_static(
+          "load",
+          [](const std::string& model, const std::string& entry, const std::string& device) {
+            const auto options = LoadOptions().entry(entry).device(torch::Device(device));
+            py::gil_scoped_release release;
+            return Explainer::load(model, options);
+          },
+          py::arg("model"), py::arg("entry"), py::arg("device"))
+      .def_property_readonly("name", &Explainer::name)
+      .def_property_readonly("modality", [](const Explainer& explainer) { return modality_name(explainer.modality()); })
+      .def("label", &Explainer::label, py::arg("index"))
+      .def(
+          "explain",
+          [](Explainer& explainer, const std::vector<std::string>& texts, const std::vector<std::string>& image_paths,
+             const py::object& images, const py::object& inputs, const std::vector<std::string>& ids,
+             const std::vector<std::pair<std::string, std::string>>& options, const py::object& baseline,
+             const py::object& baselines) {
+            const ExplainRequest request =
+                explain_request(texts, image_paths, images, inputs, ids, options, baseline, baselines);
+            return std::make_shared<Explanation>(without_gil({}, [&] { return explainer.explain(request); }));
+          },
+          py::arg("texts"), py::arg("image_paths"), py::arg("images"), py::arg("inputs"), py::arg("ids"),
+          py::arg("options"), py::arg("baseline"), py::arg("baselines"),
+          "Explains one request (igx::ExplainRequest); options are (name, value as text) pairs.");
+
+  m.def("explain_options", [] {
+    py::list options;
+    for (const ExplainOptionInfo& info : explain_option_table()) {
+      std::string name = info.name;
+      std::replace(name.begin(), name.end(), '-', '_');
+      py::dict option;
+      option["name"] = name;
+      option["placeholder"] = info.placeholder;
+      option["default"] = info.default_value;
+      option["help"] = info.help;
+      options.append(option);
+    }
+    return options;
+  }, "The options of a request, as igx explain --help lists them, with Python's names.");
 }

@@ -111,32 +111,18 @@ void render_texts(const ExplainFlags& flags, igx::Explainer& explainer, igx::Pre
   const std::string npy_path = flags.npy.empty() ? "" : files.resolve(flags.npy, "");
   const igx::Explanation explanation = explainer.explain(prepared, request);
 
-  std::vector<igx::TextExplanationView> views;
+  const std::vector<igx::TextExplanationView> views = igx::text_views(explanation);
   const bool colour = terminal_colour(flags.no_colour);
   for (size_t b = 0; b < explanation.examples.size(); ++b) {
-    const igx::ExampleExplanation& example = explanation.examples[b];
-    if (example.truncated) {
+    if (explanation.examples[b].truncated) {
       std::cerr << "igx: warning: text " << b << " is longer than " << explainer.text_classifier().max_length()
                 << " tokens; only its beginning is explained\n";
     }
-    igx::TextExplanationView view;
-    const bool words = !example.words.words.empty();
-    view.tokens = words ? example.words.words : example.tokens;
-    view.scores = words ? example.words.scores : example.token_scores;
-    view.predicted_label = example.prediction_label;
-    view.predicted_probability = example.probability.value_or(0.0);
-    view.target_label = example.target_label;
-    view.attribution_sum = example.report.attribution_sum;
-    view.delta = example.report.delta;
-    view.relative_error = example.report.relative_error;
-    view.certified = example.report.certified;
-    view.method = explanation.run.method;
-    view.steps = static_cast<int>(example.report.steps);
-    std::cout << igx::render_terminal(view, colour) << "\n";
-    if (example.report.certified) {
-      std::cout << "  " << igx::certificate_line(example.report, explanation.attributions.scalar_type()) << "\n";
+    std::cout << igx::render_terminal(views[b], colour) << "\n";
+    if (explanation.examples[b].report.certified) {
+      std::cout << "  " << igx::certificate_line(explanation.examples[b].report, explanation.attributions.scalar_type())
+                << "\n";
     }
-    views.push_back(std::move(view));
   }
   write_text_file(json_path, igx::to_json(explanation).dump(2) + "\n");
   write_text_file(html_path, igx::render_html(views, "igx: " + explainer.name()));
