@@ -34,7 +34,7 @@ def test_a_text_is_explained_to_its_tolerance_recomputed_outside_igx(spam, scrip
     explanation = spam.explain(TEXTS[0], tolerance=tolerance)
     assert spam.modality == "text" and len(explanation) == 1
     assert explanation.tokens[0] == "[CLS]" and explanation.tokens[-1] == "[SEP]"
-    assert "cruise" in explanation.tokens
+    assert "free" in explanation.tokens and "##ise" in explanation.tokens  # WordPiece: cr ##u ##ise
     example, report = explanation.examples[0], explanation.report[0]
     assert len(explanation.scores) == len(explanation.tokens) == len(example.token_ids)
     assert explanation.attributions.shape == (1, len(explanation.tokens), 64)
@@ -82,7 +82,7 @@ def test_several_texts_with_ids_and_the_json_schema(spam):
     assert json.loads(explanation.to_json()) == data
     with pytest.raises(ValueError, match="has 2 examples"):
         explanation.tokens
-    assert "target" in str(explanation)  # the summary lines of the C++ library
+    assert "explaining class" in str(explanation)  # the summary lines of the C++ library
 
 
 def test_sequential_ig_reports_every_token(spam):
@@ -117,9 +117,15 @@ def test_image_bundle_takes_pixels_and_a_tensor_baseline():
     baseline = torch.full((1, 28, 28), 0.25)
     explanation = mnist.explain(pixels, baseline=baseline, tolerance=0.01)
     assert mnist.modality == "image" and explanation.attributions.shape == (2, 1, 28, 28)
-    scripted = torch.jit.load(str(MNIST / "model.pt")).eval()
+    # The bundle's network takes normalised pixels (igx.json: (pixel - mean) / std); igx applies it.
+    normalization = json.loads((MNIST / "igx.json").read_text())["normalization"]
+    scripted = torch.jit.load(str(MNIST / "model.pt")).eval().double()
+
+    def network(p):
+        return scripted((p.double() - normalization["mean"][0]) / normalization["std"][0])
+
     with torch.no_grad():
-        at_input, at_baseline = scripted(pixels).double(), scripted(baseline.unsqueeze(0)).double()
+        at_input, at_baseline = network(pixels), network(baseline.unsqueeze(0))
     for b, report in enumerate(explanation.report):
         gap = at_input[b, report.target].item() - at_baseline[0, report.target].item()
         assert report.certified
@@ -130,9 +136,9 @@ def test_image_bundle_takes_pixels_and_a_tensor_baseline():
 def test_the_same_request_gives_what_igx_explain_writes(spam, tmp_path):
     options = ["--method", "sig", "--tolerance", "0.005", "--words", "--threads", "1"]
     cli = Path(os.environ["IGX_CMAKE_BUILD_DIR"]) / "igx"
-    subprocess.run([str(cli), "explain", "--model", str(SPAM), TEXTS[0], *options, "--out-dir", str(tmp_path)],
+    subprocess.run([str(cli), "explain", "--model", str(SPAM), TEXTS[0], *options, "--out-dir", str(tmp_path / "out")],
                    check=True, capture_output=True)
-    from_cli = json.loads((tmp_path / "explanation.json").read_text())
+    from_cli = json.loads((tmp_path / "out" / "explanation.json").read_text())
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -143,4 +149,4 @@ def test_the_same_request_gives_what_igx_explain_writes(spam, tmp_path):
     for data in (from_cli, from_python):
         data["run"].pop("seconds")
     assert from_python == from_cli
-    assert explanation.to_html() == (tmp_path / "explanation.html").read_text()
+    assert explanation.to_html() == (tmp_path / "out" / "explanation.html").read_text()
