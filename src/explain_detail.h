@@ -5,9 +5,11 @@
 
 #include <torch/torch.h>
 
+#include <optional>
 #include <string>
 
 #include "igx/explainer.h"
+#include "igx/max_entropy.h"
 
 namespace igx::detail {
 
@@ -22,6 +24,10 @@ struct Plan {
   bool distribution = false;  // baselines by spec or tensor
   int64_t expected_gradients = 0;
 };
+
+/// The form of a maximum-entropy --baseline ("max-entropy" is the data form); none for other
+/// baselines, igx::Error for an unknown form.
+std::optional<MaxEntropyForm> max_entropy_form(const ExplainOptions& options);
 
 /// Checks the method against the modality and every set option against the method: an option
 /// that would be ignored is an igx::Error.
@@ -53,5 +59,11 @@ BaselinesSpec baselines_spec(const ExplainRequest& request, Modality modality);
 /// inputs' device; `description` says what it is, for the record.
 torch::Tensor distribution_baselines(const ExplainRequest& request, const torch::Tensor& inputs, Modality modality,
                                      const std::string& bundle, std::string& description);
+
+/// The maximum-entropy baseline of texts or images (`inputs`: pixels [B, C, H, W]; texts use
+/// `batch`), chosen from the test split of the shipped bundle `bundle` (the data form) or by
+/// ascent; what the baseline of each example came from is added to `prepared`.
+void use_max_entropy_baseline(PreparedRequest& prepared, MaxEntropyForm form, const std::string& bundle,
+                              TextClassifier* text, ImageClassifier* image);
 
 }  // namespace igx::detail

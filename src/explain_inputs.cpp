@@ -71,6 +71,22 @@ void require_file_allowed(const ExplainRequest& request, const std::string& opti
   }
 }
 
+// The data folder, once it holds `folder` (the test split of a shipped bundle) for the data form
+// of the maximum-entropy baseline.
+std::string data_directory_with(const std::string& bundle, const std::string& folder) {
+  const fs::path directory = fs::path(find_data_directory()) / folder;
+  if (!fs::exists(directory)) {
+    throw Error("--baseline max-entropy:data chooses from " + bundle + "'s test split, but '" + directory.string() +
+                "' is missing; run `bash scripts/fetch_data.sh` first (or use max-entropy:optimize)");
+  }
+  return find_data_directory();
+}
+
+std::string unknown_test_split(const std::string& bundle) {
+  return "--baseline max-entropy:data chooses from the model's test split, and igx knows none of '" + bundle +
+         "' (it knows those of spam-transformer, spam-bert and mnist-cnn); use max-entropy:optimize";
+}
+
 }  // namespace
 
 BaselinesSpec baselines_spec(const ExplainRequest& request, Modality modality) {
@@ -81,6 +97,37 @@ BaselinesSpec baselines_spec(const ExplainRequest& request, Modality modality) {
   }
   if (spec.kind == BaselinesSpec::Kind::File) require_file_allowed(request, "baselines", spec.path);
   return spec;
+}
+
+void use_max_entropy_baseline(PreparedRequest& prepared, MaxEntropyForm form, const std::string& bundle,
+                              TextClassifier* text, ImageClassifier* image) {
+  const MaxEntropyOptions options = MaxEntropyOptions().internal_batch_size(prepared.ig.internal_batch_size());
+  const bool data = form == MaxEntropyForm::Data;
+  MaxEntropyBaseline chosen;
+  if (text != nullptr) {
+    if (data && bundle != "spam-transformer" && bundle != "spam-bert") throw Error(unknown_test_split(bundle));
+    const TextDataset test = data ? read_spam_split(data_directory_with(bundle, "spam"), "test") : TextDataset{};
+    chosen = max_entropy_text_baseline(*text, prepared.text, form, test.texts, options);
+    if (data) {
+      for (int64_t row : chosen.chosen) prepared.baseline_sources.push_back(test.ids.at(static_cast<size_t>(row)));
+    }
+  } else {
+    if (data && bundle != "mnist-cnn") throw Error(unknown_test_split(bundle));
+    const torch::Tensor candidates =
+        data ? read_mnist_split(data_directory_with(bundle, "mnist"), "test").images.to(prepared.inputs.device())
+             : torch::Tensor();
+    chosen = max_entropy_image_baseline(*image, prepared.inputs, form, candidates, options);
+    if (data) {
+      for (int64_t row : chosen.chosen) prepared.baseline_sources.push_back("test image " + std::to_string(row));
+    }
+  }
+  if (!data) {
+    for (int64_t steps : chosen.chosen) prepared.baseline_sources.push_back(std::to_string(steps) + " ascent steps");
+  }
+  prepared.baseline = chosen.baseline;
+  prepared.baseline_entropy = chosen.entropy;
+  prepared.max_entropy = chosen.max_entropy;
+  prepared.baseline_description = "max-entropy:" + max_entropy_form_name(form);
 }
 
 torch::Tensor distribution_baselines(const ExplainRequest& request, const torch::Tensor& inputs, Modality modality,

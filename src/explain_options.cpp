@@ -9,6 +9,7 @@
 #include "igx/error.h"
 #include "igx/integrated_gradients.h"
 #include "igx/layer.h"
+#include "igx/step_comparison.h"
 #include "igx/target.h"
 #include "igx/text.h"
 
@@ -166,9 +167,20 @@ const std::vector<std::pair<ExplainOptionInfo, OptionCodec>>& options_with_codec
       {Info{"upscale", "U", "1", "DIG: sub-intervals per anchor interval (1 = the anchors only)"},
        {[](ExplainOptions& o, const std::string& v) { o.upscale = parse_integer("upscale", v, 1); },
         [](const ExplainOptions& o) { return optional_json(o.upscale); }}},
+      {Info{"dig-score", "word|point", "word",
+            "DIG: what the candidates for the next anchor are scored against: the previous anchor word (as the "
+            "authors' code does) or the current path point"},
+       {[](ExplainOptions& o, const std::string& v) {
+          parse_anchor_score(v);
+          o.dig_score = v;
+        },
+        [](const ExplainOptions& o) { return optional_json(o.dig_score); }}},
       {Info{"baseline", "SPEC", "auto",
             "Baseline x'. Text: pad|mask|unk|zero (auto = pad; sig: mask). Image: black|blur[:SIGMA]|noise[:SEED] "
-            "(auto = black). Tensor: zero|VALUE|FILE (auto = zero)"},
+            "(auto = black). Tensor: zero|VALUE|FILE (auto = zero). Text and image, IG: max-entropy[:data|:optimize], "
+            "the input whose output is closest to uniform: data (the default) chooses it from the model's test split "
+            "(needs scripts/fetch_data.sh), optimize ascends the output entropy from pad/black within the input "
+            "domain"},
        {[](ExplainOptions& o, const std::string& v) { o.baseline = v; },
         [](const ExplainOptions& o) { return optional_json(o.baseline); }}},
       {Info{"baselines", "SPEC", "",
@@ -225,6 +237,14 @@ const std::vector<std::pair<ExplainOptionInfo, OptionCodec>>& options_with_codec
           o.neuron = v;
         },
         [](const ExplainOptions& o) { return optional_json(o.neuron); }}},
+      {Info{"compare-steps", "RULE:N", "",
+            "IG: also integrate with RULE and N fixed steps (e.g. riemann_right:1000) and show it next to the "
+            "explanation, with its relative error and the per-feature difference"},
+       {[](ExplainOptions& o, const std::string& v) {
+          StepCount::parse(v);
+          o.compare_steps = v;
+        },
+        [](const ExplainOptions& o) { return optional_json(o.compare_steps); }}},
   };
   return table;
 }

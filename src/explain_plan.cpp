@@ -33,6 +33,17 @@ Strategy strategy_of(const ExplainOptions& options, const std::string& method) {
 }  // namespace
 
 bool is_dig(const std::string& method) { return method == "dig-greedy" || method == "dig-maxcount"; }
+
+std::optional<MaxEntropyForm> max_entropy_form(const ExplainOptions& options) {
+  const std::string name = options.baseline.value_or("auto");
+  if (name == "max-entropy") return MaxEntropyForm::Data;
+  if (name.rfind("max-entropy:", 0) != 0) return std::nullopt;
+  const std::string form = name.substr(12);
+  if (form != "data" && form != "optimize") {
+    throw Error("--baseline '" + name + "' is not valid; expected max-entropy, max-entropy:data or max-entropy:optimize");
+  }
+  return parse_max_entropy_form(form);
+}
 bool is_layer_method(const std::string& method) { return contains(layer_method_names(), method); }
 
 Plan plan_request(const ExplainOptions& options, Modality modality, bool baselines_tensor) {
@@ -96,7 +107,8 @@ Plan plan_request(const ExplainOptions& options, Modality modality, bool baselin
   if (!is_dig(method)) {
     for (const auto& [given, name] : {std::pair{options.anchors.has_value(), "anchors"},
                                       std::pair{options.neighbours.has_value(), "neighbours"},
-                                      std::pair{options.upscale.has_value(), "upscale"}}) {
+                                      std::pair{options.upscale.has_value(), "upscale"},
+                                      std::pair{options.dig_score.has_value(), "dig-score"}}) {
       if (given) does_not_apply(name, "it sets DIG's paths (--method dig-greedy|dig-maxcount)");
     }
   }
@@ -124,6 +136,20 @@ Plan plan_request(const ExplainOptions& options, Modality modality, bool baselin
   if (options.patch && method != "patch") does_not_apply("patch", "it is the input patch of --method patch");
   if (options.neuron && method != "neuron-conductance") {
     does_not_apply("neuron", "it names the neurons of --method neuron-conductance");
+  }
+  if (max_entropy_form(options)) {
+    if (modality == Modality::Tensor) {
+      throw Error("--baseline " + *options.baseline + " applies to texts and images (bundles whose test data igx "
+                  "knows, or the optimised form); for tensors give the baseline as a FILE");
+    }
+    if (!is_ig_rule(method)) {
+      throw Error("--baseline " + *options.baseline + " is IG's baseline (seed: Tan 2023); --method " + method +
+                  " takes " + (is_dig(method) ? "a vocabulary word (pad, mask, unk)" : "another baseline"));
+    }
+  }
+  if (options.compare_steps && (!is_ig_rule(method) || plan.distribution)) {
+    does_not_apply("compare-steps", "it compares IG with one baseline against fixed steps; " + named +
+                                        (plan.distribution ? " averages over a distribution of baselines" : " is not IG"));
   }
   if (method == "patch" && !options.patch) throw Error("--method patch needs --patch x0,y0,x1,y1");
   if (method == "neuron-conductance" && !options.neuron) {

@@ -16,6 +16,8 @@
 #include "igx/error.h"
 #include "igx/integrator.h"
 #include "igx/layer.h"
+#include "igx/max_entropy.h"
+#include "igx/step_comparison.h"
 #include "igx/tensor_checks.h"
 #include "igx/tensor_io.h"
 
@@ -74,15 +76,41 @@ ExplainRequest joined(const std::vector<const ExplainRequest*>& requests) {
   return joint;
 }
 
-// Texts: the options' baseline, else the method's own (mask for SIG, pad otherwise).
+// Texts: the options' baseline, else the method's own (mask for SIG, pad otherwise). A
+// maximum-entropy baseline starts from [PAD] (its optimised form ascends from there).
 TextBaseline text_baseline_of(const ExplainOptions& options, const detail::Plan& plan) {
+  if (detail::max_entropy_form(options)) return TextBaseline::Pad;
   const std::string name = options.baseline.value_or("auto");
   return parse_text_baseline(name != "auto" ? name : plan.method == "sig" ? "mask" : "pad");
 }
 
-// Images without a baseline tensor: the options' baseline, else black.
+// Images without a baseline tensor: the options' baseline, else black (a maximum-entropy
+// baseline is made later, from the inputs).
 ImageBaseline image_baseline_of(const ExplainOptions& options) {
+  if (detail::max_entropy_form(options)) return ImageBaseline{};
   return ImageBaseline::parse(options.baseline.value_or("auto") == "auto" ? "black" : *options.baseline);
+}
+
+// One example's fixed-step comparison: the fixed run's scores and the difference per feature
+// (texts: token, images: pixel, tensors: entry) and its concentration.
+FixedStepComparison compared_example(const StepComparisonResult& comparison, Modality modality,
+                                     const ExampleExplanation& example, int64_t row) {
+  FixedStepComparison compared;
+  compared.step_count = comparison.step_count.describe();
+  compared.report = comparison.fixed.examples.at(static_cast<size_t>(row));
+  const torch::Tensor fixed = comparison.fixed.values[row].detach().to(torch::kCPU, torch::kDouble);
+  torch::Tensor difference = comparison.difference[row].detach().to(torch::kCPU, torch::kDouble);
+  if (modality == Modality::Text) {
+    const int64_t length = static_cast<int64_t>(example.tokens.size());
+    compared.token_scores = array_from_tensor(fixed.sum(1).narrow(0, 0, length)).values;
+    difference = difference.sum(1).narrow(0, 0, length);
+  } else if (modality == Modality::Image) {
+    compared.pixel_attributions = array_from_tensor(fixed.sum(0));
+    difference = difference.sum(0);
+  }
+  compared.difference = array_from_tensor(difference.flatten()).values;
+  compared.concentration = concentration(difference);
+  return compared;
 }
 
 }  // namespace
@@ -232,11 +260,13 @@ PreparedRequest Explainer::prepare(const ExplainRequest& request) {
   prepared.dig = DigOptions()
                      .anchors(options.anchors.value_or(30))
                      .neighbours(options.neighbours.value_or(500))
-                     .upscale(options.upscale.value_or(1));
+                     .upscale(options.upscale.value_or(1))
+                     .score(parse_anchor_score(options.dig_score.value_or("word")));
   prepared.method_label = detail::method_label(options, plan, prepared.dig);
   prepared.expected_gradients = plan.expected_gradients;
   prepared.seed = options.seed.value_or(0);
 
+  const std::optional<MaxEntropyForm> max_entropy = detail::max_entropy_form(options);
   if (modality_ == Modality::Text) {
     prepared.text_baseline = text_baseline_of(options, plan);
     PreparedTexts texts = prepare_texts(*text_, request.texts, prepared.text_baseline);
@@ -248,6 +278,7 @@ PreparedRequest Explainer::prepare(const ExplainRequest& request) {
     prepared.probabilities = texts.probabilities;
     prepared.predictions = texts.predictions;
     prepared.baseline_description = text_baseline_name(prepared.text_baseline);
+    if (max_entropy) detail::use_max_entropy_baseline(prepared, *max_entropy, name_, text_.get(), nullptr);
   } else if (modality_ == Modality::Image) {
     const ImageBaseline baseline = request.baseline.defined() ? ImageBaseline{} : image_baseline_of(options);
     prepared.model = &image_->model();
@@ -265,6 +296,7 @@ PreparedRequest Explainer::prepare(const ExplainRequest& request) {
                                                    : image_->baseline(prepared.inputs, baseline);
     prepared.baseline_description =
         request.baseline.defined() ? "tensor " + shape_string(request.baseline) : baseline.describe();
+    if (max_entropy) detail::use_max_entropy_baseline(prepared, *max_entropy, name_, nullptr, image_.get());
   } else {
     prepared.model = tensor_model_.get();
     prepared.inputs = request.inputs.to(device_);
@@ -416,6 +448,13 @@ Explanation Explainer::explain(PreparedRequest& prepared, const ExplainRequest& 
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
+  // --compare-steps: the same IG with a fixed rule and step count, and its difference per feature.
+  std::optional<StepComparisonResult> comparison;
+  if (options.compare_steps) {
+    comparison = compare_steps(*prepared.model, prepared.inputs, prepared.ig, attribution,
+                               StepCount::parse(*options.compare_steps), prepared.extras);
+  }
+
   // Tensor models: with the predicted class as target the engine already knows the prediction.
   if (prepared.predictions.empty()) {
     if (prepared.ig.target().is_predicted()) {
@@ -475,6 +514,12 @@ Explanation Explainer::explain(PreparedRequest& prepared, const ExplainRequest& 
         }
       }
     }
+    if (!prepared.baseline_entropy.empty()) {
+      example.baseline_entropy = prepared.baseline_entropy[b];
+      example.max_entropy = prepared.max_entropy;
+      example.baseline_source = prepared.baseline_sources.at(b);
+    }
+    if (comparison) example.step_comparison = compared_example(*comparison, modality_, example, row);
     if (modality_ == Modality::Image) {
       example.image = prepared.image_names[b];
       example.picture = array_from_tensor(pixels[row].mean(0));

@@ -4,6 +4,7 @@
 
 #include "igx/error.h"
 #include "igx/tensor_io.h"
+#include "igx/tokenizer.h"
 
 namespace igx {
 namespace {
@@ -73,6 +74,31 @@ void add_example_fields(nlohmann::json& entry, const ExampleExplanation& example
   if (example.sum_standard_error) {
     entry["sum_standard_error"] = *example.sum_standard_error;
     entry["standard_errors"] = array_from_tensor(explanation.standard_errors[static_cast<int64_t>(b)]).values;
+  }
+  if (example.baseline_entropy) {
+    // The maximum-entropy baseline: how near uniform the model's output at x' is.
+    entry["baseline"] = {{"entropy", *example.baseline_entropy},
+                         {"max_entropy", optional_number(example.max_entropy)},
+                         {"output", example.report.output_baseline},
+                         {"source", example.baseline_source}};
+  }
+  if (example.step_comparison) {
+    const FixedStepComparison& compared = *example.step_comparison;
+    nlohmann::json item = {{"step_count", compared.step_count},
+                           {"steps", compared.report.steps},
+                           {"attribution_sum", compared.report.attribution_sum},
+                           {"delta", compared.report.delta},
+                           {"relative_error", optional_number(compared.report.relative_error)},
+                           {"difference", compared.difference},
+                           {"concentration", {{"top_1_percent", compared.concentration.at(0)},
+                                              {"top_3_percent", compared.concentration.at(1)},
+                                              {"top_10_percent", compared.concentration.at(2)}}}};
+    if (!compared.token_scores.empty()) item["token_scores"] = compared.token_scores;
+    if (!compared.pixel_attributions.values.empty()) {
+      item["pixel_attributions"] = compared.pixel_attributions.values;  // [H, W], rows one after another
+      item["pixel_shape"] = compared.pixel_attributions.shape;
+    }
+    entry["compare_steps"] = std::move(item);
   }
   if (!example.channel_sums.empty()) entry["channel_sums"] = example.channel_sums;
   if (example.patch_input_attribution) entry["patch_input_attribution"] = *example.patch_input_attribution;
@@ -168,6 +194,42 @@ std::vector<TextExplanationView> text_views(const Explanation& explanation) {
     views.push_back(std::move(view));
   }
   return views;
+}
+
+std::vector<TextExplanationView> step_comparison_views(const ExampleExplanation& example,
+                                                       const TextExplanationView& view) {
+  if (!example.step_comparison) return {};
+  const FixedStepComparison& compared = *example.step_comparison;
+  const bool words = !example.words.words.empty();
+  const auto by_word = [&](const std::vector<double>& scores) {
+    return words ? sum_scores_by_word(example.tokens, scores).scores : scores;
+  };
+  TextExplanationView fixed = view;
+  fixed.scores = by_word(compared.token_scores);
+  fixed.attribution_sum = compared.report.attribution_sum;
+  fixed.delta = compared.report.delta;
+  fixed.relative_error = compared.report.relative_error;
+  fixed.certified.reset();
+  fixed.method = "ig " + compared.step_count + " (fixed steps)";
+  fixed.steps = static_cast<int>(compared.report.steps);
+  TextExplanationView difference = fixed;
+  difference.difference = true;
+  difference.scores = by_word(compared.difference);
+  difference.attribution_sum = compared.report.attribution_sum - example.report.attribution_sum;
+  difference.method = "difference, " + compared.step_count + " minus the explanation above";
+  return {std::move(fixed), std::move(difference)};
+}
+
+std::vector<TextExplanationView> text_page_views(const Explanation& explanation) {
+  const std::vector<TextExplanationView> views = text_views(explanation);
+  std::vector<TextExplanationView> page;
+  for (size_t b = 0; b < views.size(); ++b) {
+    page.push_back(views[b]);
+    for (TextExplanationView& row : step_comparison_views(explanation.examples[b], views[b])) {
+      page.push_back(std::move(row));
+    }
+  }
+  return page;
 }
 
 std::string summarize(const Explanation& explanation, int top, int max_examples) {

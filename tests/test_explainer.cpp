@@ -57,7 +57,7 @@ TEST(ExplainOptions, EveryOptionRoundTripsThroughJsonByItsName) {
       {"anchors", "7"},          {"neighbours", "40"},     {"upscale", "3"},          {"baseline", "mask"},
       {"baselines", "noise:4:0.25"}, {"expected-gradients", "50"}, {"seed", "9"},     {"target", "1,0"},
       {"output", "prob"},        {"words", "true"},        {"layer", "features"},     {"patch", "1,2,3,4"},
-      {"neuron", "5,6"}};
+      {"neuron", "5,6"},         {"dig-score", "point"},   {"compare-steps", "riemann_right:100"}};
   igx::ExplainOptions options;
   for (const igx::ExplainOptionInfo& info : igx::explain_option_table()) {
     ASSERT_TRUE(values.count(info.name)) << "no test value for option " << info.name;

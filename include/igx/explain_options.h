@@ -38,7 +38,9 @@ struct ExplainOptions {
   std::optional<int64_t> anchors;           ///< DIG: m
   std::optional<int64_t> neighbours;        ///< DIG: K
   std::optional<int64_t> upscale;           ///< DIG: sub-intervals per anchor interval
-  /// Text pad|mask|unk|zero; image black|blur[:SIGMA]|noise[:SEED]; tensor zero|VALUE|FILE.
+  std::optional<std::string> dig_score;     ///< DIG: word | point, what candidates are scored against
+  /// Text pad|mask|unk|zero; image black|blur[:SIGMA]|noise[:SEED]; tensor zero|VALUE|FILE;
+  /// text and image also max-entropy[:data|:optimize].
   std::optional<std::string> baseline;
   std::optional<std::string> baselines;     ///< a distribution: FILE | train:N | noise:N[:SIGMA]
   std::optional<int64_t> expected_gradients;  ///< with baselines: samples of Expected Gradients
@@ -49,6 +51,9 @@ struct ExplainOptions {
   std::optional<std::string> layer;         ///< layer methods: the split point (default: the bundle's)
   std::optional<std::string> patch;         ///< patch: x0,y0,x1,y1 in pixels (x1, y1 excluded)
   std::optional<std::string> neuron;        ///< neuron-conductance: J or J1,J2,... flat indices
+  /// IG: also run RULE with N fixed steps ("riemann_right:1000") and report it next to the
+  /// explanation, with the per-feature difference (step_comparison.h).
+  std::optional<std::string> compare_steps;
 };
 
 /// One option as front ends present it.

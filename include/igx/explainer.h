@@ -104,6 +104,11 @@ struct PreparedRequest {
   TextBatch text;               ///< texts: tokens, ids [B, T], mask [B, T]
   TextBaseline text_baseline = TextBaseline::Pad;  ///< texts
   std::vector<std::string> image_names;  ///< images: the files given ("" for tensor images)
+  /// Maximum-entropy baselines: per example the entropy of the model's output at the baseline
+  /// (nats), and where it came from (data: the test example's id; optimize: the ascent steps).
+  std::vector<double> baseline_entropy;
+  double max_entropy = 0;  ///< log C
+  std::vector<std::string> baseline_sources;
 };
 
 class Explainer {

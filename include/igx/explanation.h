@@ -28,6 +28,20 @@ inline constexpr const char* kExplanationSchema = "igx.explanation/1";
 enum class Modality { Text, Image, Tensor };
 std::string modality_name(Modality modality);  ///< "text", "image", "tensor"
 
+/// The same IG with a fixed rule and step count (--compare-steps), next to an explanation: where
+/// a fixed step count's error sits (step_comparison.h).
+struct FixedStepComparison {
+  std::string step_count;            ///< "riemann_right:1000"
+  ExampleReport report;              ///< of the fixed-step run: its delta and relative error
+  std::vector<double> token_scores;  ///< texts: its attributions summed per token
+  NdArray pixel_attributions;        ///< images: [H, W] summed over channels
+  /// Per feature (texts: token, images: pixel, tensors: entry), fixed-step attribution minus
+  /// the explanation's.
+  std::vector<double> difference;
+  /// The share of sum |difference| on the largest 1 %, 3 % and 10 % of the features.
+  std::vector<double> concentration;
+};
+
 /// One explained example.
 struct ExampleExplanation {
   std::string id;               ///< the request's id of this example; "" when it gave none
@@ -58,6 +72,14 @@ struct ExampleExplanation {
   // Distribution baselines: completeness in expectation, report.output_baseline = mean F(x'_j).
   std::optional<int64_t> baseline_count;     ///< M
   std::optional<double> sum_standard_error;  ///< Expected Gradients: of sum_i A_i
+
+  // Maximum-entropy baselines (--baseline max-entropy[:data|:optimize]).
+  std::optional<double> baseline_entropy;  ///< entropy of softmax(F(x')), nats; log C is the most
+  std::optional<double> max_entropy;       ///< log C
+  /// data: the id of the test example chosen; optimize: "N ascent steps".
+  std::string baseline_source;
+
+  std::optional<FixedStepComparison> step_comparison;  ///< --compare-steps
 
   // Layer methods.
   std::vector<double> channel_sums;               ///< attributions summed per channel of the layer
@@ -104,6 +126,16 @@ Attribution as_attribution(const Explanation& explanation);
 /// text explanation: its word scores when the request asked for words, else its token scores,
 /// with the prediction, the report and the method. igx::Error for other modalities.
 std::vector<TextExplanationView> text_views(const Explanation& explanation);
+
+/// The rows a fixed-step comparison (--compare-steps) adds under `view`, the example's own row:
+/// the fixed-step explanation, then the difference (fixed minus the explanation), per word when
+/// `view` is per word. Empty when the example has no comparison.
+std::vector<TextExplanationView> step_comparison_views(const ExampleExplanation& example,
+                                                       const TextExplanationView& view);
+
+/// The rows of a text explanation's HTML page: each example's row (text_views) followed by its
+/// step_comparison_views.
+std::vector<TextExplanationView> text_page_views(const Explanation& explanation);
 
 /// A few terminal lines per example (report.h's summarize): prediction and target, F(x), F(x'),
 /// delta, relative error, and the `top` largest attributions. At most `max_examples`.

@@ -35,6 +35,10 @@ struct TextExplanationView {
   std::optional<bool> certified;         ///< whether the requested tolerance was certified
   std::string method;                    ///< e.g. "ig/gausslegendre"
   int steps = 0;                         ///< gradient evaluations used
+  /// The row is the difference of two explanations of the text (scores = one minus the other):
+  /// it has no completeness of its own, so delta, relative error and certificate are not shown,
+  /// and `method` says what was subtracted.
+  bool difference = false;
 };
 
 /// Two lines: a summary, then the tokens. With colour, tokens get an ANSI 24-bit background;

@@ -343,7 +343,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
       })
       .def("token_reports", &token_report_dicts)
       .def("html", [](const Explanation& explanation, const std::string& title) {
-        return render_html(text_views(explanation), title);
+        return render_html(text_page_views(explanation), title);
       }, py::arg("title"), "Texts: the HTML page of igx explain's explanation.html.")
       .def("summary", [](const Explanation& explanation, int top, int max_examples) {
         return summarize(explanation, top, max_examples);

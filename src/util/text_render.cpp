@@ -111,14 +111,18 @@ Rgb attribution_colour(double normalised_score) {
 
 std::string render_terminal(const TextExplanationView& view, bool colour) {
   check_sizes(view);
-  std::string summary = "predicted " + view.predicted_label + " (" +
-                        format("%.3f", view.predicted_probability) + "), target " +
-                        view.target_label;
-  if (view.true_label) summary += ", true " + *view.true_label;
-  summary += ", sum " + format("%+.4g", view.attribution_sum) + ", delta " +
-             format("%+.3g", view.delta) + ", relative error " + relative_error_text(view);
-  if (view.certified) summary += ", certified " + certified_text(view);
-  summary += ", " + view.method + " (" + std::to_string(view.steps) + " steps)";
+  std::string summary;
+  if (view.difference) {
+    summary = view.method + ": sum " + format("%+.4g", view.attribution_sum);
+  } else {
+    summary = "predicted " + view.predicted_label + " (" + format("%.3f", view.predicted_probability) + "), target " +
+              view.target_label;
+    if (view.true_label) summary += ", true " + *view.true_label;
+    summary += ", sum " + format("%+.4g", view.attribution_sum) + ", delta " + format("%+.3g", view.delta) +
+               ", relative error " + relative_error_text(view);
+    if (view.certified) summary += ", certified " + certified_text(view);
+    summary += ", " + view.method + " (" + std::to_string(view.steps) + " steps)";
+  }
 
   std::string tokens;
   if (colour) {
@@ -159,11 +163,13 @@ std::string render_html(const std::vector<TextExplanationView>& views, const std
     check_sizes(view);
     const std::string prediction =
         view.predicted_label + " (" + format("%.2f", view.predicted_probability) + ")";
+    const std::string none = "\u2014";
     html += "<tr>" + table_cell(view.true_label.value_or("n/a")) + table_cell(prediction) +
             table_cell(view.target_label) + table_cell(format("%.4g", view.attribution_sum)) +
-            table_cell(format("%.3g", view.delta)) + table_cell(relative_error_text(view)) +
-            table_cell(certified_text(view)) +
-            table_cell(view.method + ", " + std::to_string(view.steps) + " steps") +
+            table_cell(view.difference ? none : format("%.3g", view.delta)) +
+            table_cell(view.difference ? none : relative_error_text(view)) +
+            table_cell(view.difference ? none : certified_text(view)) +
+            table_cell(view.difference ? view.method : view.method + ", " + std::to_string(view.steps) + " steps") +
             "<td class=\"igx-words\">" + html_tokens(view) + "</td></tr>\n";
   }
   html += "</tbody>\n</table>\n</body>\n</html>\n";

@@ -33,6 +33,7 @@ struct EvalFlags {
   int64_t anchors = 30;
   int64_t neighbours = 500;
   int64_t upscale = 1;
+  std::string dig_score = "word";
   double percent = 20.0;
   uint64_t seed = 0;
   int64_t batch_size = 256;
@@ -76,6 +77,7 @@ igx::ExplainRequest request_of(const std::string& method, const EvalFlags& flags
     options.anchors = flags.anchors;
     options.neighbours = flags.neighbours;
     options.upscale = flags.upscale;
+    igx::set_explain_option(options, "dig-score", flags.dig_score);
   }
   return request;
 }
@@ -128,7 +130,8 @@ std::string command_line(const EvalFlags& flags) {
   if (flags.max_tokens > 0) out << " --max-tokens " << flags.max_tokens;
   out << " --tolerance " << flags.tolerance << " --max-steps " << flags.max_steps << " --sig-panels "
       << flags.sig_initial_intervals << " --anchors " << flags.anchors
-      << " --neighbours " << flags.neighbours << " --upscale " << flags.upscale << " --percent " << flags.percent
+      << " --neighbours " << flags.neighbours << " --upscale " << flags.upscale << " --dig-score " << flags.dig_score
+      << " --percent " << flags.percent
       << " --seed " << flags.seed << " --texts-per-call " << flags.texts_per_call << " --threads " << flags.threads;
   return out.str();
 }
@@ -297,6 +300,10 @@ std::function<void()> add_eval(CLI::App& app) {
       ->capture_default_str()->type_name("K")->check(CLI::PositiveNumber);
   command->add_option("--upscale", flags->upscale, "DIG: sub-intervals per anchor interval")
       ->capture_default_str()->type_name("U")->check(CLI::PositiveNumber);
+  command->add_option("--dig-score", flags->dig_score,
+                      "DIG: what candidates are scored against, the previous anchor word (the authors' rule) or the "
+                      "current path point")
+      ->capture_default_str()->type_name("word|point");
   command->add_option("--percent", flags->percent, "k of log-odds, comprehensiveness and sufficiency (AOPC: 1,5,10,20,50)")
       ->capture_default_str()->type_name("K");
   command->add_option("--seed", flags->seed, "Seed of the random scores")->capture_default_str()->type_name("S");

@@ -4,8 +4,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 
 #include "cli_common.h"
 #include "commands.h"
@@ -97,6 +99,36 @@ void print_distribution(const igx::Explanation& explanation, int max_examples = 
   }
 }
 
+std::string relative_error_text(const igx::ExampleReport& report) {
+  if (!report.relative_error) return "undefined (|F(x) - F(x')| too small)";
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3g", *report.relative_error);
+  return text;
+}
+
+// The maximum-entropy baseline of an example: what the model says there, and where it came from.
+std::string max_entropy_line(const igx::ExampleExplanation& example, size_t b) {
+  char line[320];
+  std::snprintf(line, sizeof line, "example %zu baseline: F(x') = %.6g, output entropy %.4g of at most %.4g (%s)", b,
+                example.report.output_baseline, *example.baseline_entropy, example.max_entropy.value_or(0.0),
+                example.baseline_source.c_str());
+  return line;
+}
+
+// --compare-steps: the fixed-step run's relative error next to the explanation's, and where the
+// difference sits.
+std::string comparison_line(const igx::ExampleExplanation& example, size_t b, const std::string& unit) {
+  const igx::FixedStepComparison& compared = *example.step_comparison;
+  char line[400];
+  std::snprintf(line, sizeof line,
+                "example %zu with %s: relative error %s (this explanation: %s); the largest 1 %%, 3 %%, 10 %% of the "
+                "%s carry %.0f %%, %.0f %%, %.0f %% of the |difference|",
+                b, compared.step_count.c_str(), relative_error_text(compared.report).c_str(),
+                relative_error_text(example.report).c_str(), unit.c_str(), 100 * compared.concentration.at(0),
+                100 * compared.concentration.at(1), 100 * compared.concentration.at(2));
+  return line;
+}
+
 void write_npy(const std::string& path, const igx::Explanation& explanation) {
   if (path.empty()) return;
   igx::write_tensor_npy(path, explanation.attributions);
@@ -114,18 +146,27 @@ void render_texts(const ExplainFlags& flags, igx::Explainer& explainer, igx::Pre
   const std::vector<igx::TextExplanationView> views = igx::text_views(explanation);
   const bool colour = terminal_colour(flags.no_colour);
   for (size_t b = 0; b < explanation.examples.size(); ++b) {
-    if (explanation.examples[b].truncated) {
+    const igx::ExampleExplanation& example = explanation.examples[b];
+    if (example.truncated) {
       std::cerr << "igx: warning: text " << b << " is longer than " << explainer.text_classifier().max_length()
                 << " tokens; only its beginning is explained\n";
     }
     std::cout << igx::render_terminal(views[b], colour) << "\n";
-    if (explanation.examples[b].report.certified) {
-      std::cout << "  " << igx::certificate_line(explanation.examples[b].report, explanation.attributions.scalar_type())
-                << "\n";
+    if (example.report.certified) {
+      std::cout << "  " << igx::certificate_line(example.report, explanation.attributions.scalar_type()) << "\n";
+    }
+    if (example.baseline_entropy) std::cout << max_entropy_line(example, b) << "\n";
+    if (example.step_comparison) {
+      // The fixed-step explanation and the difference, as rows under the explanation.
+      std::cout << comparison_line(example, b, "tokens") << "\n";
+      for (const igx::TextExplanationView& row : igx::step_comparison_views(example, views[b])) {
+        std::cout << igx::render_terminal(row, colour);
+      }
+      std::cout << "\n";
     }
   }
   write_text_file(json_path, igx::to_json(explanation).dump(2) + "\n");
-  write_text_file(html_path, igx::render_html(views, "igx: " + explainer.name()));
+  write_text_file(html_path, igx::render_html(igx::text_page_views(explanation), "igx: " + explainer.name()));
   std::cout << "wrote " << html_path << " and " << json_path << "\n";
   write_npy(npy_path, explanation);
 }
@@ -141,6 +182,16 @@ void render_images(const ExplainFlags& flags, igx::Explainer& explainer, igx::Pr
   std::vector<std::string> heatmap_paths;
   for (const std::string& image : flags.images) {
     heatmap_paths.push_back(files.resolve(flags.heatmap, "heatmap-" + fs::path(image).stem().string() + ".png"));
+  }
+  // --compare-steps: two more heat-maps per image, named now so that no file is overwritten later.
+  std::vector<std::map<std::string, std::string>> comparison_paths(flags.images.size());
+  if (request.options.compare_steps) {
+    for (size_t b = 0; b < flags.images.size(); ++b) {
+      const std::string stem = fs::path(flags.images[b]).stem().string();
+      for (const std::string suffix : {"fixed", "difference"}) {
+        comparison_paths[b][suffix] = files.resolve("", "heatmap-" + stem + "-" + suffix + ".png");
+      }
+    }
   }
   const std::string npy_path = flags.npy.empty() ? "" : files.resolve(flags.npy, "");
   const igx::Explanation explanation = explainer.explain(prepared, request);
@@ -158,6 +209,24 @@ void render_images(const ExplainFlags& flags, igx::Explainer& explainer, igx::Pr
     igx::write_attribution_heatmap(heatmap_paths[b], example.picture, example.pixel_attributions, heatmap);
     json["examples"][b]["heatmap"] = heatmap_paths[b];
     std::cout << "wrote " << heatmap_paths[b] << "\n";
+    if (example.baseline_entropy) std::cout << max_entropy_line(example, b) << "\n";
+    if (example.step_comparison) {
+      // The fixed-step heat-map and the difference's, next to the explanation's.
+      const igx::FixedStepComparison& compared = *example.step_comparison;
+      std::cout << comparison_line(example, b, "pixels") << "\n";
+      igx::NdArray difference = compared.pixel_attributions;
+      difference.values = compared.difference;
+      for (const auto& [suffix, values, caption] :
+           {std::tuple{std::string("fixed"), compared.pixel_attributions, compared.step_count + " (fixed steps)"},
+            std::tuple{std::string("difference"), difference, "difference, " + compared.step_count + " minus IG"}}) {
+        igx::HeatmapOptions options = heatmap;
+        options.title = caption;
+        const std::string path = comparison_paths[b].at(suffix);
+        igx::write_attribution_heatmap(path, example.picture, values, options);
+        json["examples"][b]["compare_steps"]["heatmap_" + suffix] = path;
+        std::cout << "wrote " << path << "\n";
+      }
+    }
   }
   write_text_file(json_path, json.dump(2) + "\n");
   std::cout << "wrote " << json_path << "\n";
@@ -172,6 +241,9 @@ void render_tensors(const ExplainFlags& flags, igx::Explainer& explainer, igx::P
   const igx::Explanation explanation = explainer.explain(prepared, request);
   std::cout << igx::summarize(explanation, flags.top);
   print_distribution(explanation);
+  for (size_t b = 0; b < explanation.examples.size(); ++b) {
+    if (explanation.examples[b].step_comparison) std::cout << comparison_line(explanation.examples[b], b, "entries") << "\n";
+  }
   if (!flags.json.empty()) {
     write_text_file(flags.json, igx::to_json(explanation).dump(2) + "\n");
     std::cout << "wrote " << flags.json << "\n";
@@ -251,6 +323,8 @@ std::function<void()> add_explain(CLI::App& app) {
   request.add(command, "anchors");
   request.add(command, "neighbours");
   request.add(command, "upscale");
+  request.add(command, "dig-score");
+  request.add(command, "compare-steps");
   command->add_option("--threads", flags->threads, "CPU threads; 0 = all cores")
       ->capture_default_str()->type_name("T")->check(CLI::NonNegativeNumber);
   command->add_option("--device", flags->device, "cpu, cuda or cuda:N")->capture_default_str()->type_name("DEV");
