@@ -5,12 +5,14 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
 
+#include "igx/explainer.h"
 #include "igx/igx.h"
 #include "igx/image.h"
 #include "igx/npy.h"
@@ -149,6 +151,89 @@ TEST_F(Sweep, TextsFromJsonLines) {
   EXPECT_EQ(read_csv(path("out/adaptive.csv")).size(), 0u);
 }
 
+// The study with the seed's settings: probability of a fixed class, maximum-entropy baseline.
+// Its rows are what the explanation service gives for the same options; the heavy-tail counts
+// and the where-the-error-sits figures follow from the rows.
+TEST_F(Sweep, ExplainOptionsChangeTheStudy) {
+  const std::vector<std::string> texts = {"WIN a free cruise now, click here", "see you at the meeting tomorrow"};
+  std::ofstream(path("texts.jsonl")) << "{\"id\": \"a\", \"label\": 1, \"text\": \"" << texts[0] << "\"}\n"
+                                     << "{\"id\": \"b\", \"label\": 0, \"text\": \"" << texts[1] << "\"}\n";
+  const auto result = run_igx("sweep --model " + kModels + "/spam-transformer --data " + path("texts.jsonl") +
+                              " --n 2 --steps 2,8 --rules riemann_right --tolerances 0.05 --strategies adaptive"
+                              " --output prob --baseline max-entropy:optimize --target 1 --show 1 --threads 1"
+                              " --out-dir " + path("out"));
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+
+  const auto explainer = igx::Explainer::load(kModels + "/spam-transformer");
+  const std::vector<CsvRow> rows = read_csv(path("out/sweep.csv"));
+  ASSERT_EQ(rows.size(), 4u);
+  std::map<std::pair<int, std::string>, double> errors;  // (instance, n) -> relative error
+  for (const CsvRow& row : rows) {
+    const int instance = std::stoi(row.at("instance"));
+    igx::ExplainRequest request;
+    for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
+             {"method", "riemann_right"}, {"steps", row.at("n")}, {"output", "prob"},
+             {"baseline", "max-entropy:optimize"}, {"target", "1"}}) {
+      igx::set_explain_option(request.options, name, value);
+    }
+    request.texts = {texts[instance]};
+    const igx::ExampleExplanation expected = explainer->explain(request).examples[0];
+    EXPECT_EQ(row.at("target"), "1");
+    EXPECT_NEAR(std::stod(row.at("baseline_entropy")), *expected.baseline_entropy, 1e-9);
+    EXPECT_NEAR(std::stod(row.at("output_baseline")), expected.report.output_baseline, 1e-6);
+    EXPECT_NEAR(std::stod(row.at("output_baseline")), 0.5, 2e-3);  // uniform over two classes
+    EXPECT_NEAR(std::stod(row.at("relative_error")), *expected.report.relative_error,
+                1e-6 * *expected.report.relative_error + 1e-9);
+    errors[{instance, row.at("n")}] = std::stod(row.at("relative_error"));
+  }
+
+  const nlohmann::json summary = nlohmann::json::parse(std::ifstream(path("out/summary.json")));
+  EXPECT_EQ(summary["output"], "prob");
+  EXPECT_EQ(summary["target"], "1");
+  EXPECT_EQ(summary["baseline"], "max-entropy:optimize");
+  // The heavy tail at the largest n (1000 is not in the list): the instances above 5 %, and those
+  // whose error grows from n = 2 to n = 8.
+  const nlohmann::json& tail = summary["heavy_tail"]["riemann_right"];
+  EXPECT_EQ(tail["n"], 8);
+  int above = 0, growing = 0;
+  for (int instance : {0, 1}) {
+    above += errors[{instance, "8"}] > 0.05;
+    growing += errors[{instance, "8"}] > errors[{instance, "2"}];
+  }
+  EXPECT_EQ(tail["above"].get<int>(), above);
+  EXPECT_EQ(tail["non_monotone"].get<int>(), growing);
+  // Where the error sits: the instance of largest error at n = 8 is the one shown.
+  const nlohmann::json& where = summary["where"]["riemann_right"];
+  ASSERT_EQ(where["worst"].size(), 1u);
+  const int worst = errors[{0, "8"}] >= errors[{1, "8"}] ? 0 : 1;
+  EXPECT_EQ(where["worst"][0]["instance"].get<int>(), worst);
+  EXPECT_TRUE(fs::exists(path("out/where-riemann_right.html")));
+
+  // features.jsonl: the fixed run's token attributions at n = 8 add up to its attribution sum, and
+  // the accurate (adaptive 5 %) ones to F(x) - F(x') within the certified 5 %.
+  std::ifstream features(path("out/features.jsonl"));
+  int lines = 0;
+  for (std::string line; std::getline(features, line); ++lines) {
+    const nlohmann::json row = nlohmann::json::parse(line);
+    const int instance = row["instance"].get<int>();
+    const std::vector<double> fixed = row["fixed"]["riemann_right"].get<std::vector<double>>();
+    double sum = 0;
+    for (double value : fixed) sum += value;
+    for (const CsvRow& csv : rows) {
+      if (std::stoi(csv.at("instance")) == instance && csv.at("n") == "8") {
+        EXPECT_NEAR(sum, std::stod(csv.at("attribution_sum")), 1e-6);
+      }
+    }
+    EXPECT_EQ(row["tokens"].size(), fixed.size());
+    EXPECT_EQ(row["reference_label"], "adaptive 0.05");
+  }
+  EXPECT_EQ(lines, 2);
+  std::ifstream html_file(path("out/index.html"));
+  const std::string html((std::istreambuf_iterator<char>(html_file)), std::istreambuf_iterator<char>());
+  EXPECT_NE(html.find("Where the error sits"), std::string::npos);
+  EXPECT_NE(html.find("The heavy tail"), std::string::npos);
+}
+
 TEST_F(Sweep, RefusesAFolderItDidNotMakeAndBadFlags) {
   fs::create_directories(path("mine"));
   auto result = run_igx("sweep --model " + kModels + "/mnist-cnn --data " + path("none.npy") + " --out-dir " + path("mine"));
@@ -160,6 +245,9 @@ TEST_F(Sweep, RefusesAFolderItDidNotMakeAndBadFlags) {
   result = run_igx("sweep --model " + kModels + "/mnist-cnn --rules simpson --out-dir " + path("o"));
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_NE(result.output.find("simpson"), std::string::npos) << result.output;
+  result = run_igx("sweep --model " + kModels + "/mnist-cnn --target 1,2 --out-dir " + path("o"));
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.output.find("one class for every instance"), std::string::npos) << result.output;
   result = run_igx("sweep --model " + kModels + "/mnist-cnn --data " + path("missing.npy") + " --out-dir " + path("o"));
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_NE(result.output.find("missing.npy"), std::string::npos) << result.output;

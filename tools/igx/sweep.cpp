@@ -14,6 +14,7 @@
 #include "igx/batch.h"
 #include "igx/datasets.h"
 #include "igx/explainer.h"
+#include "igx/heatmap.h"
 #include "igx/runtime.h"
 #include "igx/tensor_checks.h"
 #include "sweep_report.h"
@@ -44,6 +45,8 @@ struct SweepFlags {
   std::string replot;
   std::string shard;
   bool force = false;
+  int64_t show = 3;
+  RequestFlags request;  // --output, --baseline, --target: the explain options that change the study
 };
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
@@ -56,8 +59,11 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 class Workload {
  public:
   Workload(const SweepFlags& flags, torch::Device device)
-      : explainer_(igx::Explainer::load(flags.model, igx::LoadOptions().device(device))), batch_size_(flags.batch_size) {
-    const bool default_split = explainer_->name() == "spam-transformer" || explainer_->name() == "mnist-cnn";
+      : explainer_(igx::Explainer::load(flags.model, igx::LoadOptions().device(device))),
+        batch_size_(flags.batch_size),
+        request_flags_(flags.request) {
+    const std::string& name = explainer_->name();
+    const bool default_split = name == "spam-transformer" || name == "spam-bert" || name == "mnist-cnn";
     if (flags.data.empty() && !default_split) {
       throw igx::Error("model '" + explainer_->name() +
                        "' has no default test split; pass --data FILE (.jsonl texts or .npy images)");
@@ -87,6 +93,7 @@ class Workload {
   /// Instance `index` and what describes it in the study's rows.
   igx::PreparedRequest prepare(int64_t index, InstanceInfo& info) {
     igx::ExplainRequest request;
+    request_flags_.apply(request.options);
     request.options.batch_size = batch_size_;
     const bool text = explainer_->modality() == igx::Modality::Text;
     if (text) {
@@ -95,19 +102,40 @@ class Workload {
       request.images = images_.images[index].unsqueeze(0);
     }
     igx::PreparedRequest prepared = explainer_->prepare(request);
-    info = {index, text ? texts_.ids[index] : std::to_string(index), text ? texts_.labels[index] : images_.labels[index],
-            prepared.predictions[0], text ? static_cast<int64_t>(prepared.text.encodings[0].ids.size()) : -1};
+    info.index = index;
+    info.id = text ? texts_.ids[index] : std::to_string(index);
+    info.label = text ? texts_.labels[index] : images_.labels[index];
+    info.prediction = prepared.predictions[0];
+    info.target = prepared.ig.target().resolve(1)[0].item<int64_t>();
+    info.tokens = text ? static_cast<int64_t>(prepared.text.encodings[0].ids.size()) : -1;
+    if (!prepared.baseline_entropy.empty()) info.baseline_entropy = prepared.baseline_entropy[0];
     return prepared;
   }
 
-  std::string baseline_name() const { return explainer_->modality() == igx::Modality::Text ? "pad" : "black"; }
+  bool texts() const { return explainer_->modality() == igx::Modality::Text; }
+
+  /// The baseline as the record names it: --baseline, or the modality's default.
+  std::string baseline_name() const {
+    const std::string given = request_flags_.value("baseline");
+    if (given == "max-entropy") return "max-entropy:data";
+    return !given.empty() && given != "auto" ? given : texts() ? "pad" : "black";
+  }
 
  private:
   std::shared_ptr<igx::Explainer> explainer_;
   int64_t batch_size_;
+  const RequestFlags& request_flags_;
   igx::TextDataset texts_;
   igx::ImageDataset images_;
 };
+
+/// One instance's attributions per feature: texts [1, T, D] summed over the embedding, images
+/// [1, C, H, W] over the channels (an [1, H, W] picture as it is), flattened.
+std::vector<double> per_feature(const torch::Tensor& values, bool text) {
+  const torch::Tensor features = values[0].to(torch::kCPU, torch::kDouble);
+  const torch::Tensor summed = (text ? features.sum(1) : features.dim() == 3 ? features.sum(0) : features).contiguous();
+  return {summed.data_ptr<double>(), summed.data_ptr<double>() + summed.numel()};
+}
 
 /// Which rows of the data: the first `count`, or `count` spread evenly over the file (the test
 /// splits are sorted by class, so the first rows are all of one class).
@@ -120,6 +148,10 @@ std::vector<int64_t> pick_indices(int64_t available, int64_t count, const std::s
 
 void check_flags(SweepFlags& flags) {
   if (flags.model.empty()) throw igx::Error("--model is required: spam-transformer, mnist-cnn or a bundle folder");
+  if (flags.request.value("target").find(',') != std::string::npos) {
+    throw igx::Error("--target " + flags.request.value("target") + " names a class per example; igx sweep explains "
+                     "one class for every instance: pred or K");
+  }
   if (flags.pick != "first" && flags.pick != "spread") {
     throw igx::Error("--pick '" + flags.pick + "' is unknown; expected first or spread");
   }
@@ -154,15 +186,29 @@ void write_report(OutputFiles& files, const sweep::SweepResults& results) {
     write_text_file(files.resolve("", name), svg);
     plot_files.push_back(name);
   }
+  const std::vector<sweep::WhereFigure> figures = sweep::where_figures(results, summary);
+  for (const sweep::WhereFigure& figure : figures) {
+    const std::string path = files.resolve("", figure.file);
+    if (!figure.html.empty()) {
+      write_text_file(path, figure.html);
+    } else {
+      igx::NdArray picture{figure.shape, figure.picture}, values{figure.shape, figure.values};
+      igx::HeatmapOptions options;
+      options.title = figure.title;
+      igx::write_attribution_heatmap(path, picture, values, options);
+    }
+  }
   const std::string html_path = files.resolve("", "index.html");
-  write_text_file(html_path, sweep::html_report(summary, plot_files));
+  write_text_file(html_path, sweep::html_report(summary, plot_files, figures));
   std::cout << sweep::terminal_summary(summary);
   std::cout << "wrote summary.json, " << plot_files.size() << " plots and " << html_path << "\n";
 }
 
 // Instance k of the study (row `index` of the data): every rule at every step count and every
 // strategy at every tolerance, as its record in the sweep's log: the lines it adds to sweep.csv
-// and adaptive.csv (every digit kept; --replot reads the same lines) and its wall time.
+// and adaptive.csv (every digit kept; --replot reads the same lines), its line of features.jsonl
+// (where the error sits: the attributions per token or pixel of every rule at the largest n and
+// of an accurate run) and its wall time.
 nlohmann::json study_instance(Workload& workload, const SweepFlags& flags, const sweep::SweepSetup& setup, size_t k,
                               int64_t index) {
   const auto instance_start = std::chrono::steady_clock::now();
@@ -170,6 +216,16 @@ nlohmann::json study_instance(Workload& workload, const SweepFlags& flags, const
   results.setup = setup;
   results.instances.resize(k + 1);
   const igx::PreparedRequest prepared = workload.prepare(index, results.instances[k]);
+  sweep::FeatureRow features;
+  features.instance = k;
+  if (workload.texts()) {
+    features.tokens = prepared.text.encodings[0].tokens;
+    features.shape = {static_cast<int64_t>(features.tokens.size())};
+  } else {
+    const torch::Tensor grey = prepared.inputs[0].to(torch::kCPU, torch::kDouble).mean(0);
+    features.shape = grey.sizes().vec();
+    features.picture = per_feature(grey.unsqueeze(0), false);
+  }
   igx::Model& model = *prepared.model;
   // The request's options (baseline, predicted class, batch size); each run sets its integration.
   const igx::IgOptions& common = prepared.ig;
@@ -184,6 +240,7 @@ nlohmann::json study_instance(Workload& workload, const SweepFlags& flags, const
           prepared.extras);
       const sweep::FixedResult row{k, rule, n, attribution.examples[0], attribution.counts, seconds_since(call_start)};
       record["sweep_csv"].push_back(sweep::fixed_csv_row(results, row));
+      if (n == flags.steps.back()) features.fixed[rule] = per_feature(attribution.values, workload.texts());
     }
   }
   for (double tolerance : flags.tolerances) {
@@ -202,8 +259,23 @@ nlohmann::json study_instance(Workload& workload, const SweepFlags& flags, const
       const sweep::StrategyResult row{k, strategy, strategy == "doubling" ? "riemann_right" : "simpson", tolerance,
                                       attribution.examples[0], attribution.counts, seconds_since(call_start)};
       record["adaptive_csv"].push_back(sweep::strategy_csv_row(results, row));
+      if (strategy == "adaptive" && tolerance == flags.tolerances.back()) {
+        features.reference = per_feature(attribution.values, workload.texts());
+        features.reference_label = "adaptive " + sweep::tolerance_key(tolerance);
+      }
     }
   }
+  if (features.reference.empty()) {
+    // No certified run among the strategies: one for the comparison, at the tightest tolerance.
+    const igx::Attribution accurate = igx::integrated_gradients(
+        model, prepared.inputs,
+        igx::IgOptions(common).strategy(igx::Strategy::IntervalAdaptive).tolerance(flags.tolerances.back())
+            .max_steps(flags.max_steps).initial_intervals(flags.initial_intervals),
+        prepared.extras);
+    features.reference = per_feature(accurate.values, workload.texts());
+    features.reference_label = "adaptive " + sweep::tolerance_key(flags.tolerances.back());
+  }
+  record["features"] = sweep::feature_json_line(features);
   record["seconds"] = seconds_since(instance_start);
   return record;
 }
@@ -221,18 +293,33 @@ void run(SweepFlags flags) {
   const int threads = igx::set_num_threads(runner.threads_for(flags.threads));
   const torch::Device device = igx::parse_device(flags.device);
   OutputFiles files(flags.out_dir, flags.force);
-  std::string log_path, fixed_path, strategy_path;
+  std::string log_path, fixed_path, strategy_path, features_path;
   if (runner.coordinator()) {
     log_path = files.resolve("", "records.jsonl");
     fixed_path = files.resolve("", "sweep.csv");
     strategy_path = files.resolve("", "adaptive.csv");
+    features_path = files.resolve("", "features.jsonl");
   }
 
   Workload workload(flags, device);
-  sweep::SweepSetup setup = {flags.model, flags.data.empty() ? "default test split" : flags.data, flags.pick,
-                             workload.baseline_name(), flags.steps, flags.rules, flags.tolerances, flags.strategies,
-                             flags.max_steps, flags.initial_steps, flags.batch_size, threads, flags.device};
+  sweep::SweepSetup setup;
+  setup.model = flags.model;
+  setup.data = flags.data.empty() ? "default test split" : flags.data;
+  setup.pick = flags.pick;
+  setup.baseline = workload.baseline_name();
+  setup.output = flags.request.value("output").empty() ? "logit" : flags.request.value("output");
+  setup.target = flags.request.value("target").empty() ? "pred" : flags.request.value("target");
+  setup.steps = flags.steps;
+  setup.rules = flags.rules;
+  setup.tolerances = flags.tolerances;
+  setup.strategies = flags.strategies;
+  setup.max_steps = flags.max_steps;
+  setup.initial_steps = flags.initial_steps;
+  setup.batch_size = flags.batch_size;
+  setup.threads = threads;
+  setup.device = flags.device;
   setup.initial_intervals = flags.initial_intervals;
+  setup.show = flags.show;
   const std::vector<int64_t> indices = pick_indices(workload.size(), flags.count, flags.pick);
 
   // Records go to the log as instances finish: a stopped sweep is finished by running it again.
@@ -251,6 +338,9 @@ void run(SweepFlags flags) {
               {"initial_steps", flags.initial_steps},
               {"initial_intervals", flags.initial_intervals},
               {"batch_size", flags.batch_size},
+              {"output", setup.output},
+              {"baseline", setup.baseline},
+              {"target", setup.target},
               {"device", flags.device}};
   plan.about = {{"written_by", "igx 0.1.0"}};
   for (int64_t index : indices) plan.ids.push_back(std::to_string(index));
@@ -275,15 +365,17 @@ void run(SweepFlags flags) {
   }
 
   // The CSV files from the log, then the report from the CSV files, as --replot makes it.
-  std::string fixed_csv = sweep::fixed_csv_header(), strategy_csv = sweep::strategy_csv_header();
+  std::string fixed_csv = sweep::fixed_csv_header(), strategy_csv = sweep::strategy_csv_header(), features;
   double seconds = 0;
   outcome.log->for_each_record([&](const nlohmann::json& record) {
     for (const nlohmann::json& row : record["sweep_csv"]) fixed_csv += row.get<std::string>();
     for (const nlohmann::json& row : record["adaptive_csv"]) strategy_csv += row.get<std::string>();
+    features += record["features"].get<std::string>();
     seconds += record["seconds"].get<double>();
   });
   write_text_file(fixed_path, fixed_csv);
   write_text_file(strategy_path, strategy_csv);
+  write_text_file(features_path, features);
   std::cout << "wrote " << fixed_path << " and " << strategy_path << "\n";
   sweep::SweepResults results = sweep::read_results(flags.out_dir);
   results.setup = setup;
@@ -334,6 +426,18 @@ std::function<void()> add_sweep(CLI::App& app) {
   command->add_option("--initial-intervals", flags->initial_intervals,
                       "Interval-adaptive: the Simpson panels of the first round (2 k + 1 gradient evaluations)")
       ->capture_default_str()->type_name("K")->check(CLI::PositiveNumber);
+  flags->request.add(command, "output", "",
+                     "Explained output: logit, prob (softmax; the seed's study) or logprob");
+  flags->request.add(command, "baseline", "",
+                     "Baseline x'. Text: pad|mask|unk|zero; image: black|blur[:SIGMA]|noise[:SEED]; both: "
+                     "max-entropy[:data|:optimize] (the seed's: the input whose output is closest to uniform, from "
+                     "the test split, or by ascent on the output entropy)",
+                     "");
+  flags->request.add(command, "target", "", "Explained class: pred (the predicted one) or K");
+  command->add_option("--show", flags->show,
+                      "Where the error sits: the instances with the largest relative error at the largest n shown "
+                      "per rule (accurate, fixed and difference side by side)")
+      ->capture_default_str()->type_name("K")->check(CLI::NonNegativeNumber);
   command->add_option("--batch-size", flags->batch_size, "Most rows per forward+backward; 0 = no bound")
       ->capture_default_str()->type_name("B")->check(CLI::NonNegativeNumber);
   command->add_option("--threads", flags->threads, "CPU threads per process; 0 = all cores, shared among the MPI ranks on one host")

@@ -9,11 +9,14 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <tuple>
 
-#include "igx/markup.h"
 #include "igx/error.h"
+#include "igx/markup.h"
 #include "igx/statistics.h"
+#include "igx/step_comparison.h"
 #include "igx/svg_plot.h"
+#include "igx/text_render.h"
 
 namespace igx_cli::sweep {
 namespace {
@@ -46,8 +49,8 @@ std::string optional_field(const std::optional<double>& value) { return value ? 
 std::string instance_fields(const SweepResults& results, size_t instance) {
   const InstanceInfo& info = results.instances[instance];
   return std::to_string(instance) + "," + std::to_string(info.index) + "," + csv_field(info.id) + "," +
-         std::to_string(info.label) + "," + std::to_string(info.prediction) + "," +
-         (info.tokens >= 0 ? std::to_string(info.tokens) : "");
+         std::to_string(info.label) + "," + std::to_string(info.prediction) + "," + std::to_string(info.target) + "," +
+         (info.tokens >= 0 ? std::to_string(info.tokens) : "") + "," + optional_field(info.baseline_entropy);
 }
 
 // Tolerances as JSON keys: "0.05".
@@ -99,8 +102,10 @@ std::string file_percent(double tolerance) { return short_number(tolerance * 100
 
 std::string percent(double fraction) { return short_number(fraction * 100, "%.3g") + "%"; }
 
+std::string tolerance_key(double tolerance) { return key(tolerance); }
+
 std::string fixed_csv_header() {
-  return "instance,row,id,label,prediction,tokens,rule,n,gradient_evaluations,forward_rows,output_input,"
+  return "instance,row,id,label,prediction,target,tokens,baseline_entropy,rule,n,gradient_evaluations,forward_rows,output_input,"
          "output_baseline,attribution_sum,delta,relative_error,seconds\n";
 }
 
@@ -113,7 +118,7 @@ std::string fixed_csv_row(const SweepResults& results, const FixedResult& row) {
 }
 
 std::string strategy_csv_header() {
-  return "instance,row,id,label,prediction,tokens,strategy,rule,tolerance,max_steps,gradient_evaluations,"
+  return "instance,row,id,label,prediction,target,tokens,baseline_entropy,strategy,rule,tolerance,max_steps,gradient_evaluations,"
          "forward_rows,certified,relative_error,error_bound,delta,seconds\n";
 }
 
@@ -184,6 +189,9 @@ void note_instance(SweepResults& results, const std::map<std::string, std::strin
   info.id = row.at("id");
   info.label = std::stoll(row.at("label"));
   info.prediction = std::stoll(row.at("prediction"));
+  // Sweeps before --target and --baseline max-entropy explained the prediction, with no entropy.
+  info.target = row.count("target") ? std::stoll(row.at("target")) : info.prediction;
+  if (row.count("baseline_entropy")) info.baseline_entropy = optional_number(row.at("baseline_entropy"));
   info.tokens = row.at("tokens").empty() ? -1 : std::stoll(row.at("tokens"));
 }
 
@@ -203,7 +211,7 @@ SweepResults read_results(const std::string& directory) {
       fixed.n = std::stoll(row.at("n"));
       fixed.counts.gradient_rows = std::stoll(row.at("gradient_evaluations"));
       fixed.counts.forward_rows = std::stoll(row.at("forward_rows"));
-      fixed.report.target = results.instances[fixed.instance].prediction;
+      fixed.report.target = results.instances[fixed.instance].target;
       fixed.report.output_input = std::stod(row.at("output_input"));
       fixed.report.output_baseline = std::stod(row.at("output_baseline"));
       fixed.report.attribution_sum = std::stod(row.at("attribution_sum"));
@@ -224,7 +232,7 @@ SweepResults read_results(const std::string& directory) {
       result.tolerance = std::stod(row.at("tolerance"));
       result.counts.gradient_rows = std::stoll(row.at("gradient_evaluations"));
       result.counts.forward_rows = std::stoll(row.at("forward_rows"));
-      result.report.target = results.instances[result.instance].prediction;
+      result.report.target = results.instances[result.instance].target;
       result.report.certified = row.at("certified") == "true";
       result.report.relative_error = optional_number(row.at("relative_error"));
       result.report.error_bound = optional_number(row.at("error_bound"));
@@ -255,17 +263,27 @@ SweepResults read_results(const std::string& directory) {
   setup.data = text("data", "unknown data");
   setup.pick = text("pick", "unknown");
   setup.baseline = text("baseline", "unknown");
+  setup.output = text("output", "logit");
+  setup.target = text("target", "pred");
   setup.device = text("device", "unknown");
   if (summary.is_object()) {
     setup.initial_steps = summary.value("initial_steps", setup.initial_steps);
     setup.initial_intervals = summary.value("initial_intervals", setup.initial_intervals);
     setup.batch_size = summary.value("batch_size", setup.batch_size);
     setup.threads = summary.value("threads", setup.threads);
+    setup.show = summary.value("show", setup.show);
     if (summary.contains("tolerances")) {  // the study's tolerances even without strategies
       for (double tolerance : summary["tolerances"]) tolerances.insert(tolerance);
       setup.tolerances.assign(tolerances.begin(), tolerances.end());
     }
     results.seconds = summary.value("seconds", 0.0);
+  }
+  std::ifstream features(directory + "/features.jsonl");
+  for (std::string line; features && std::getline(features, line);) {
+    if (line.empty()) continue;
+    const json parsed = json::parse(line, nullptr, false);
+    if (parsed.is_discarded()) throw igx::Error("'" + directory + "/features.jsonl' holds a line that is not JSON");
+    results.features.push_back(feature_row_from_json(parsed));
   }
   if (results.seconds == 0) {
     for (const FixedResult& row : results.fixed) results.seconds += row.seconds;
@@ -274,6 +292,121 @@ SweepResults read_results(const std::string& directory) {
   return results;
 }
 
+namespace {
+
+// Seed 001's heavy tail, per rule: the instances whose relative error is above the loosest
+// tolerance at n = 1000 (the largest n when 1000 is not in the list), the instances whose error
+// does not fall monotonically along the list of n, and what each strategy spent on the former.
+void summarize_tail(const SweepResults& results, json& summary) {
+  const SweepSetup& setup = results.setup;
+  if (setup.steps.empty() || setup.tolerances.empty()) return;
+  const bool has_1000 = std::find(setup.steps.begin(), setup.steps.end(), 1000) != setup.steps.end();
+  const int64_t n = has_1000 ? 1000 : setup.steps.back();
+  const double tolerance = setup.tolerances.front();
+  for (const std::string& rule : setup.rules) {
+    const std::vector<double> at_n = relative_errors(results, rule, n);
+    std::vector<size_t> above;
+    for (size_t i = 0; i < at_n.size(); ++i) {
+      if (!std::isnan(at_n[i]) && at_n[i] > tolerance) above.push_back(i);
+    }
+    std::vector<std::vector<double>> errors;  // [n][instance]
+    for (int64_t m : setup.steps) errors.push_back(relative_errors(results, rule, m));
+    size_t non_monotone = 0;
+    for (size_t i = 0; i < results.instances.size(); ++i) {
+      for (size_t k = 0; k + 1 < errors.size(); ++k) {
+        if (!std::isnan(errors[k][i]) && !std::isnan(errors[k + 1][i]) && errors[k + 1][i] > errors[k][i]) {
+          ++non_monotone;
+          break;
+        }
+      }
+    }
+    json tail = {{"n", n}, {"tolerance", tolerance}, {"above", above.size()}, {"non_monotone", non_monotone}};
+    json ids = json::array();
+    for (size_t i : above) ids.push_back(results.instances[i].id);
+    tail["above_ids"] = ids;
+    tail["strategies"] = json::array();
+    for (double target : setup.tolerances) {
+      for (const std::string& strategy : setup.strategies) {
+        std::vector<double> evaluations;
+        size_t certified = 0;
+        for (const StrategyResult* row : strategy_rows(results, strategy, target)) {
+          if (std::find(above.begin(), above.end(), row->instance) == above.end()) continue;
+          evaluations.push_back(static_cast<double>(row->counts.gradient_rows));
+          certified += row->report.certified.value_or(false);
+        }
+        if (evaluations.empty()) continue;
+        tail["strategies"].push_back({{"strategy", strategy},
+                                      {"tolerance", target},
+                                      {"gradient_evaluations", igx::describe_sample(evaluations)},
+                                      {"certified", static_cast<double>(certified) / evaluations.size()}});
+      }
+    }
+    summary["heavy_tail"][rule] = tail;
+  }
+}
+
+const FeatureRow* feature_row(const SweepResults& results, size_t instance) {
+  for (const FeatureRow& row : results.features) {
+    if (row.instance == instance) return &row;
+  }
+  return nullptr;
+}
+
+std::vector<double> difference_of(const FeatureRow& row, const std::string& rule) {
+  const std::vector<double>& fixed = row.fixed.at(rule);
+  std::vector<double> difference(fixed.size());
+  for (size_t k = 0; k < fixed.size(); ++k) difference[k] = fixed[k] - row.reference.at(k);
+  return difference;
+}
+
+// Where the error sits, per rule at the largest n: how much of the |difference| from the
+// accurate attribution the top 1, 3, 10 % of the features carry, over all instances and over
+// those above the loosest tolerance; and the instances with the largest error, to show.
+void summarize_where(const SweepResults& results, json& summary) {
+  const SweepSetup& setup = results.setup;
+  if (results.features.empty() || setup.steps.empty()) return;
+  const int64_t n = setup.steps.back();
+  const double tolerance = setup.tolerances.empty() ? 0.05 : setup.tolerances.front();
+  const std::vector<std::string> names = {"top_1_percent", "top_3_percent", "top_10_percent"};
+  for (const std::string& rule : setup.rules) {
+    const std::vector<double> errors = relative_errors(results, rule, n);
+    std::vector<std::vector<double>> all(3), failing(3);
+    std::vector<std::pair<double, size_t>> ranked;
+    for (const FeatureRow& row : results.features) {
+      if (!row.fixed.count(rule) || row.instance >= errors.size()) continue;
+      const std::vector<double> shares = igx::concentration(torch::tensor(difference_of(row, rule), torch::kDouble),
+                                                            igx::default_concentration_fractions());
+      const double error = errors[row.instance];
+      for (size_t k = 0; k < 3; ++k) {
+        all[k].push_back(shares[k]);
+        if (!std::isnan(error) && error > tolerance) failing[k].push_back(shares[k]);
+      }
+      if (!std::isnan(error)) ranked.emplace_back(error, row.instance);
+    }
+    if (all[0].empty()) continue;
+    std::sort(ranked.begin(), ranked.end(), std::greater<>());
+    json worst = json::array();
+    for (size_t k = 0; k < ranked.size() && static_cast<int64_t>(k) < setup.show; ++k) {
+      worst.push_back({{"instance", ranked[k].second},
+                       {"id", results.instances[ranked[k].second].id},
+                       {"relative_error", ranked[k].first}});
+    }
+    json entry = {{"n", n},
+                  {"reference", results.features.front().reference_label},
+                  {"tolerance", tolerance},
+                  {"instances", all[0].size()},
+                  {"failing", failing[0].size()},
+                  {"worst", worst}};
+    for (size_t k = 0; k < 3; ++k) {
+      entry["concentration"]["all"][names[k]] = igx::describe_sample(all[k]);
+      entry["concentration"]["failing"][names[k]] = igx::describe_sample(failing[k]);
+    }
+    summary["where"][rule] = entry;
+  }
+}
+
+}  // namespace
+
 json summarize(const SweepResults& results) {
   const SweepSetup& setup = results.setup;
   const size_t instances = results.instances.size();
@@ -281,8 +414,9 @@ json summarize(const SweepResults& results) {
                   {"data", setup.data},
                   {"pick", setup.pick},
                   {"baseline", setup.baseline},
-                  {"output", "logit"},
-                  {"target", "predicted class"},
+                  {"output", setup.output},
+                  {"target", setup.target},
+                  {"show", setup.show},
                   {"instances", instances},
                   {"steps", setup.steps},
                   {"rules", setup.rules},
@@ -416,6 +550,8 @@ json summarize(const SweepResults& results) {
       summary["strategy_results"].push_back(entry);
     }
   }
+  summarize_tail(results, summary);
+  summarize_where(results, summary);
   return summary;
 }
 
@@ -602,6 +738,67 @@ std::string strategy_table(const json& summary) {
 
 // For each strategy and tolerance, each rule's smallest n of the list that brings at least the
 // fraction the strategy certified within the tolerance.
+// Seed 001's heavy tail per rule, and what the strategies spent on it.
+std::string tail_table(const json& summary) {
+  if (!summary.contains("heavy_tail")) return "";
+  std::ostringstream html;
+  html << "<h2>The heavy tail</h2>\n<table><tr><th>rule</th><th>instances with RE above the tolerance</th>"
+          "<th>RE not falling monotonically with n</th><th>the strategies on those instances: gradient evaluations "
+          "(mean, max), certified</th></tr>\n";
+  for (const auto& [rule, tail] : summary["heavy_tail"].items()) {
+    html << "<tr><td>" << igx::escape_markup(rule) << "</td><td>" << tail["above"] << " (RE &gt; "
+         << percent(tail["tolerance"].get<double>()) << " at n = " << tail["n"] << ")</td><td>" << tail["non_monotone"]
+         << "</td><td>";
+    for (const json& strategy : tail["strategies"]) {
+      html << igx::escape_markup(strategy_label(strategy["strategy"])) << " at " << percent(strategy["tolerance"].get<double>())
+           << ": " << cell(strategy["gradient_evaluations"]["mean"], "%.0f") << ", "
+           << cell(strategy["gradient_evaluations"]["max"], "%.0f") << ", " << percent_cell(strategy["certified"])
+           << "<br>";
+    }
+    html << "</td></tr>\n";
+  }
+  html << "</table>\n";
+  return html.str();
+}
+
+// Where the error sits: the concentration table and the figures of the worst instances.
+std::string where_section(const json& summary, const std::vector<WhereFigure>& figures) {
+  if (!summary.contains("where")) return "";
+  std::ostringstream html;
+  html << "<h2>Where the error sits</h2>\n<p class=\"note\">The difference between the fixed-step attribution at the "
+          "largest n and an accurate one (the certified interval-adaptive run at the tightest tolerance), per feature "
+          "(token or pixel): the share of its sum of |differences| that the largest 1 %, 3 %, 10 % of the features "
+          "carry (median over the instances; in brackets the 90th percentile). A share near the fraction itself means "
+          "an error spread evenly; near 100 %, one that a few features carry.</p>\n"
+       << "<table><tr><th>rule, n</th><th>instances</th><th>top 1 %</th><th>top 3 %</th><th>top 10 %</th>"
+          "<th>above the tolerance</th><th>top 1 %</th><th>top 3 %</th><th>top 10 %</th></tr>\n";
+  for (const auto& [rule, entry] : summary["where"].items()) {
+    html << "<tr><td>" << igx::escape_markup(rule) << ", " << entry["n"] << "</td><td>" << entry["instances"] << "</td>";
+    for (const char* group : {"all", "failing"}) {
+      if (std::string(group) == "failing") html << "<td>" << entry["failing"] << "</td>";
+      for (const char* top : {"top_1_percent", "top_3_percent", "top_10_percent"}) {
+        const json& shares = entry["concentration"][group][top];
+        html << "<td>" << percent_cell(shares["median"]) << " (" << percent_cell(shares["p90"]) << ")</td>";
+      }
+    }
+    html << "</tr>\n";
+  }
+  html << "</table>\n";
+  for (const WhereFigure& figure : figures) {
+    if (!figure.html.empty()) {
+      html << "<p><a href=\"" << igx::escape_markup(figure.file) << "\">" << igx::escape_markup(figure.file)
+           << "</a>: the instances with the largest error, each as three rows (accurate, fixed steps, difference)</p>\n"
+           << "<iframe src=\"" << igx::escape_markup(figure.file)
+           << "\" style=\"width:100%;height:480px;border:1px solid #ccc\"></iframe>\n";
+    } else {
+      html << "<figure style=\"display:inline-block;margin:4px\"><img src=\"" << igx::escape_markup(figure.file)
+           << "\" alt=\"" << igx::escape_markup(figure.title) << "\" style=\"width:260px\"><figcaption>"
+           << igx::escape_markup(figure.title) << "</figcaption></figure>\n";
+    }
+  }
+  return html.str();
+}
+
 std::string equivalent_table(const json& summary) {
   std::ostringstream html;
   html << "<table><tr><th>strategy</th><th>tolerance</th><th>certified</th><th>evaluations mean</th>";
@@ -628,7 +825,104 @@ std::string equivalent_table(const json& summary) {
 
 }  // namespace
 
-std::string html_report(const json& summary, const std::vector<std::string>& plot_files) {
+std::string feature_json_line(const FeatureRow& row) {
+  json line = {{"instance", row.instance},
+               {"shape", row.shape},
+               {"reference_label", row.reference_label},
+               {"reference", row.reference},
+               {"fixed", row.fixed}};
+  if (!row.tokens.empty()) line["tokens"] = row.tokens;
+  if (!row.picture.empty()) line["picture"] = row.picture;
+  return line.dump() + "\n";
+}
+
+FeatureRow feature_row_from_json(const json& line) {
+  FeatureRow row;
+  try {
+    row.instance = line.at("instance").get<size_t>();
+    row.shape = line.at("shape").get<std::vector<int64_t>>();
+    row.reference_label = line.at("reference_label").get<std::string>();
+    row.reference = line.at("reference").get<std::vector<double>>();
+    row.fixed = line.at("fixed").get<std::map<std::string, std::vector<double>>>();
+    if (line.contains("tokens")) row.tokens = line["tokens"].get<std::vector<std::string>>();
+    if (line.contains("picture")) row.picture = line["picture"].get<std::vector<double>>();
+  } catch (const json::exception& error) {
+    throw igx::Error(std::string("a features.jsonl line is not igx sweep's: ") + error.what());
+  }
+  return row;
+}
+
+std::vector<WhereFigure> where_figures(const SweepResults& results, const json& summary) {
+  std::vector<WhereFigure> figures;
+  if (!summary.contains("where")) return figures;
+  for (const auto& [rule, entry] : summary["where"].items()) {
+    const std::string fixed_label = rule + ":" + std::to_string(entry["n"].get<int64_t>());
+    const std::string reference_label = entry["reference"].get<std::string>();
+    std::vector<igx::TextExplanationView> views;
+    for (const json& worst : entry["worst"]) {
+      const size_t instance = worst["instance"].get<size_t>();
+      const FeatureRow* row = feature_row(results, instance);
+      if (row == nullptr || !row->fixed.count(rule)) continue;
+      const InstanceInfo& info = results.instances[instance];
+      const std::vector<double> difference = difference_of(*row, rule);
+      if (!row->tokens.empty()) {
+        // Texts: three rows per instance on one page, the accurate one first.
+        igx::TextExplanationView view;
+        view.tokens = row->tokens;
+        view.predicted_label = "class " + std::to_string(info.prediction);
+        view.predicted_probability = std::nan("");
+        view.target_label = "class " + std::to_string(info.target);
+        view.true_label = info.id;
+        const auto add = [&](const std::vector<double>& scores, const std::string& method, bool is_difference,
+                             std::optional<double> relative_error) {
+          igx::TextExplanationView added = view;
+          added.scores = scores;
+          added.attribution_sum = std::accumulate(scores.begin(), scores.end(), 0.0);
+          added.method = method;
+          added.difference = is_difference;
+          added.relative_error = relative_error;
+          views.push_back(std::move(added));
+        };
+        std::optional<double> reference_error;
+        for (const StrategyResult& strategy : results.strategies) {
+          if (strategy.instance == instance && reference_label == strategy.strategy + " " + key(strategy.tolerance)) {
+            reference_error = strategy.report.relative_error;
+          }
+        }
+        add(row->reference, reference_label, false, reference_error);
+        add(row->fixed.at(rule), fixed_label, false, worst["relative_error"].get<double>());
+        add(difference, "difference, " + fixed_label + " minus " + reference_label, true, std::nullopt);
+        continue;
+      }
+      // Images: three heat-maps per instance.
+      const std::string stem = "where-" + rule + "-" + std::to_string(instance);
+      for (const auto& [suffix, values, title] :
+           {std::tuple{std::string("reference"), row->reference, reference_label},
+            std::tuple{std::string("fixed"), row->fixed.at(rule),
+                       fixed_label + ", RE " + short_number(worst["relative_error"].get<double>())},
+            std::tuple{std::string("difference"), difference, "difference, " + fixed_label + " minus " + reference_label}}) {
+        WhereFigure figure;
+        figure.file = stem + "-" + suffix + ".png";
+        figure.shape = row->shape;
+        figure.picture = row->picture;
+        figure.values = values;
+        figure.title = "row " + std::to_string(info.index) + ": " + title;
+        figures.push_back(std::move(figure));
+      }
+    }
+    if (!views.empty()) {
+      WhereFigure page;
+      page.file = "where-" + rule + ".html";
+      page.html = igx::render_html(views, "igx sweep: where the error of " + fixed_label + " sits (" +
+                                              results.setup.model + ")");
+      figures.push_back(std::move(page));
+    }
+  }
+  return figures;
+}
+
+std::string html_report(const json& summary, const std::vector<std::string>& plot_files,
+                        const std::vector<WhereFigure>& figures) {
   std::ostringstream html;
   const std::string model = summary["model"];
   html << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>igx sweep: "
@@ -641,7 +935,11 @@ std::string html_report(const json& summary, const std::vector<std::string>& plo
   html << "<h1>igx sweep: " << igx::escape_markup(model) << "</h1>\n<p>" << summary["instances"]
        << " instances (" << igx::escape_markup(summary["pick"].get<std::string>()) << " rows of "
        << igx::escape_markup(summary["data"].get<std::string>()) << "), " << igx::escape_markup(summary["baseline"].get<std::string>())
-       << " baseline, explained output: logit of the predicted class. Fixed-step rules: "
+       << " baseline, explained output: " << igx::escape_markup(summary.value("output", std::string("logit")))
+       << " of " << igx::escape_markup(summary.value("target", std::string("pred")) == "pred"
+                                           ? std::string("the predicted class")
+                                           : "class " + summary.value("target", std::string("pred")))
+       << ". Fixed-step rules: "
        << igx::escape_markup(summary["rules"].dump()) << " at n = " << igx::escape_markup(summary["steps"].dump())
        << ". Strategies at most " << summary["max_steps"] << " gradient evaluations per instance; doubling starts at n = "
        << summary["initial_steps"] << ", interval-adaptive from " << summary.value("initial_intervals", 4)
@@ -661,6 +959,7 @@ std::string html_report(const json& summary, const std::vector<std::string>& plo
   for (const std::string& file : plot_files) {
     html << "<img src=\"" << igx::escape_markup(file) << "\" alt=\"" << igx::escape_markup(file) << "\">\n";
   }
+  html << tail_table(summary) << where_section(summary, figures);
   html << "<p class=\"note\">Rows: sweep.csv (instance &times; rule &times; n), adaptive.csv (instance &times; "
           "strategy &times; tolerance), summary.json.</p>\n</body></html>\n";
   return html.str();

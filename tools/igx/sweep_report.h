@@ -4,7 +4,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
+
 #include <cstdint>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,7 +21,9 @@ struct SweepSetup {
   std::string model;
   std::string data;
   std::string pick;                     ///< "first" or "spread"
-  std::string baseline;                 ///< "pad", "black"
+  std::string baseline;                 ///< "pad", "black", "max-entropy:data", ...
+  std::string output = "logit";         ///< the explained output: logit, prob, logprob
+  std::string target = "pred";          ///< the explained class: pred or K
   std::vector<int64_t> steps;           ///< ascending
   std::vector<std::string> rules;
   std::vector<double> tolerances;       ///< descending (loosest first)
@@ -29,14 +34,17 @@ struct SweepSetup {
   int threads = 0;
   std::string device;
   int64_t initial_intervals = 4;        ///< interval-adaptive's first Simpson panels
+  int64_t show = 3;                     ///< where the error sits: instances shown per rule
 };
 
 struct InstanceInfo {
   int64_t index = 0;       ///< row in the data file
   std::string id;
   int64_t label = -1;
-  int64_t prediction = 0;  ///< the explained class
+  int64_t prediction = 0;  ///< the class predicted at the input
+  int64_t target = 0;      ///< the explained class
   int64_t tokens = -1;     ///< text: tokens including [CLS] and [SEP]; -1 for images
+  std::optional<double> baseline_entropy;  ///< maximum-entropy baselines: the output entropy at x'
 };
 
 /// One fixed-step IG run of one instance.
@@ -60,13 +68,44 @@ struct StrategyResult {
   double seconds = 0;
 };
 
+/// Where the error sits, per instance: the attributions per feature (texts: token, summed over
+/// the embedding; images: pixel, summed over channels) of an accurate run and of every rule at
+/// the largest n.
+struct FeatureRow {
+  size_t instance = 0;
+  std::vector<std::string> tokens;   ///< texts; empty for images
+  std::vector<int64_t> shape;        ///< images: [H, W]; texts: [T]
+  std::vector<double> picture;       ///< images: the input in grey, [H, W] (for the heat-maps)
+  std::string reference_label;       ///< the accurate run: "adaptive 1%"
+  std::vector<double> reference;     ///< its attributions per feature
+  std::map<std::string, std::vector<double>> fixed;  ///< rule -> attributions at the largest n
+};
+
 struct SweepResults {
   SweepSetup setup;
   std::vector<InstanceInfo> instances;
   std::vector<FixedResult> fixed;
   std::vector<StrategyResult> strategies;
+  std::vector<FeatureRow> features;  ///< one per instance (features.jsonl), when recorded
   double seconds = 0;  ///< wall time of the whole sweep
 };
+
+/// One line of features.jsonl, and back.
+std::string feature_json_line(const FeatureRow& row);
+FeatureRow feature_row_from_json(const nlohmann::json& line);
+
+/// A figure of where the error sits: a page of token rows (texts) or a heat-map (images).
+struct WhereFigure {
+  std::string file;                     ///< file name in the output folder
+  std::string html;                     ///< texts: the page
+  std::vector<int64_t> shape;           ///< images: [H, W]
+  std::vector<double> picture, values;  ///< images: grey input and attributions per pixel
+  std::string title;                    ///< images: the heat-map's title
+};
+
+/// The figures of the `setup.show` instances with the largest relative error at the largest n,
+/// per rule: the accurate attribution, the fixed-step one and their difference.
+std::vector<WhereFigure> where_figures(const SweepResults& results, const nlohmann::json& summary);
 
 std::string fixed_csv_header();
 std::string fixed_csv_row(const SweepResults& results, const FixedResult& row);
@@ -78,6 +117,9 @@ std::string strategy_csv_row(const SweepResults& results, const StrategyResult& 
 /// the files are missing or are not igx sweep's.
 SweepResults read_results(const std::string& directory);
 
+/// 0.05 -> "0.05": tolerances as summary.json's keys and the strategies' labels write them.
+std::string tolerance_key(double tolerance);
+
 /// "0.05" -> "5%" (tolerances as people read them).
 std::string percent(double fraction);
 
@@ -87,8 +129,10 @@ nlohmann::json summarize(const SweepResults& results);
 /// The SVG plots as (file name, document), in the order the page shows them.
 std::vector<std::pair<std::string, std::string>> plots(const SweepResults& results, const nlohmann::json& summary);
 
-/// index.html: the run, the tables of `summary` and the plots (by file name, in that order).
-std::string html_report(const nlohmann::json& summary, const std::vector<std::string>& plot_files);
+/// index.html: the run, the tables of `summary`, the plots (by file name, in that order) and the
+/// figures of where the error sits.
+std::string html_report(const nlohmann::json& summary, const std::vector<std::string>& plot_files,
+                        const std::vector<WhereFigure>& figures = {});
 
 /// A few lines for the terminal: certified fractions and costs per strategy and tolerance.
 std::string terminal_summary(const nlohmann::json& summary);
