@@ -128,6 +128,15 @@ TEST(CompareStepsRequest, FixedRunAndDifferencePerToken) {
   EXPECT_EQ(json["step_count"], "riemann_right:4");
   EXPECT_EQ(json["difference"].size(), example.tokens.size());
   EXPECT_EQ(json["concentration"]["top_10_percent"].get<double>(), compared.concentration[2]);
+  // The page's rows (igx explain's HTML, Python's html()): the explanation, the fixed run, the difference.
+  const std::vector<igx::TextExplanationView> page = igx::text_page_views(explanation);
+  ASSERT_EQ(page.size(), 3u);
+  EXPECT_FALSE(page[1].difference);
+  EXPECT_TRUE(page[2].difference);
+  EXPECT_EQ(page[1].steps, 4);
+  ASSERT_EQ(page[2].scores.size(), compared.difference.size());
+  for (size_t t = 0; t < page[2].scores.size(); ++t) EXPECT_EQ(page[2].scores[t], compared.difference[t]);
+  EXPECT_NEAR(page[2].attribution_sum, compared.report.attribution_sum - example.report.attribution_sum, 1e-12);
 }
 
 TEST(DigScoreRequest, TheScoreReachesThePaths) {
