@@ -21,12 +21,13 @@ print()
 print("| model | threads | internal batch | bare fwd+bwd, median (ms) | igx IG n=50, median (ms) | ratio of medians | ratio of minima |")
 print("|---|---|---|---|---|---|---|")
 for name, bare in sorted(medians.items()):
-    m = re.match(r"BM_BareForwardBackward<(\w+)>/(\d+)/(\d+)", name)
+    m = re.match(r"BM_BareForwardBackward(?:<(\w+)>|_(\w+))/(\d+)/(\d+)", name)
     if not m:
         continue
     ig_name = name.replace("BM_BareForwardBackward", "BM_IntegratedGradients")
     ig = medians[ig_name]
-    batch = "all 400 rows" if m.group(2) == "0" else m.group(2)
-    print(f"| {m.group(1)} | {m.group(3)} | {batch} | {bare:.2f} | {ig:.2f} | {ig / bare:.3f} | {minima[ig_name] / minima[name]:.3f} |")
+    model = m.group(1) or m.group(2)
+    batch = "all 400 rows" if m.group(3) == "0" else m.group(3)
+    print(f"| {model} | {m.group(4)} | {batch} | {bare:.2f} | {ig:.2f} | {ig / bare:.3f} | {minima[ig_name] / minima[name]:.3f} |")
 PY
 rm -f "$json"

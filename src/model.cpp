@@ -4,6 +4,8 @@
 #include <cctype>
 #include <fstream>
 
+#include <torch/csrc/jit/runtime/graph_executor.h>
+
 #include "igx/error.h"
 
 namespace igx {
@@ -77,6 +79,9 @@ std::shared_ptr<TorchScriptModel> TorchScriptModel::load(const std::string& path
                 torch_error_summary(error));
   }
   module->eval();
+  // igx differentiates with respect to inputs only. Parameters that require gradients make
+  // autograd keep activations that only their gradients need; turned off, batches use less memory.
+  for (torch::Tensor parameter : module->parameters()) parameter.requires_grad_(false);
   std::shared_ptr<TorchScriptModel> model(new TorchScriptModel(module, path, method, device));
   if (!model->has_method(method)) throw no_such_method(path, method, *module);
   return model;
@@ -96,7 +101,9 @@ bool TorchScriptModel::has_method(const std::string& method) const {
 
 std::shared_ptr<TorchScriptModel> TorchScriptModel::with_method(const std::string& method) const {
   if (!has_method(method)) throw no_such_method(path_, method, *module_);
-  return std::shared_ptr<TorchScriptModel>(new TorchScriptModel(module_, path_, method, device_));
+  std::shared_ptr<TorchScriptModel> model(new TorchScriptModel(module_, path_, method, device_));
+  model->optimized_execution_ = optimized_execution_;
+  return model;
 }
 
 std::shared_ptr<Model> TorchScriptModel::in_float64() {
@@ -105,7 +112,10 @@ std::shared_ptr<Model> TorchScriptModel::in_float64() {
   try {
     auto copy = std::make_shared<torch::jit::Module>(module_->clone());
     copy->to(torch::kDouble);
-    float64_.reset(new TorchScriptModel(copy, path_, method_, device_));
+    for (torch::Tensor parameter : copy->parameters()) parameter.requires_grad_(false);
+    auto twin = std::shared_ptr<TorchScriptModel>(new TorchScriptModel(copy, path_, method_, device_));
+    twin->optimized_execution_ = optimized_execution_;
+    float64_ = twin;
   } catch (const std::exception&) {
     float64_ = nullptr;  // a module that cannot be cast: its ends stay in its own precision
   }
@@ -128,6 +138,8 @@ torch::Tensor TorchScriptModel::call(const std::string& method, std::vector<torc
 }
 
 torch::Tensor TorchScriptModel::invoke(const std::string& method, std::vector<torch::IValue> arguments) {
+  // The setting is per thread; the guard restores the caller's on return.
+  const torch::jit::GraphOptimizerEnabledGuard executor(optimized_execution_);
   const torch::IValue result = module_->get_method(method)(std::move(arguments));
   if (result.isTensor()) return result.toTensor();
   // Hugging Face models return a dict (ModelOutput) whose "logits" entry is the output.

@@ -1,10 +1,34 @@
 #include "igx/runtime.h"
 
+#include <dlfcn.h>
+
 #include <thread>
 
 #include "igx/error.h"
 
 namespace igx {
+namespace {
+
+// Debian's LibTorch does its matrix products in OpenBLAS, which keeps its own pthread pool (one
+// worker per core) whatever LibTorch's OpenMP pool is set to: with --threads 1 a second core
+// still ran BLAS, and with both pools sized to all cores their idle workers (OpenBLAS's spin on
+// sched_yield) competed with the busy ones for the cores. Sizing OpenBLAS's pool with the same
+// count keeps one thread per core. Nothing happens when the process has another BLAS (MKL follows
+// at::set_num_threads by itself).
+void set_blas_threads(int threads) {
+  using SetThreads = void (*)(int);
+  void* symbol = dlsym(RTLD_DEFAULT, "openblas_set_num_threads");
+  if (symbol == nullptr) {
+    // Loaded privately (RTLD_LOCAL, as Python loads extension modules): look in the library itself.
+    if (void* library = dlopen("libopenblas.so.0", RTLD_LAZY | RTLD_NOLOAD)) {
+      symbol = dlsym(library, "openblas_set_num_threads");
+      dlclose(library);
+    }
+  }
+  if (symbol != nullptr) reinterpret_cast<SetThreads>(symbol)(threads);
+}
+
+}  // namespace
 
 int set_num_threads(int threads) {
   if (threads < 0) {
@@ -12,6 +36,7 @@ int set_num_threads(int threads) {
   }
   if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   at::set_num_threads(threads);
+  set_blas_threads(threads);
   return at::get_num_threads();
 }
 

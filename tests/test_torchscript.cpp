@@ -1,5 +1,6 @@
 // The TorchScript adapter: models exported by tests/models/export_test_models.py.
 #include <gtest/gtest.h>
+#include <torch/csrc/jit/runtime/graph_executor.h>
 
 #include "igx/igx.h"
 #include "test_models.h"
@@ -64,6 +65,27 @@ TEST(TorchScript, LoadErrorsNameTheFileAndMethod) {
   const std::string missing_method = error_of([] { igx::TorchScriptModel::load(model_path("linear3"), "embed"); });
   EXPECT_NE(missing_method.find("no method 'embed'"), std::string::npos) << missing_method;
   EXPECT_NE(missing_method.find("logits_scaled"), std::string::npos) << missing_method;
+}
+
+// igx runs TorchScript unoptimised by default (no re-specialisation per batch shape); either
+// executor gives the same attributions, and a model call leaves the caller's thread setting as
+// it found it.
+TEST(TorchScript, ExecutorSettingChangesNothingButSpeed) {
+  auto model = igx::TorchScriptModel::load(model_path("mlp"));
+  EXPECT_FALSE(model->optimized_execution());
+  torch::manual_seed(4);
+  const torch::Tensor inputs = torch::randn({3, 8});
+  const auto options = IgOptions().n_steps(20).internal_batch_size(7);
+  const bool caller_setting = torch::jit::getGraphExecutorOptimize();
+  const auto plain = igx::integrated_gradients(*model, inputs, options);
+  EXPECT_EQ(torch::jit::getGraphExecutorOptimize(), caller_setting);
+  model->set_optimized_execution(true);
+  EXPECT_TRUE(model->with_method("forward")->optimized_execution());
+  torch::jit::setGraphExecutorOptimize(false);
+  const auto optimized = igx::integrated_gradients(*model, inputs, options);
+  EXPECT_FALSE(torch::jit::getGraphExecutorOptimize());
+  torch::jit::setGraphExecutorOptimize(caller_setting);
+  EXPECT_TRUE(torch::allclose(plain.values, optimized.values, 1e-6, 1e-7));
 }
 
 TEST(TorchScript, TupleOutputIsRejected) {

@@ -76,11 +76,20 @@ class TorchScriptModel : public Model {
   /// Calls another exported method (e.g. "embed"), expecting a tensor back.
   torch::Tensor call(const std::string& method, std::vector<torch::IValue> arguments);
   bool has_method(const std::string& method) const;
-  /// A model over the same module that runs `method` instead.
+  /// A model over the same module that runs `method` instead (with the same executor setting).
   std::shared_ptr<TorchScriptModel> with_method(const std::string& method) const;
+  /// Whether TorchScript's optimising executor runs the module (default: no). It profiles and
+  /// re-specialises the graph for every new input shape, and igx's batches change shape from
+  /// call to call (a path's last partial batch, adaptive rounds, texts of other lengths): each new
+  /// shape cost several slower calls. Unoptimised, the interpreter runs the graph as written,
+  /// with LibTorch's autograd; on the CPU the steady-state speed is the same
+  /// (docs/benchmarks.md). Turn it on for a model that gains from TorchScript's fusers.
+  void set_optimized_execution(bool optimized) { optimized_execution_ = optimized; }
+  bool optimized_execution() const { return optimized_execution_; }
   const std::string& path() const { return path_; }
   /// A copy of the module with float64 parameters (made on first use and kept: it costs twice
-  /// the float32 parameters' memory), running the same method; nullptr when the copy fails.
+  /// the float32 parameters' memory), running the same method with the same executor setting;
+  /// nullptr when the copy fails.
   std::shared_ptr<Model> in_float64() override;
 
  private:
@@ -93,6 +102,7 @@ class TorchScriptModel : public Model {
   torch::Device device_;
   std::shared_ptr<Model> float64_;
   bool float64_tried_ = false;
+  bool optimized_execution_ = false;
 };
 
 }  // namespace igx

@@ -7,8 +7,9 @@
 
 namespace igx {
 
-/// Sets LibTorch's intra-op thread count; 0 means all cores (Debian's LibTorch starts with 1).
-/// Returns the count now in force.
+/// Sets LibTorch's intra-op thread count and, when the process runs OpenBLAS, OpenBLAS's thread
+/// pool to the same count (it otherwise keeps one thread per core whatever LibTorch is told);
+/// 0 means all cores (Debian's LibTorch starts with 1). Returns the count now in force.
 int set_num_threads(int threads = 0);
 
 /// Parses "cpu", "cuda" or "cuda:N"; throws igx::Error for anything else or when CUDA is asked

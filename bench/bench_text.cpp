@@ -1,0 +1,134 @@
+// Text-path timing: igx::explain_text on texts of the spam test split, one text at a time, at
+// several internal batch sizes, fixed Gauss-Legendre steps and adaptive integration. Writes JSON
+// (timings, token ids, targets, attributions) that bench/compare_captum.py compares with Captum.
+//
+//   build/bench/bench_text --texts 20 --batch-sizes 16,50,256 --threads 1 --out text.json
+//
+// Every configuration first explains one text untimed (the TorchScript executor specialises on
+// the first shapes it sees); the time of that first call is reported apart as "first_seconds".
+#include <CLI/CLI.hpp>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "igx/datasets.h"
+#include "igx/igx.h"
+#include "igx/text.h"
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// CPU time of the whole process: on a loaded machine, with one thread, a steadier measure of the
+// work done than the wall clock.
+double process_cpu_seconds() {
+  timespec now{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
+}
+
+struct Config {
+  std::string name;  // "fixed" or "adaptive"
+  int64_t batch_size;
+  igx::IgOptions options;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app("igx text-path benchmark (explain_text, one text at a time)");
+  int64_t count = 20, steps = 50, repeats = 1;
+  int threads = 1;
+  double tolerance = 0.01;
+  std::vector<int64_t> batch_sizes = {16, 50, 256};
+  std::vector<std::string> strategies = {"fixed", "adaptive"};
+  std::string model = "spam-transformer", out;
+  app.add_option("--texts", count, "Texts, spread evenly over the test split")->capture_default_str();
+  app.add_option("--steps", steps, "Gauss-Legendre nodes of the fixed strategy")->capture_default_str();
+  app.add_option("--batch-sizes", batch_sizes, "Internal batch sizes (0 = igx's automatic choice)")->delimiter(',');
+  app.add_option("--strategies", strategies, "fixed, adaptive")->delimiter(',');
+  app.add_option("--tolerance", tolerance, "Adaptive: relative error to certify")->capture_default_str();
+  app.add_option("--threads", threads, "CPU threads (0 = all cores)")->capture_default_str();
+  app.add_option("--repeats", repeats, "Timed passes over the texts")->capture_default_str();
+  app.add_option("--model", model, "Text bundle")->capture_default_str();
+  app.add_option("--out", out, "JSON result file (default: stdout)");
+  CLI11_PARSE(app, argc, argv);
+
+  igx::set_num_threads(threads);
+  const auto load_start = std::chrono::steady_clock::now();
+  igx::TextClassifier classifier = igx::TextClassifier::load(igx::find_bundle(model));
+  const double load_seconds = seconds_since(load_start);
+  const igx::TextDataset data = igx::read_spam_split(igx::find_data_directory());
+  std::vector<std::string> texts;
+  for (int64_t k = 0; k < count; ++k) texts.push_back(data.texts[k * static_cast<int64_t>(data.size()) / count]);
+
+  std::vector<Config> configs;
+  for (const std::string& strategy : strategies) {
+    for (int64_t batch : batch_sizes) {
+      igx::IgOptions options = igx::IgOptions().internal_batch_size(batch);
+      if (strategy == "fixed") {
+        options.strategy(igx::Strategy::Fixed).n_steps(steps).method(igx::Rule::GaussLegendre);
+      } else if (strategy == "adaptive") {
+        options.strategy(igx::Strategy::IntervalAdaptive).tolerance(tolerance);
+      } else {
+        std::cerr << "unknown strategy " << strategy << "\n";
+        return 1;
+      }
+      configs.push_back({strategy, batch, options});
+    }
+  }
+
+  nlohmann::json result = {{"model", model}, {"threads", igx::set_num_threads(threads)}, {"steps", steps},
+                           {"tolerance", tolerance}, {"load_seconds", load_seconds}};
+  nlohmann::json runs = nlohmann::json::array();
+  for (const Config& config : configs) {
+    nlohmann::json run = {{"strategy", config.name}, {"batch_size", config.batch_size}};
+    const auto first_start = std::chrono::steady_clock::now();
+    const double first_cpu_start = process_cpu_seconds();
+    igx::explain_text(classifier, {texts.front()}, "gausslegendre", config.options);
+    run["first_seconds"] = seconds_since(first_start);
+    run["first_cpu_seconds"] = process_cpu_seconds() - first_cpu_start;
+    std::vector<double> totals, cpu_totals;
+    nlohmann::json examples = nlohmann::json::array();
+    for (int64_t repeat = 0; repeat < repeats; ++repeat) {
+      double total = 0, cpu_total = 0;
+      for (const std::string& text : texts) {
+        const auto start = std::chrono::steady_clock::now();
+        const double cpu_start = process_cpu_seconds();
+        const igx::TextExplanation explanation = igx::explain_text(classifier, {text}, "gausslegendre", config.options);
+        total += seconds_since(start);
+        cpu_total += process_cpu_seconds() - cpu_start;
+        if (repeat + 1 < repeats) continue;
+        const igx::ExampleReport& report = explanation.attribution.examples[0];
+        const torch::Tensor values = explanation.attribution.values[0].to(torch::kDouble).contiguous();
+        examples.push_back({{"ids", explanation.batch.encodings[0].ids},
+                            {"target", report.target},
+                            {"steps", report.steps},
+                            {"delta", report.delta},
+                            {"certified", report.certified.value_or(false)},
+                            {"shape", values.sizes().vec()},
+                            {"attributions", std::vector<double>(values.data_ptr<double>(),
+                                                                 values.data_ptr<double>() + values.numel())}});
+      }
+      totals.push_back(total);
+      cpu_totals.push_back(cpu_total);
+    }
+    run["seconds"] = totals;
+    run["cpu_seconds"] = cpu_totals;
+    run["examples"] = examples;
+    runs.push_back(run);
+  }
+  result["runs"] = runs;
+  if (out.empty()) {
+    std::cout << result.dump() << "\n";
+  } else {
+    std::ofstream(out) << result.dump() << "\n";
+  }
+  return 0;
+}

@@ -1,0 +1,171 @@
+#!/usr/bin/python3
+"""igx against Captum on the shipped spam-transformer: the same TorchScript model, the same texts
+(spread over the test split, one at a time), [PAD] baseline with [CLS]/[SEP] kept, logit of the
+predicted class, Gauss-Legendre n = 50, at several internal batch sizes; plus igx's adaptive
+integration certified to 1 %. Prints a Markdown table of seconds for all texts and the ratios.
+
+    bench/compare_captum_text.py [--build build] [--texts 20] [--batch-sizes 16,50,256] [--threads 1]
+                            [--repeats 3] [--captum .cache/captum]
+
+igx runs in a subprocess (build/bench/bench_text); Captum (github.com/pytorch/captum, imported
+from its source folder: `--captum DIR` or $CAPTUM_DIR, which holds the `captum` package) runs in
+this process when it is importable; otherwise only igx's part is printed. The passes alternate
+(igx, Captum, igx, Captum, ...) so that load on a shared machine hits both alike; the table gives
+the median over passes. Attributions of both are compared (largest absolute difference).
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_captum(folder):
+    for candidate in [folder, os.environ.get("CAPTUM_DIR"), str(ROOT / ".cache" / "captum")]:
+        if candidate and (Path(candidate) / "captum").is_dir():
+            sys.path.insert(0, candidate)
+            break
+    try:
+        from captum.attr import IntegratedGradients  # noqa: F401
+        return IntegratedGradients
+    except Exception as error:  # noqa: BLE001 - any import failure means: no Captum here
+        print(f"compare_captum: Captum is not importable ({error}); igx only", file=sys.stderr)
+        return None
+
+
+def run_igx(args, batch_sizes, strategies):
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        command = [str(Path(args.build) / "bench" / "bench_text"), "--texts", str(args.texts), "--threads",
+                   str(args.threads), "--steps", str(args.steps), "--tolerance", str(args.tolerance),
+                   "--batch-sizes", ",".join(map(str, batch_sizes)), "--strategies", ",".join(strategies),
+                   "--out", out.name]
+        subprocess.run(command, check=True)
+        return json.load(open(out.name))
+
+
+class CaptumRunner:
+    def __init__(self, integrated_gradients, args):
+        import torch
+        self.torch = torch
+        torch.set_num_threads(args.threads if args.threads > 0 else os.cpu_count())
+        bundle = ROOT / "models" / "spam-transformer"
+        config = json.load(open(bundle / "igx.json"))
+        self.special = config["special_tokens"]
+        self.model = torch.jit.load(str(bundle / "model.pt"))
+        self.model.eval()
+        self.ig = integrated_gradients(lambda embeds, mask: self.model.forward_embeds(embeds, mask))
+        self.steps = args.steps
+
+    def explain(self, ids, batch_size):
+        torch = self.torch
+        ids = torch.tensor([ids], dtype=torch.long)
+        mask = torch.ones_like(ids)
+        with torch.no_grad():
+            target = int(self.model.forward(ids, mask).argmax(1))
+            inputs = self.model.embed(ids)
+            ordinary = (ids != self.special["cls"]) & (ids != self.special["sep"])
+            baselines = self.model.embed(torch.where(ordinary, torch.full_like(ids, self.special["pad"]), ids))
+        attributions, delta = self.ig.attribute(inputs, baselines=baselines, additional_forward_args=(mask,),
+                                                target=target, n_steps=self.steps, method="gausslegendre",
+                                                internal_batch_size=batch_size, return_convergence_delta=True)
+        return target, attributions[0].detach().double(), float(delta)
+
+    def run(self, texts, batch_size):
+        self.explain(texts[0]["ids"], batch_size)  # the executor's first shapes, as igx's first call
+        total, cpu_total, outputs = 0.0, 0.0, []
+        for text in texts:
+            start, cpu_start = time.perf_counter(), time.process_time()
+            outputs.append(self.explain(text["ids"], batch_size))
+            total += time.perf_counter() - start
+            cpu_total += time.process_time() - cpu_start
+        return total, cpu_total, outputs
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--build", default=str(ROOT / "build"))
+    parser.add_argument("--texts", type=int, default=20)
+    parser.add_argument("--batch-sizes", default="16,50,256")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--steps", type=int, default=50)
+    parser.add_argument("--tolerance", type=float, default=0.01)
+    parser.add_argument("--repeats", type=int, default=3, help="alternating passes of igx and Captum")
+    parser.add_argument("--captum", default=None, help="folder holding Captum's `captum` package")
+    parser.add_argument("--no-adaptive", action="store_true", help="leave out igx's adaptive runs")
+    args = parser.parse_args()
+    batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
+    strategies = ["fixed"] + ([] if args.no_adaptive else ["adaptive"])
+
+    integrated_gradients = load_captum(args.captum)
+    captum = CaptumRunner(integrated_gradients, args) if integrated_gradients else None
+
+    # Wall-clock and process CPU seconds per configuration and pass. With one thread on a loaded
+    # machine the CPU time measures the work; the wall clock adds the waiting for a core.
+    igx_times, igx_cpu, captum_times, captum_cpu, igx_last, captum_last = {}, {}, {}, {}, None, {}
+    for _ in range(args.repeats):
+        igx_last = run_igx(args, batch_sizes, strategies)
+        for run in igx_last["runs"]:
+            igx_times.setdefault((run["strategy"], run["batch_size"]), []).append(run["seconds"][0])
+            igx_cpu.setdefault((run["strategy"], run["batch_size"]), []).append(run["cpu_seconds"][0])
+        if captum:
+            texts = igx_last["runs"][0]["examples"]
+            for batch in batch_sizes:
+                seconds, cpu_seconds, outputs = captum.run(texts, batch if batch else 256)
+                captum_times.setdefault(batch, []).append(seconds)
+                captum_cpu.setdefault(batch, []).append(cpu_seconds)
+                captum_last[batch] = outputs
+
+    import numpy as np
+    runs = {(r["strategy"], r["batch_size"]): r for r in igx_last["runs"]}
+    print(f"spam-transformer, {args.texts} test texts one at a time, {igx_last['threads']} thread(s), "
+          f"{args.repeats} alternating passes (medians); load average {os.getloadavg()[0]:.1f}, "
+          f"{os.cpu_count()} CPUs")
+    print()
+    print(f"| internal batch rows | igx fixed n={args.steps} | Captum n={args.steps} | igx / Captum | "
+          f"max \\|igx − Captum\\| | igx adaptive {100 * args.tolerance:g} % | adaptive / Captum | "
+          "evaluations/text | certified |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    median = statistics.median
+
+    def pair(wall, cpu):  # "wall s (CPU s)"
+        return f"{wall:.2f} ({cpu:.2f})"
+
+    for batch in batch_sizes:
+        fixed, fixed_cpu = median(igx_times[("fixed", batch)]), median(igx_cpu[("fixed", batch)])
+        cells = [str(batch) if batch else "auto", pair(fixed, fixed_cpu)]
+        reference = reference_cpu = None
+        if captum and batch in captum_times:
+            reference, reference_cpu = median(captum_times[batch]), median(captum_cpu[batch])
+            largest = 0.0
+            for example, (target, values, _) in zip(runs[("fixed", batch)]["examples"], captum_last[batch]):
+                assert example["target"] == target, "igx and Captum explain different classes"
+                ours = np.array(example["attributions"]).reshape(example["shape"])
+                largest = max(largest, float(np.abs(ours - values.numpy()).max()))
+            cells += [pair(reference, reference_cpu), pair(fixed / reference, fixed_cpu / reference_cpu), f"{largest:.1e}"]
+        else:
+            cells += ["–", "–", "–"]
+        if ("adaptive", batch) in runs:
+            examples = runs[("adaptive", batch)]["examples"]
+            adaptive, adaptive_cpu = median(igx_times[("adaptive", batch)]), median(igx_cpu[("adaptive", batch)])
+            cells += [pair(adaptive, adaptive_cpu),
+                      pair(adaptive / reference, adaptive_cpu / reference_cpu) if reference else "–",
+                      f"{statistics.mean(e['steps'] for e in examples):.1f}",
+                      f"{sum(e['certified'] for e in examples)}/{len(examples)}"]
+        else:
+            cells += ["–", "–", "–", "–"]
+        print("| " + " | ".join(cells) + " |")
+    print()
+    print("Cells: wall-clock seconds for all texts (process CPU seconds in brackets); ratios of the same.")
+    print()
+    firsts = ", ".join(f"{r['strategy']} batch {r['batch_size']}: {r['first_seconds']:.2f} s" for r in igx_last["runs"])
+    print(f"igx model load {igx_last['load_seconds']:.2f} s; first (untimed) text per configuration: {firsts}")
+
+
+if __name__ == "__main__":
+    main()
