@@ -11,6 +11,7 @@
 
 #include <thread>
 
+#include "igx/bundle.h"
 #include "igx/igx.h"
 
 namespace {
@@ -81,7 +82,8 @@ void BM_IntegratedGradients(benchmark::State& state) {
   igx::set_num_threads(static_cast<int>(state.range(1)));
   auto model = make_model<Net>();
   const torch::Tensor inputs = make_inputs();
-  const auto options = igx::IgOptions().n_steps(kSteps).internal_batch_size(state.range(0));
+  const auto options = igx::IgOptions().n_steps(kSteps).internal_batch_size(state.range(0))
+                           .batch_sizing(igx::BatchSizing::Fixed);  // the bare loop's batches
   for (auto _ : state) benchmark::DoNotOptimize(igx::integrated_gradients(model, inputs, options).values);
   state.counters["rows"] = static_cast<double>(kExamples * kSteps);
 }
@@ -128,7 +130,8 @@ void BM_IntegratedGradients_Text(benchmark::State& state) {
   igx::set_num_threads(static_cast<int>(state.range(1)));
   auto model = text_model();
   const torch::Tensor inputs = text_inputs();
-  const auto options = igx::IgOptions().n_steps(kSteps).internal_batch_size(state.range(0));
+  const auto options = igx::IgOptions().n_steps(kSteps).internal_batch_size(state.range(0))
+                           .batch_sizing(igx::BatchSizing::Fixed);  // the bare loop's batches
   for (auto _ : state) benchmark::DoNotOptimize(igx::integrated_gradients(*model, inputs, options, {text_mask()}).values);
   state.counters["rows"] = static_cast<double>(kExamples * kSteps);
 }

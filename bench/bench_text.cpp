@@ -1,11 +1,13 @@
-// Text-path timing: igx::explain_text on texts of the spam test split, one text at a time, at
-// several internal batch sizes, fixed Gauss-Legendre steps and adaptive integration. Writes JSON
-// (timings, token ids, targets, attributions) that bench/compare_captum.py compares with Captum.
+// Text-path timing: igx::explain_text on texts of the spam test split, one text at a time (or
+// all in one call with --together, padded to the longest as `igx explain T1 T2 ...` does), at
+// several internal batch sizes (fixed; 0 = automatic sizing up to 256 rows, the CLI's default),
+// with fixed Gauss-Legendre steps and adaptive integration. Writes JSON (timings, token ids,
+// targets, attributions) that bench/compare_captum.py compares with Captum.
 //
-//   build/bench/bench_text --texts 20 --batch-sizes 16,50,256 --threads 1 --out text.json
+//   build/bench/bench_text --texts 20 --batch-sizes 16,50,256,0 --threads 1 --out text.json
 //
-// Every configuration first explains one text untimed (the TorchScript executor specialises on
-// the first shapes it sees); the time of that first call is reported apart as "first_seconds".
+// Every configuration first explains one text untimed; the time of that first call is reported
+// apart ("first_seconds"): it shows what the first shapes a model sees cost.
 #include <CLI/CLI.hpp>
 #include <torch/torch.h>
 
@@ -51,7 +53,9 @@ int main(int argc, char** argv) {
   std::string model = "spam-transformer", out;
   app.add_option("--texts", count, "Texts, spread evenly over the test split")->capture_default_str();
   app.add_option("--steps", steps, "Gauss-Legendre nodes of the fixed strategy")->capture_default_str();
-  app.add_option("--batch-sizes", batch_sizes, "Internal batch sizes (0 = igx's automatic choice)")->delimiter(',');
+  bool together = false;
+  app.add_option("--batch-sizes", batch_sizes, "Internal batch sizes (0 = automatic, at most 256)")->delimiter(',');
+  app.add_flag("--together", together, "Explain all texts in one call instead of one at a time");
   app.add_option("--strategies", strategies, "fixed, adaptive")->delimiter(',');
   app.add_option("--tolerance", tolerance, "Adaptive: relative error to certify")->capture_default_str();
   app.add_option("--threads", threads, "CPU threads (0 = all cores)")->capture_default_str();
@@ -71,7 +75,8 @@ int main(int argc, char** argv) {
   std::vector<Config> configs;
   for (const std::string& strategy : strategies) {
     for (int64_t batch : batch_sizes) {
-      igx::IgOptions options = igx::IgOptions().internal_batch_size(batch);
+      igx::IgOptions options = batch > 0 ? igx::IgOptions().internal_batch_size(batch).batch_sizing(igx::BatchSizing::Fixed)
+                                         : igx::IgOptions().internal_batch_size(256).batch_sizing(igx::BatchSizing::Automatic);
       if (strategy == "fixed") {
         options.strategy(igx::Strategy::Fixed).n_steps(steps).method(igx::Rule::GaussLegendre);
       } else if (strategy == "adaptive") {
@@ -85,6 +90,7 @@ int main(int argc, char** argv) {
   }
 
   nlohmann::json result = {{"model", model}, {"threads", igx::set_num_threads(threads)}, {"steps", steps},
+                           {"together", together},
                            {"tolerance", tolerance}, {"load_seconds", load_seconds}};
   nlohmann::json runs = nlohmann::json::array();
   for (const Config& config : configs) {
@@ -95,26 +101,40 @@ int main(int argc, char** argv) {
     run["first_seconds"] = seconds_since(first_start);
     run["first_cpu_seconds"] = process_cpu_seconds() - first_cpu_start;
     std::vector<double> totals, cpu_totals;
+    int64_t batches = 0, rows = 0;  // model calls and gradient rows of the last pass
     nlohmann::json examples = nlohmann::json::array();
     for (int64_t repeat = 0; repeat < repeats; ++repeat) {
       double total = 0, cpu_total = 0;
-      for (const std::string& text : texts) {
+      const std::vector<std::vector<std::string>> calls =
+          together ? std::vector<std::vector<std::string>>{texts} : [&] {
+            std::vector<std::vector<std::string>> single;
+            for (const std::string& text : texts) single.push_back({text});
+            return single;
+          }();
+      for (const std::vector<std::string>& call : calls) {
         const auto start = std::chrono::steady_clock::now();
         const double cpu_start = process_cpu_seconds();
-        const igx::TextExplanation explanation = igx::explain_text(classifier, {text}, "gausslegendre", config.options);
+        const igx::TextExplanation explanation = igx::explain_text(classifier, call, "gausslegendre", config.options);
         total += seconds_since(start);
         cpu_total += process_cpu_seconds() - cpu_start;
         if (repeat + 1 < repeats) continue;
-        const igx::ExampleReport& report = explanation.attribution.examples[0];
-        const torch::Tensor values = explanation.attribution.values[0].to(torch::kDouble).contiguous();
-        examples.push_back({{"ids", explanation.batch.encodings[0].ids},
-                            {"target", report.target},
-                            {"steps", report.steps},
-                            {"delta", report.delta},
-                            {"certified", report.certified.value_or(false)},
-                            {"shape", values.sizes().vec()},
-                            {"attributions", std::vector<double>(values.data_ptr<double>(),
-                                                                 values.data_ptr<double>() + values.numel())}});
+        batches += explanation.attribution.counts.batches;
+        rows += explanation.attribution.counts.gradient_rows;
+        for (size_t b = 0; b < call.size(); ++b) {
+          const igx::ExampleReport& report = explanation.attribution.examples[b];
+          // Each text's own tokens (a call with several texts pads them to the longest).
+          const int64_t length = static_cast<int64_t>(explanation.batch.encodings[b].ids.size());
+          const torch::Tensor values =
+              explanation.attribution.values[static_cast<int64_t>(b)].narrow(0, 0, length).to(torch::kDouble).contiguous();
+          examples.push_back({{"ids", explanation.batch.encodings[b].ids},
+                              {"target", report.target},
+                              {"steps", report.steps},
+                              {"delta", report.delta},
+                              {"certified", report.certified.value_or(false)},
+                              {"shape", values.sizes().vec()},
+                              {"attributions", std::vector<double>(values.data_ptr<double>(),
+                                                                   values.data_ptr<double>() + values.numel())}});
+        }
       }
       totals.push_back(total);
       cpu_totals.push_back(cpu_total);
@@ -122,6 +142,8 @@ int main(int argc, char** argv) {
     run["seconds"] = totals;
     run["cpu_seconds"] = cpu_totals;
     run["examples"] = examples;
+    run["batches"] = batches;
+    run["gradient_rows"] = rows;
     runs.push_back(run);
   }
   result["runs"] = runs;

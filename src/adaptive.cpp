@@ -222,7 +222,7 @@ Attribution integrate_adaptively(Model& model, const torch::Tensor& inputs, cons
   const int64_t batch_size = inputs.size(0);
   const torch::ScalarType dtype = inputs.scalar_type();
   const torch::Tensor baselines = options.baseline().resolve(inputs);
-  Integrator integrator(model, extras, options.output(), options.internal_batch_size());
+  Integrator integrator(model, extras, options.output(), options.internal_batch_size(), options.batch_sizing());
   set_targets(integrator, options.target(), options.output(), inputs, false);
 
   std::vector<ExampleState> states(static_cast<size_t>(batch_size), ExampleState(dtype, options.output()));

@@ -89,7 +89,7 @@ std::optional<Float64Ends> float64_ends(Model& model, const torch::Tensor& input
   const int64_t batch_size = inputs.size(0);
   const torch::Tensor examples = torch::arange(batch_size, torch::kLong);
   const torch::Tensor both = torch::cat({examples, examples});
-  Integrator integrator(*twin, float64_extras, options.output(), options.internal_batch_size());
+  Integrator integrator(*twin, float64_extras, options.output(), options.internal_batch_size(), options.batch_sizing());
   torch::Tensor outputs;
   try {
     outputs = integrator.outputs(torch::cat({inputs, baselines}).to(torch::kDouble), both);

@@ -78,7 +78,7 @@ Attribution integrate_by_doubling(Model& model, const torch::Tensor& inputs, con
   const torch::ScalarType dtype = inputs.scalar_type();
   const torch::Tensor baselines = options.baseline().resolve(inputs);
   const torch::Tensor examples = torch::arange(batch_size, torch::kLong);
-  Integrator integrator(model, extras, options.output(), options.internal_batch_size());
+  Integrator integrator(model, extras, options.output(), options.internal_batch_size(), options.batch_sizing());
   // F at the end the rule lacks comes from one forward pass (F(x) also from finding the class).
   const bool has_input_node = rule != Rule::RiemannLeft;
   std::vector<double> output_input = set_targets(integrator, options.target(), options.output(), inputs, !has_input_node);

@@ -155,7 +155,7 @@ const std::vector<std::pair<ExplainOptionInfo, OptionCodec>>& options_with_codec
           o.initial_intervals = parse_integer("initial-intervals", v, 1);
         },
         [](const ExplainOptions& o) { return optional_json(o.initial_intervals); }}},
-      {Info{"batch-size", "B", "256", "Most rows per forward+backward (bounds memory); 0 = no bound"},
+      {Info{"batch-size", "B", "256", "Most rows per forward+backward (bounds memory; on the CPU igx picks fewer when a row is large); 0 = no bound"},
        {[](ExplainOptions& o, const std::string& v) { o.batch_size = parse_integer("batch-size", v, 0); },
         [](const ExplainOptions& o) { return optional_json(o.batch_size); }}},
       {Info{"anchors", "M", "30", "DIG: anchor words per token (m)"},

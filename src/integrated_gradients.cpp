@@ -120,7 +120,7 @@ Attribution integrated_gradients(Model& model, const torch::Tensor& inputs, cons
   const std::optional<size_t> input_node = node_at(quadrature, 1.0);
   const std::optional<size_t> baseline_node = node_at(quadrature, 0.0);
 
-  Integrator integrator(model, extras, options.output(), options.internal_batch_size());
+  Integrator integrator(model, extras, options.output(), options.internal_batch_size(), options.batch_sizing());
   // F(x) comes from the path when the rule has a node at 1, unless the predicted class must be
   // known first: then the forward pass that finds it gives F(x) too.
   const std::vector<double> output_input =

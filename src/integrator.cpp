@@ -1,6 +1,12 @@
 #include "igx/integrator.h"
 
+#include <c10/core/Allocator.h>
+#include <c10/util/ThreadLocalDebugInfo.h>
+
+#include <fstream>
 #include <limits>
+#include <optional>
+#include <string>
 
 #include "igx/cancellation.h"
 #include "igx/error.h"
@@ -8,6 +14,31 @@
 
 namespace igx {
 namespace {
+
+// The first batch of Automatic sizing: small enough for any model's memory, large enough that a
+// row's share of per-call allocations is small.
+constexpr int64_t kMeasuredRows = 16;
+
+// Counts the bytes LibTorch's allocators hand out on this thread while it is installed, and
+// their peak. LibTorch reports every allocation and free to the thread's memory-reporting hook
+// (the one its profiler uses); igx installs this one only while no profiler is.
+// No `override`: LibTorch 1.13 passes the totals as int64_t, 2.x as size_t; one of the two
+// overloads overrides.
+class PeakMemory final : public c10::MemoryReportingInfoBase {
+ public:
+  void reportMemoryUsage(void*, int64_t bytes, int64_t, int64_t, c10::Device) { add(bytes); }
+  void reportMemoryUsage(void*, int64_t bytes, size_t, size_t, c10::Device) { add(bytes); }
+  bool memoryProfilingEnabled() const { return true; }
+  int64_t peak() const { return peak_; }
+
+ private:
+  void add(int64_t bytes) {
+    current_ += bytes;
+    peak_ = std::max(peak_, current_);
+  }
+  int64_t current_ = 0;
+  int64_t peak_ = 0;
+};
 
 // A run of consecutive points of one job that shares a batch with other runs.
 struct Piece {
@@ -46,7 +77,40 @@ int64_t row_limit(int64_t internal_batch_size) {
   return internal_batch_size == 0 ? std::numeric_limits<int64_t>::max() : internal_batch_size;
 }
 
+// Sysfs cache size: "32768K", "2M" or plain bytes.
+int64_t parse_cache_size(const std::string& text) {
+  size_t used = 0;
+  const int64_t value = std::stoll(text, &used);
+  const char unit = used < text.size() ? text[used] : ' ';
+  return unit == 'K' ? value << 10 : unit == 'M' ? value << 20 : unit == 'G' ? value << 30 : value;
+}
+
 }  // namespace
+
+int64_t last_level_cache_bytes() {
+  static const int64_t bytes = [] {
+    int64_t largest = 0;
+    for (int index = 0; index < 8; ++index) {
+      std::ifstream file("/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(index) + "/size");
+      std::string text;
+      if (!(file >> text)) continue;
+      try {
+        largest = std::max(largest, parse_cache_size(text));
+      } catch (const std::exception&) {
+      }
+    }
+    return largest > 0 ? largest : int64_t{32} << 20;
+  }();
+  return bytes;
+}
+
+int64_t rows_fitting(int64_t bytes_per_row, int64_t cache_bytes, int64_t max_rows) {
+  const int64_t fitting = std::max<int64_t>(1, cache_bytes / std::max<int64_t>(bytes_per_row, 1));
+  if (fitting >= max_rows) return max_rows;
+  int64_t rows = 1;
+  while (rows * 2 <= fitting) rows *= 2;
+  return rows;
+}
 
 void check_model_output(const torch::Tensor& outputs, int64_t rows, const Model& model) {
   if (!outputs.defined() || (outputs.dim() != 1 && outputs.dim() != 2) || outputs.size(0) != rows) {
@@ -58,11 +122,18 @@ void check_model_output(const torch::Tensor& outputs, int64_t rows, const Model&
   require_floating(outputs, model.describe() + " output");
 }
 
-Integrator::Integrator(Model& model, ExtraInputs extras, OutputKind output, int64_t internal_batch_size)
+Integrator::Integrator(Model& model, ExtraInputs extras, OutputKind output, int64_t internal_batch_size,
+                       BatchSizing sizing)
     : model_(model),
       extras_(std::move(extras)),
       output_(output),
-      max_rows_(row_limit(internal_batch_size)) {}
+      max_rows_(row_limit(internal_batch_size)),
+      sizing_(model.device().is_cpu() ? sizing : BatchSizing::Fixed) {}
+
+int64_t Integrator::gradient_batch_rows() const {
+  if (sizing_ == BatchSizing::Fixed) return max_rows_;
+  return chosen_rows_ > 0 ? chosen_rows_ : std::min(max_rows_, kMeasuredRows);
+}
 
 std::vector<PathResult> Integrator::integrate(const std::vector<PathJob>& jobs) {
   if (!targets_.defined()) throw Error("Integrator::integrate: the targets are not set yet");
@@ -91,14 +162,27 @@ std::vector<PathResult> Integrator::integrate(const std::vector<PathJob>& jobs) 
     }
     const torch::Tensor examples = torch::tensor(example_of_row, torch::kLong);
     points = points.to(model_.device()).requires_grad_(true);
+    const ExtraInputs extras = rows_of(extras_, examples);
 
-    torch::Tensor outputs = call_model(model_, points, rows_of(extras_, examples));
+    // Automatic sizing measures the first batch's memory (unless a profiler holds the hook).
+    const bool measure = sizing_ == BatchSizing::Automatic && chosen_rows_ == 0 &&
+                         c10::ThreadLocalDebugInfo::get(c10::DebugInfoKind::PROFILER_STATE) == nullptr;
+    const auto memory = measure ? std::make_shared<PeakMemory>() : nullptr;
+    std::optional<c10::DebugInfoGuard> memory_hook;
+    if (measure) memory_hook.emplace(c10::DebugInfoKind::PROFILER_STATE, memory);
+    torch::Tensor outputs = call_model(model_, points, extras);
     check_model_output(outputs, batch_rows, model_);
     check_targets_once(outputs);
-    const torch::Tensor values = select_output(outputs, targets_.index_select(0, examples), output_);
+    torch::Tensor values = select_output(outputs, targets_.index_select(0, examples), output_);
     // Rows are independent, so the gradient of the sum is each row's own gradient.
     const torch::Tensor gradients = torch::autograd::grad({values.sum()}, {points})[0].detach();
-    const torch::Tensor values_cpu = values.detach().to(torch::kCPU, torch::kDouble).contiguous();
+    values = values.detach();
+    if (measure) {
+      memory_hook.reset();
+      bytes_per_row_ = (memory->peak() + batch_rows - 1) / batch_rows;
+      chosen_rows_ = rows_fitting(bytes_per_row_, last_level_cache_bytes(), max_rows_);
+    }
+    const torch::Tensor values_cpu = values.to(torch::kCPU, torch::kDouble).contiguous();
     const double* value_data = values_cpu.data_ptr<double>();
     const torch::Tensor magnitudes_cpu =
         outputs.detach().abs().reshape({batch_rows, -1}).amax(1).to(torch::kCPU, torch::kDouble).contiguous();
@@ -153,11 +237,11 @@ std::vector<PathResult> Integrator::integrate(const std::vector<PathJob>& jobs) 
   for (size_t j = 0; j < jobs.size(); ++j) {
     const int64_t size = jobs[j].path->size();
     for (int64_t begin = 0; begin < size;) {
-      const int64_t take = std::min(size - begin, max_rows_ - batch_rows);
+      const int64_t take = std::min(size - begin, gradient_batch_rows() - batch_rows);
       batch.push_back({j, begin, begin + take});
       batch_rows += take;
       begin += take;
-      if (batch_rows == max_rows_) flush();
+      if (batch_rows == gradient_batch_rows()) flush();
     }
   }
   flush();

@@ -8,6 +8,7 @@
 
 namespace {
 
+using igx::BatchSizing;
 using igx::IgOptions;
 using igx::Rule;
 using torch::indexing::Slice;
@@ -106,18 +107,50 @@ TEST(IntegratedGradients, InternalBatchSizeDoesNotChangeTheResult) {
   auto model = igx_test::as_model(mlp);
   torch::manual_seed(2);
   const torch::Tensor inputs = torch::randn({4, 5}, torch::kDouble);
-  const auto options = IgOptions().n_steps(30).baseline(igx::Baseline::scalar(-0.5));
+  const auto options = IgOptions().n_steps(30).baseline(igx::Baseline::scalar(-0.5)).batch_sizing(BatchSizing::Fixed);
   const auto all = igx::integrated_gradients(model, inputs, options);
   EXPECT_EQ(all.counts.batches, 3);  // outputs at x, the path, F at the baselines
   for (int64_t batch_size : {1, 7, 120, 1000}) {
-    const auto batched = igx::integrated_gradients(model, inputs, IgOptions(options).internal_batch_size(batch_size));
-    EXPECT_TRUE(torch::allclose(batched.values, all.values, 0, 1e-12)) << "batch " << batch_size;
-    for (size_t b = 0; b < all.examples.size(); ++b) {
-      EXPECT_NEAR(batched.examples[b].delta, all.examples[b].delta, 1e-12);
+    for (BatchSizing sizing : {BatchSizing::Fixed, BatchSizing::Automatic}) {
+      const auto batched = igx::integrated_gradients(
+          model, inputs, IgOptions(options).internal_batch_size(batch_size).batch_sizing(sizing));
+      EXPECT_TRUE(torch::allclose(batched.values, all.values, 0, 1e-12)) << "batch " << batch_size;
+      for (size_t b = 0; b < all.examples.size(); ++b) {
+        EXPECT_NEAR(batched.examples[b].delta, all.examples[b].delta, 1e-12);
+      }
+      EXPECT_EQ(batched.counts.gradient_rows, 4 * 30);
+      if (sizing == BatchSizing::Fixed) {
+        EXPECT_EQ(batched.counts.batches, (120 + batch_size - 1) / batch_size + 2 * ((4 + batch_size - 1) / batch_size));
+      }
     }
-    EXPECT_EQ(batched.counts.gradient_rows, 4 * 30);
-    EXPECT_EQ(batched.counts.batches, (120 + batch_size - 1) / batch_size + 2 * ((4 + batch_size - 1) / batch_size));
   }
+}
+
+TEST(IntegratedGradients, AutomaticBatchesFillTheCacheAfterMeasuringTheFirst) {
+  EXPECT_EQ(igx::rows_fitting(1000, 32000, 256), 32);
+  EXPECT_EQ(igx::rows_fitting(1000, 31999, 256), 16);
+  EXPECT_EQ(igx::rows_fitting(1, int64_t{1} << 40, 100), 100);  // the bound wins
+  EXPECT_EQ(igx::rows_fitting(int64_t{1} << 40, 32 << 20, 256), 1);  // never below one row
+  EXPECT_GE(igx::last_level_cache_bytes(), 1 << 16);
+
+  // A row of this MLP takes a few kilobytes: after the first batch of 16 rows, the other 104 of
+  // the 120 path points fit in one batch.
+  auto mlp = std::make_shared<igx_test::Mlp>(5, 16, 3, torch::kDouble);
+  auto model = igx_test::as_model(mlp);
+  const torch::Tensor inputs = torch::randn({4, 5}, torch::kDouble);
+  igx::Integrator integrator(model, {}, igx::OutputKind::Logit, 0, BatchSizing::Automatic);
+  integrator.set_targets(torch::zeros({4}, torch::kLong));
+  std::vector<igx::StraightLinePath> paths;
+  for (int64_t b = 0; b < 4; ++b) {
+    paths.emplace_back(torch::zeros({5}, torch::kDouble), inputs[b], igx::make_quadrature(Rule::RiemannMiddle, 30));
+  }
+  std::vector<igx::PathJob> jobs;
+  for (int64_t b = 0; b < 4; ++b) jobs.push_back({&paths[b], b});
+  integrator.integrate(jobs);
+  EXPECT_GT(integrator.bytes_per_row(), 0);
+  EXPECT_LT(integrator.bytes_per_row(), 1 << 16);
+  EXPECT_EQ(integrator.counts().batches, 2);
+  EXPECT_EQ(integrator.counts().gradient_rows, 120);
 }
 
 // The model runs once per path point and at most once more per end point not on the path.

@@ -47,6 +47,9 @@ struct IgOptions {
   TORCH_ARG(Target, target) = Target::predicted();         ///< the explained class
   TORCH_ARG(OutputKind, output) = OutputKind::Logit;       ///< form of the explained output F
   TORCH_ARG(int64_t, internal_batch_size) = 0;             ///< most rows per model call; 0 = all
+  /// Automatic: rows per call chosen from the memory a row takes (integrator.h), up to
+  /// internal_batch_size; Fixed: internal_batch_size rows.
+  TORCH_ARG(BatchSizing, batch_sizing) = BatchSizing::Automatic;
   TORCH_ARG(bool, multiply_by_inputs) = true;              ///< false: return the path-integrated gradient
   /// |F(x) - F(x')| at or below this (or below float noise) makes the relative error undefined.
   TORCH_ARG(double, min_output_gap) = 1e-6;
