@@ -2,7 +2,7 @@
 // all in one call with --together, padded to the longest as `igx explain T1 T2 ...` does), at
 // several internal batch sizes (fixed; 0 = automatic sizing up to 256 rows, the CLI's default),
 // with fixed Gauss-Legendre steps and adaptive integration. Writes JSON (timings, token ids,
-// targets, attributions) that bench/compare_captum.py compares with Captum.
+// targets, attributions) that bench/compare_captum_text.py compares with Captum.
 //
 //   build/bench/bench_text --texts 20 --batch-sizes 16,50,256,0 --threads 1 --out text.json
 //

@@ -35,7 +35,7 @@ def load_captum(folder):
         from captum.attr import IntegratedGradients  # noqa: F401
         return IntegratedGradients
     except Exception as error:  # noqa: BLE001 - any import failure means: no Captum here
-        print(f"compare_captum: Captum is not importable ({error}); igx only", file=sys.stderr)
+        print(f"compare_captum_text: Captum is not importable ({error}); igx only", file=sys.stderr)
         return None
 
 
