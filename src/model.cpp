@@ -110,9 +110,11 @@ std::shared_ptr<Model> TorchScriptModel::in_float64() {
   if (float64_tried_) return float64_;
   float64_tried_ = true;
   try {
+    // Without autograd, the copied parameters are leaves that need no gradient (a module shared
+    // with Python keeps parameters that do; their clones would otherwise record the copy).
+    const torch::NoGradGuard no_grad;
     auto copy = std::make_shared<torch::jit::Module>(module_->clone());
     copy->to(torch::kDouble);
-    for (torch::Tensor parameter : copy->parameters()) parameter.requires_grad_(false);
     auto twin = std::shared_ptr<TorchScriptModel>(new TorchScriptModel(copy, path_, method_, device_));
     twin->optimized_execution_ = optimized_execution_;
     float64_ = twin;

@@ -20,7 +20,7 @@ explanation service, as `igx explain` does::
 import torch  # first: the extension needs torch's libraries and Python types loaded
 
 from . import _C
-from ._C import Error, __version__
+from ._C import Error, __version__, set_num_threads
 from .attr import (
     DistributionIntegratedGradients,
     ExpectedGradients,
@@ -58,4 +58,5 @@ __all__ = [
     "TokenReport",
     "explain_options",
     "load_bundle",
+    "set_num_threads",
 ]

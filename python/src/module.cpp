@@ -16,6 +16,7 @@
 #include "igx/explainer.h"
 #include "igx/integrated_gradients.h"
 #include "igx/layer.h"
+#include "igx/runtime.h"
 #include "igx/dig.h"
 #include "igx/sequential_ig.h"
 #include "python_model.h"
@@ -187,6 +188,11 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
       py::arg("function"), py::arg("name"), py::arg("device"), py::arg("float64_factory") = py::none(),
       "A Python callable function(points, extras) -> Tensor, called for every batch; float64_factory() "
       "returns the same function in float64 (or None) for the certificates' float64 ends.");
+
+  m.def(
+      "set_num_threads", [](int threads) { return set_num_threads(threads); }, py::arg("threads") = 0,
+      "Sets LibTorch's and OpenBLAS's thread counts, as igx's --threads does (torch.set_num_threads leaves "
+      "OpenBLAS's pool at one thread per core); 0 = all cores. Returns the count in force.");
 
   m.def(
       "integrated_gradients",

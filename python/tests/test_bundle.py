@@ -2,6 +2,7 @@
 checked against the model run outside igx, and against `igx explain` (the same service from the
 command line) where ctest names the build folder."""
 
+import ctypes
 import json
 import os
 import subprocess
@@ -132,6 +133,30 @@ def test_image_bundle_takes_pixels_and_a_tensor_baseline():
         assert abs(explanation.attributions[b].double().sum().item() - gap) <= 0.01 * abs(gap) + 1e-5
 
 
+def loaded_openblas():
+    """OpenBLAS as this process runs it, or None when it runs another BLAS."""
+    try:
+        return ctypes.CDLL("libopenblas.so.0", mode=os.RTLD_NOLOAD)
+    except OSError:
+        return None
+
+
+def test_set_num_threads_sizes_torch_and_openblas_as_the_cli_does():
+    openblas = loaded_openblas()
+    threads = torch.get_num_threads()
+    try:
+        assert igx.set_num_threads(1) == 1
+        assert torch.get_num_threads() == 1
+        if openblas is not None:
+            assert openblas.openblas_get_num_threads() == 1
+        every_core = igx.set_num_threads(0)
+        assert every_core == torch.get_num_threads() >= 1
+        if openblas is not None:
+            assert openblas.openblas_get_num_threads() == every_core
+    finally:
+        igx.set_num_threads(threads)
+
+
 @pytest.mark.skipif("IGX_CMAKE_BUILD_DIR" not in os.environ, reason="run by ctest, which names its build folder")
 def test_the_same_request_gives_what_igx_explain_writes(spam, tmp_path):
     options = ["--method", "sig", "--tolerance", "0.005", "--words", "--threads", "1"]
@@ -140,11 +165,11 @@ def test_the_same_request_gives_what_igx_explain_writes(spam, tmp_path):
                    check=True, capture_output=True)
     from_cli = json.loads((tmp_path / "out" / "explanation.json").read_text())
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    igx.set_num_threads(1)  # what --threads 1 sets: LibTorch's and OpenBLAS's pools
     try:
         explanation = spam.explain(TEXTS[0], method="sig", tolerance=0.005, words=True)
     finally:
-        torch.set_num_threads(threads)
+        igx.set_num_threads(threads)
     from_python = explanation.to_dict()
     for data in (from_cli, from_python):
         data["run"].pop("seconds")
