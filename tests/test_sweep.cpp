@@ -201,7 +201,7 @@ TEST_F(Sweep, ExplainOptionsChangeTheStudy) {
   int above = 0, growing = 0;
   for (int instance : {0, 1}) {
     above += errors[{instance, "8"}] > 0.05;
-    growing += errors[{instance, "8"}] > errors[{instance, "2"}];
+    growing += errors[{instance, "8"}] > errors[{instance, "2"}] && errors[{instance, "8"}] > 1e-5;
   }
   EXPECT_EQ(tail["above"].get<int>(), above);
   EXPECT_EQ(tail["non_monotone"].get<int>(), growing);
@@ -235,6 +235,56 @@ TEST_F(Sweep, ExplainOptionsChangeTheStudy) {
   const std::string html((std::istreambuf_iterator<char>(html_file)), std::istreambuf_iterator<char>());
   EXPECT_NE(html.find("Where the error sits"), std::string::npos);
   EXPECT_NE(html.find("The heavy tail"), std::string::npos);
+}
+
+// The heavy tail's "RE growing with n" counts errors that grow to above the float32 rounding
+// level (1e-5), not Gauss-Legendre wandering between 6e-8 and 3e-7 once it has converged: the
+// summary of crafted errors, through --replot.
+TEST_F(Sweep, GrowingErrorsAtTheRoundingLevelAreNoTail) {
+  std::ofstream(path("texts.jsonl")) << "{\"id\": \"a\", \"label\": 1, \"text\": \"WIN a free cruise now\"}\n"
+                                     << "{\"id\": \"b\", \"label\": 0, \"text\": \"see you at the meeting\"}\n";
+  const auto result = run_igx("sweep --model " + kModels + "/spam-transformer --data " + path("texts.jsonl") +
+                              " --n 2 --steps 2,4 --rules gausslegendre --tolerances 0.05 --strategies none"
+                              " --threads 1 --out-dir " + path("out"));
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  // (instance, n) -> the relative error written into sweep.csv.
+  const std::map<std::pair<std::string, std::string>, std::string> crafted = {
+      {{"0", "2"}, "6e-08"}, {{"0", "4"}, "3e-07"}, {{"1", "2"}, "0.01"}, {{"1", "4"}, "0.02"}};
+  std::ifstream in(path("out/sweep.csv"));
+  std::string line;
+  std::getline(in, line);
+  std::vector<std::string> header;
+  {
+    std::stringstream stream(line);
+    for (std::string field; std::getline(stream, field, ',');) header.push_back(field);
+  }
+  std::ostringstream rewritten;
+  rewritten << line << "\n";
+  int replaced = 0;
+  while (std::getline(in, line)) {
+    std::vector<std::string> fields;
+    std::stringstream stream(line);
+    for (std::string field; std::getline(stream, field, ',');) fields.push_back(field);
+    if (!line.empty() && line.back() == ',') fields.emplace_back();
+    ASSERT_EQ(fields.size(), header.size()) << line;
+    std::map<std::string, size_t> column;
+    for (size_t k = 0; k < header.size(); ++k) column[header[k]] = k;
+    fields[column.at("relative_error")] = crafted.at({fields[column.at("instance")], fields[column.at("n")]});
+    ++replaced;
+    for (size_t k = 0; k < fields.size(); ++k) rewritten << (k ? "," : "") << fields[k];
+    rewritten << "\n";
+  }
+  ASSERT_EQ(replaced, 4);
+  in.close();
+  std::ofstream(path("out/sweep.csv")) << rewritten.str();
+  const auto replot = run_igx("sweep --replot " + path("out") + " --force");
+  ASSERT_EQ(replot.exit_code, 0) << replot.output;
+  const nlohmann::json summary = nlohmann::json::parse(std::ifstream(path("out/summary.json")));
+  const nlohmann::json& tail = summary["heavy_tail"]["gausslegendre"];
+  EXPECT_EQ(tail["n"], 4);
+  EXPECT_EQ(tail["above"].get<int>(), 0);         // 3e-7 and 2 % are within 5 %
+  EXPECT_EQ(tail["non_monotone"].get<int>(), 1);  // instance 1 only
+  EXPECT_EQ(tail["rounding_level"].get<double>(), 1e-5);
 }
 
 TEST_F(Sweep, RefusesAFolderItDidNotMakeAndBadFlags) {

@@ -294,9 +294,14 @@ SweepResults read_results(const std::string& directory) {
 
 namespace {
 
+// Below this a relative error that grows with n is float32 rounding, not a tail: Gauss-Legendre
+// reaches ~1e-7 at n = 64 on the shipped models and then wanders between 6e-8 and 3e-7.
+constexpr double kRoundingLevel = 1e-5;
+
 // Seed 001's heavy tail, per rule: the instances whose relative error is above the loosest
 // tolerance at n = 1000 (the largest n when 1000 is not in the list), the instances whose error
-// does not fall monotonically along the list of n, and what each strategy spent on the former.
+// does not fall monotonically along the list of n (growing to above kRoundingLevel), and what
+// each strategy spent on the former.
 void summarize_tail(const SweepResults& results, json& summary) {
   const SweepSetup& setup = results.setup;
   if (setup.steps.empty() || setup.tolerances.empty()) return;
@@ -314,13 +319,18 @@ void summarize_tail(const SweepResults& results, json& summary) {
     size_t non_monotone = 0;
     for (size_t i = 0; i < results.instances.size(); ++i) {
       for (size_t k = 0; k + 1 < errors.size(); ++k) {
-        if (!std::isnan(errors[k][i]) && !std::isnan(errors[k + 1][i]) && errors[k + 1][i] > errors[k][i]) {
+        if (!std::isnan(errors[k][i]) && !std::isnan(errors[k + 1][i]) && errors[k + 1][i] > errors[k][i] &&
+            errors[k + 1][i] > kRoundingLevel) {
           ++non_monotone;
           break;
         }
       }
     }
-    json tail = {{"n", n}, {"tolerance", tolerance}, {"above", above.size()}, {"non_monotone", non_monotone}};
+    json tail = {{"n", n},
+                 {"tolerance", tolerance},
+                 {"above", above.size()},
+                 {"non_monotone", non_monotone},
+                 {"rounding_level", kRoundingLevel}};
     json ids = json::array();
     for (size_t i : above) ids.push_back(results.instances[i].id);
     tail["above_ids"] = ids;
@@ -743,7 +753,7 @@ std::string tail_table(const json& summary) {
   if (!summary.contains("heavy_tail")) return "";
   std::ostringstream html;
   html << "<h2>The heavy tail</h2>\n<table><tr><th>rule</th><th>instances with RE above the tolerance</th>"
-          "<th>RE not falling monotonically with n</th><th>the strategies on those instances: gradient evaluations "
+          "<th>RE growing with n (to above 1e-5)</th><th>the strategies on those instances: gradient evaluations "
           "(mean, max), certified</th></tr>\n";
   for (const auto& [rule, tail] : summary["heavy_tail"].items()) {
     html << "<tr><td>" << igx::escape_markup(rule) << "</td><td>" << tail["above"] << " (RE &gt; "
