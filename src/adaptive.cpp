@@ -60,14 +60,27 @@ struct ExampleState {
   Rounding rounding;
   ErrorStanding standing;
   bool finished = false;
+  // Once finished: the Simpson gradient sum and the per-feature errors (its gradients are let go).
+  torch::Tensor integrated, feature_errors;
 
   ExampleState(torch::ScalarType dtype, OutputKind output) : rounding(dtype, output) {}
 };
 
+// A round's gradients kSlopeChunk at a time: their float64 copy (and its |.|) is then a few
+// nodes' memory, not several times the round's.
 std::vector<double> slopes(const torch::Tensor& gradients, const torch::Tensor& difference, bool magnitude) {
-  const torch::Tensor flat = gradients.reshape({gradients.size(0), -1}).to(torch::kDouble);
-  torch::Tensor d = difference.reshape({-1}).to(flat.device(), torch::kDouble);
-  return to_vector(magnitude ? torch::mv(flat.abs(), d.abs()) : torch::mv(flat, d));
+  constexpr int64_t kSlopeChunk = 32;
+  torch::Tensor d = difference.reshape({-1}).to(gradients.device(), torch::kDouble);
+  if (magnitude) d = d.abs();
+  std::vector<double> result;
+  result.reserve(static_cast<size_t>(gradients.size(0)));
+  for (int64_t begin = 0; begin < gradients.size(0); begin += kSlopeChunk) {
+    const int64_t count = std::min(kSlopeChunk, gradients.size(0) - begin);
+    const torch::Tensor flat = gradients.narrow(0, begin, count).reshape({count, -1}).to(torch::kDouble);
+    const std::vector<double> part = to_vector(torch::mv(magnitude ? flat.abs() : flat, d));
+    result.insert(result.end(), part.begin(), part.end());
+  }
+  return result;
 }
 
 void append_nodes(ExampleState& state, const std::vector<double>& alphas, const PathResult& result) {
@@ -128,13 +141,34 @@ torch::Tensor simpson_gradient_sum(const ExampleState& state) {
     weights[panel.middle] += 4.0 * width / 6.0;
     weights[panel.right] += width / 6.0;
   }
-  std::vector<torch::Tensor> gradients;
-  gradients.reserve(state.nodes.size());
-  for (const Node& node : state.nodes) gradients.push_back(node.gradient);
-  const torch::Tensor stacked = torch::stack(gradients).to(torch::kDouble);
-  const torch::Tensor weight_tensor = torch::tensor(weights, torch::kDouble).to(stacked.device());
-  return torch::matmul(weight_tensor.unsqueeze(0), stacked.reshape({stacked.size(0), -1}))
-      .reshape(stacked.sizes().slice(1));
+  // kSumChunk nodes at a time: a float64 copy of all nodes at once took three times the memory
+  // of the nodes themselves (2.7 GB peak for 1023 nodes of a 3x224x224 input: docs/benchmarks.md).
+  constexpr size_t kSumChunk = 32;
+  torch::Tensor sum;
+  for (size_t begin = 0; begin < state.nodes.size(); begin += kSumChunk) {
+    const size_t end = std::min(state.nodes.size(), begin + kSumChunk);
+    std::vector<torch::Tensor> gradients;
+    gradients.reserve(end - begin);
+    for (size_t i = begin; i < end; ++i) gradients.push_back(state.nodes[i].gradient);
+    const torch::Tensor stacked = torch::stack(gradients).to(torch::kDouble);
+    const std::vector<double> chunk_weights(weights.begin() + static_cast<std::ptrdiff_t>(begin),
+                                            weights.begin() + static_cast<std::ptrdiff_t>(end));
+    const torch::Tensor weight_tensor = torch::tensor(chunk_weights, torch::kDouble).to(stacked.device());
+    const torch::Tensor part = torch::matmul(weight_tensor.unsqueeze(0), stacked.reshape({stacked.size(0), -1}))
+                                   .reshape(stacked.sizes().slice(1));
+    sum = sum.defined() ? sum + part : part;
+  }
+  return sum;
+}
+
+// The example's result, computed once it is finished; its gradients are let go, so that examples
+// still refining can use the memory.
+void finish(ExampleState& state) {
+  state.finished = true;
+  state.integrated = simpson_gradient_sum(state);
+  state.feature_errors = torch::zeros_like(state.integrated);
+  for (const Panel& panel : state.panels) state.feature_errors += panel_feature_errors(state, panel);
+  for (Node& node : state.nodes) node.gradient = torch::Tensor();
 }
 
 // How far rounding of F may move a panel's computed error: F at its two ends.
@@ -296,11 +330,11 @@ Attribution integrate_adaptively(Model& model, const torch::Tensor& inputs, cons
       const ErrorStanding& standing = state.standing;
       const bool completeness_met = standing.completeness_met();
       if (completeness_met && standing.vector_met(options.attribution_tolerance())) {
-        state.finished = true;
+        finish(state);
         continue;
       }
       if (!completeness_met && !standing.refinable) {
-        state.finished = true;  // only rounding is left: more nodes would add noise, not remove error
+        finish(state);  // only rounding is left: more nodes would add noise, not remove error
         continue;
       }
       // Bisect the worst panels of the criterion not met until what is left unrefined is within
@@ -331,11 +365,12 @@ Attribution integrate_adaptively(Model& model, const torch::Tensor& inputs, cons
         budget -= 2;
       }
       if (split[b].empty()) {
-        state.finished = true;  // not certified: the budget is spent, or only rounding is left to refine
+        // Not certified: the budget is spent, or only rounding is left to refine.
         if (!completeness_met && budget >= 2) {
           state.standing.precision_limited = true;
           state.standing.completeness_floor = state.standing.completeness_bound;
         }
+        finish(state);
       }
     }
     if (std::all_of(split.begin(), split.end(), [](const auto& s) { return s.empty(); })) break;
@@ -367,12 +402,10 @@ Attribution integrate_adaptively(Model& model, const torch::Tensor& inputs, cons
   std::vector<torch::Tensor> values, errors;
   for (int64_t b = 0; b < batch_size; ++b) {
     const ExampleState& state = states[b];
-    const torch::Tensor integrated = simpson_gradient_sum(state);
+    const torch::Tensor& integrated = state.integrated;
     const torch::Tensor multiplied = integrated * state.difference.to(integrated.device(), torch::kDouble);
     values.push_back(options.multiply_by_inputs() ? multiplied : integrated);
-    torch::Tensor feature_errors = torch::zeros_like(multiplied);
-    for (const Panel& panel : state.panels) feature_errors += panel_feature_errors(state, panel);
-    errors.push_back(feature_errors);
+    errors.push_back(state.feature_errors);
     ExampleReport report;
     report.target = integrator.targets()[b].item<int64_t>();
     report.output_baseline = state.float64_baseline.value_or(state.output_baseline);

@@ -142,7 +142,6 @@ std::vector<PathResult> Integrator::integrate(const std::vector<PathJob>& jobs) 
 
   std::vector<Piece> batch;
   int64_t batch_rows = 0;
-  std::vector<std::vector<torch::Tensor>> kept(jobs.size());
 
   auto flush = [&] {
     if (batch.empty()) return;
@@ -225,7 +224,15 @@ std::vector<PathResult> Integrator::integrate(const std::vector<PathJob>& jobs) 
       }
       result.values.insert(result.values.end(), value_data + row, value_data + row + count);
       result.output_magnitudes.insert(result.output_magnitudes.end(), magnitude_data + row, magnitude_data + row + count);
-      if (jobs[piece.job].keep_gradients) kept[piece.job].push_back(gradients.narrow(0, row, count).clone());
+      if (jobs[piece.job].keep_gradients) {
+        // Straight into the job's own tensor: no per-batch copies to concatenate afterwards.
+        if (!result.gradients.defined()) {
+          std::vector<int64_t> shape = gradients.sizes().vec();
+          shape[0] = jobs[piece.job].path->size();
+          result.gradients = torch::empty(shape, gradients.options());
+        }
+        result.gradients.narrow(0, piece.begin, count).copy_(gradients.narrow(0, row, count));
+      }
       row += count;
     }
     counts_.gradient_rows += batch_rows;
@@ -245,9 +252,6 @@ std::vector<PathResult> Integrator::integrate(const std::vector<PathJob>& jobs) 
     }
   }
   flush();
-  for (size_t j = 0; j < jobs.size(); ++j) {
-    if (jobs[j].keep_gradients && !kept[j].empty()) results[j].gradients = torch::cat(kept[j]);
-  }
   return results;
 }
 
