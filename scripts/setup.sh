@@ -11,6 +11,7 @@ packages=(
   libopenmpi-dev openmpi-bin
   pybind11-dev python3-dev python3-pytest python3-pip python3-setuptools python3-wheel
   libcpp-httplib-dev prometheus-cpp-dev
+  clang-14 libfuzzer-14-dev llvm-14
   chromium
 )
 

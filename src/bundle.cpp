@@ -5,11 +5,12 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <optional>
 #include <sstream>
 
 #include "igx/error.h"
+#include "igx/file_io.h"
+#include "igx/json_text.h"
 
 namespace igx {
 namespace fs = std::filesystem;
@@ -166,20 +167,11 @@ std::string BundleConfig::label(int64_t index) const {
   return std::to_string(index);
 }
 
-BundleConfig load_bundle_config(const std::string& directory) {
+BundleConfig parse_bundle_config(const std::string& text, const std::string& directory) {
   const fs::path config_path = fs::path(directory) / "igx.json";
-  if (!fs::is_directory(directory)) throw Error("model bundle '" + directory + "' is not a folder");
-  std::ifstream file(config_path);
-  if (!file) {
-    throw Error("model bundle '" + directory + "' has no igx.json; expected model.pt + igx.json (see docs/bundles.md)");
-  }
   BundleConfig config;
   config.directory = directory;
-  try {
-    config.json = nlohmann::json::parse(file);
-  } catch (const nlohmann::json::exception& error) {
-    throw Error(config_path.string() + " is not valid JSON: " + error.what());
-  }
+  config.json = parse_json(text, config_path.string());
   check_field_types(config.json, config_path);
   if (!config.json.contains("task")) {
     throw Error(config_path.string() + ": field 'task' is missing; expected text, image or tabular (see docs/bundles.md)");
@@ -188,8 +180,20 @@ BundleConfig load_bundle_config(const std::string& directory) {
   config.task = config.json["task"].get<std::string>();
   config.labels = config.json.value("labels", std::vector<std::string>{});
   if (config.task != "text" && config.task != "image" && config.task != "tabular") {
-    throw Error(config_path.string() + ": field 'task' is '" + config.task + "'; expected text, image or tabular");
+    throw Error(config_path.string() + ": field 'task' is '" + clip_text(config.task) +
+                "'; expected text, image or tabular");
   }
+  return config;
+}
+
+BundleConfig load_bundle_config(const std::string& directory) {
+  const fs::path config_path = fs::path(directory) / "igx.json";
+  if (!fs::is_directory(directory)) throw Error("model bundle '" + directory + "' is not a folder");
+  if (!fs::exists(config_path)) {
+    throw Error("model bundle '" + directory + "' has no igx.json; expected model.pt + igx.json (see docs/bundles.md)");
+  }
+  BundleConfig config =
+      parse_bundle_config(read_file_bytes(config_path.string(), kMaxJsonFileBytes, "a bundle description"), directory);
   if (!fs::exists(config.model_path())) {
     throw Error("model bundle '" + directory + "' lacks model.pt");
   }

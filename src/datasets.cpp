@@ -5,11 +5,12 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 
 #include <nlohmann/json.hpp>
 
 #include "igx/error.h"
+#include "igx/file_io.h"
+#include "igx/json_text.h"
 #include "igx/npy.h"
 
 namespace igx {
@@ -31,29 +32,35 @@ std::string id_text(const nlohmann::json& id) {
 }  // namespace
 
 TextDataset read_text_jsonl(const std::string& path) {
-  std::ifstream file(path);
-  if (!file) throw Error("cannot read text file '" + path + "'");
+  const std::string text = read_file_bytes(path, kMaxInputFileBytes, "a JSON-lines file of texts");
   TextDataset dataset;
-  std::string line;
-  for (int64_t number = 1; std::getline(file, line); ++number) {
+  int64_t number = 0;
+  for (size_t begin = 0; begin < text.size(); ++number) {
+    size_t end = text.find('\n', begin);
+    if (end == std::string::npos) end = text.size();
+    const std::string line = text.substr(begin, end - begin);
+    begin = end + 1;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const std::string where = path + " line " + std::to_string(number);
-    nlohmann::json object;
-    try {
-      object = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception& error) {
-      throw Error(where + " is not JSON: " + error.what());
-    }
+    const std::string where = path + " line " + std::to_string(number + 1);
+    const nlohmann::json object = parse_json(line, where);
     if (!object.is_object() || !object.contains("text") || !object["text"].is_string()) {
       throw Error(where + ": expected an object with a string \"text\" (and optional \"id\", \"label\")");
     }
+    const std::string id = object.contains("id") ? id_text(object["id"]) : std::to_string(number + 1);
     int64_t label = -1;
     if (object.contains("label")) {
-      if (!object["label"].is_number_integer()) throw Error(where + ": \"label\" must be an integer");
+      if (!object["label"].is_number_integer()) {
+        throw Error(where + " (id " + clip_text(id) + "): \"label\" is " + clip_text(object["label"].dump()) +
+                    "; expected an integer class index");
+      }
       label = object["label"].get<int64_t>();
     }
-    dataset.ids.push_back(object.contains("id") ? id_text(object["id"]) : std::to_string(number));
-    dataset.texts.push_back(object["text"].get<std::string>());
+    const std::string& sentence = object["text"].get_ref<const std::string&>();
+    if (sentence.find_first_not_of(" \t\r\n") == std::string::npos) {
+      throw Error(where + " (id " + clip_text(id) + "): \"text\" is empty; expected a text to explain");
+    }
+    dataset.ids.push_back(id);
+    dataset.texts.push_back(sentence);
     dataset.labels.push_back(label);
   }
   if (dataset.texts.empty()) throw Error("text file '" + path + "' holds no texts; expected one JSON object per line");

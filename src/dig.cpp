@@ -10,6 +10,7 @@
 
 #include "ig_detail.h"
 #include "igx/error.h"
+#include "igx/memory.h"
 #include "igx/tensor_checks.h"
 
 namespace igx {
@@ -394,7 +395,7 @@ std::string anchor_strategy_name(AnchorStrategy strategy) {
 AnchorStrategy parse_anchor_strategy(const std::string& name) {
   if (name == "greedy") return AnchorStrategy::Greedy;
   if (name == "maxcount") return AnchorStrategy::MaxCount;
-  throw Error("unknown DIG anchor strategy '" + name + "'; expected greedy or maxcount");
+  throw UsageError("unknown DIG anchor strategy '" + name + "'; expected greedy or maxcount");
 }
 
 std::string anchor_score_name(AnchorScore score) { return score == AnchorScore::Word ? "word" : "point"; }
@@ -424,6 +425,13 @@ std::vector<DigPath> build_dig_paths(NeighbourIndex& index, const torch::Tensor&
     throw Error("DIG baseline word " + std::to_string(baseline_word) + " is outside the vocabulary; expected 0.." +
                 std::to_string(index.vocabulary_size() - 1));
   }
+  // The paths hold (m + 2) * upscale points of [T, D] float64 per example, the anchor chain m + 1.
+  const double path_points = (static_cast<double>(options.anchors()) + 2) * static_cast<double>(options.upscale()) +
+                             static_cast<double>(options.anchors()) + 1;
+  require_memory(path_points * static_cast<double>(ids.numel()) * static_cast<double>(index.vocabulary().size(1)) * 8,
+                 "DIG with " + std::to_string(options.anchors()) + " anchors and upscale " +
+                     std::to_string(options.upscale()) + " on " + std::to_string(ids.size(0)) + " text(s) of " +
+                     std::to_string(ids.size(1)) + " tokens");
   const torch::Tensor cpu_ids = ids.to(torch::kCPU).contiguous();
   const torch::Tensor cpu_moving = moving.to(torch::kCPU).contiguous();
   const int64_t batch = ids.size(0), length = ids.size(1), m = options.anchors();

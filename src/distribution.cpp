@@ -6,6 +6,7 @@
 
 #include "ig_detail.h"
 #include "igx/error.h"
+#include "igx/memory.h"
 #include "igx/tensor_checks.h"
 
 namespace igx {
@@ -175,10 +176,15 @@ ExpectedGradients expected_gradients(Model& model, const torch::Tensor& inputs, 
   detail::check_inputs(inputs, extras);
   const torch::Tensor checked = check_baselines(baselines, inputs);
   if (options.samples() < 2) {
-    throw Error("expected gradients needs at least 2 samples for a standard error, got " +
-                std::to_string(options.samples()));
+    throw UsageError("expected gradients needs at least 2 samples for a standard error, got " +
+                     std::to_string(options.samples()));
   }
   const int64_t batch_size = inputs.size(0), count = checked.size(1), samples = options.samples();
+  // Per sample: its point, its difference, its float64 weights and its kept gradient.
+  require_memory(static_cast<double>(samples) * static_cast<double>(inputs.numel()) *
+                     (2.0 * static_cast<double>(inputs.element_size()) + 8.0 + static_cast<double>(inputs.element_size())),
+                 std::to_string(samples) + " Expected Gradients samples per example (" + std::to_string(batch_size) +
+                     " examples of " + std::to_string(inputs.numel() / std::max<int64_t>(1, batch_size)) + " features)");
   Integrator integrator(model, extras, options.output(), options.internal_batch_size());
   const std::vector<double> output_input =
       detail::set_targets(integrator, options.target(), options.output(), inputs, true);
@@ -231,7 +237,7 @@ NoiseAggregate parse_noise_aggregate(const std::string& name) {
   if (name == "smoothgrad") return NoiseAggregate::SmoothGrad;
   if (name == "smoothgrad_sq") return NoiseAggregate::SmoothGradSq;
   if (name == "vargrad") return NoiseAggregate::VarGrad;
-  throw Error("unknown noise aggregate '" + name + "'; expected smoothgrad, smoothgrad_sq or vargrad");
+  throw UsageError("unknown noise aggregate '" + name + "'; expected smoothgrad, smoothgrad_sq or vargrad");
 }
 
 Attribution noise_tunnel(Model& model, const torch::Tensor& inputs, const std::string& method, const IgOptions& options,

@@ -69,7 +69,7 @@ Attribution integrate_by_doubling(Model& model, const torch::Tensor& inputs, con
   check_error_control_options(options, inputs.size(0));
   const Rule rule = options.method();
   if (!has_nested_nodes(rule)) {
-    throw Error("doubling needs nested nodes: riemann_left, riemann_right or riemann_trapezoid; got " + rule_name(rule));
+    throw UsageError("doubling needs nested nodes: riemann_left, riemann_right or riemann_trapezoid; got " + rule_name(rule));
   }
   if (options.initial_steps() < (rule == Rule::RiemannTrapezoid ? 2 : 1)) {
     throw Error("initial_steps " + std::to_string(options.initial_steps()) + " is too small for " + rule_name(rule));

@@ -33,8 +33,8 @@ torch::Tensor noise_around(const torch::Tensor& inputs, const BaselinesSpec& spe
 // N images of the bundle's training split, drawn without replacement.
 torch::Tensor training_images(const std::string& bundle, const BaselinesSpec& spec, uint64_t seed) {
   if (bundle != "mnist-cnn") {
-    throw Error("--baselines train:N knows the training data of mnist-cnn only, not of '" + bundle +
-                "'; give a FILE of baselines or noise:N instead");
+    throw UsageError("--baselines train:N knows the training data of mnist-cnn only, not of '" + bundle +
+                     "'; give a FILE of baselines or noise:N instead");
   }
   const fs::path file = fs::path(find_data_directory()) / "mnist" / "train.npy";
   if (!fs::exists(file)) {
@@ -43,8 +43,8 @@ torch::Tensor training_images(const std::string& bundle, const BaselinesSpec& sp
   }
   const ImageDataset data = read_mnist_split(find_data_directory(), "train");
   if (spec.count > data.size()) {
-    throw Error("--baselines train:" + std::to_string(spec.count) + " asks for more images than the " +
-                std::to_string(data.size()) + " of the training split");
+    throw UsageError("--baselines train:" + std::to_string(spec.count) + " asks for more images than the " +
+                     std::to_string(data.size()) + " of the training split");
   }
   auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
   const torch::Tensor drawn = torch::randperm(data.size(), generator, torch::kLong).slice(0, 0, spec.count);
@@ -199,30 +199,30 @@ void check_inputs(const ExplainRequest& request, Modality modality, const std::s
                                                              : "a tensor batch [B, ...]";
   if ((texts && modality != Modality::Text) || (images && modality != Modality::Image) ||
       (tensors && modality != Modality::Tensor)) {
-    throw Error("model '" + name + "' explains " + expected + "; the request has " +
-                (texts ? "texts" : images ? "images" : "a tensor"));
+    throw UsageError("model '" + name + "' explains " + expected + "; the request has " +
+                     (texts ? "texts" : images ? "images" : "a tensor"));
   }
   if (!request.image_paths.empty() && request.images.defined()) {
-    throw Error("the request has both image files and an image tensor; give one of them");
+    throw UsageError("the request has both image files and an image tensor; give one of them");
   }
   const size_t count = example_count(request, modality);
-  if (count == 0) throw Error("nothing to explain; expected " + expected);
+  if (count == 0) throw UsageError("nothing to explain; expected " + expected);
   if (!request.ids.empty() && request.ids.size() != count) {
-    throw Error("the request has " + std::to_string(request.ids.size()) + " ids for " + std::to_string(count) +
-                " examples; expected one id per example, or none");
+    throw UsageError("the request has " + std::to_string(request.ids.size()) + " ids for " + std::to_string(count) +
+                     " examples; expected one id per example, or none");
   }
   if (modality == Modality::Text && (request.baseline.defined() || request.baselines.defined())) {
-    throw Error("texts take a baseline by name (--baseline pad|mask|unk|zero), not a tensor");
+    throw UsageError("texts take a baseline by name (--baseline pad|mask|unk|zero), not a tensor");
   }
   if (request.baseline.defined() && request.options.baseline && *request.options.baseline != "auto") {
-    throw Error("the request has a baseline tensor and --baseline " + *request.options.baseline + "; give one of them");
+    throw UsageError("the request has a baseline tensor and --baseline " + *request.options.baseline + "; give one of them");
   }
   if (request.baselines.defined() && request.options.baselines) {
-    throw Error("the request has a tensor of baselines and --baselines " + *request.options.baselines +
-                "; give one of them");
+    throw UsageError("the request has a tensor of baselines and --baselines " + *request.options.baselines +
+                     "; give one of them");
   }
   if (request.baseline.defined() && request.baselines.defined()) {
-    throw Error("the request has a baseline tensor and a tensor of baselines; give one of them");
+    throw UsageError("the request has a baseline tensor and a tensor of baselines; give one of them");
   }
 }
 

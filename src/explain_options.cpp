@@ -1,13 +1,18 @@
 #include "igx/explain_options.h"
 
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
+#include <limits>
 #include <sstream>
 
 #include "igx/error.h"
 #include "igx/integrated_gradients.h"
+#include "igx/json_text.h"
 #include "igx/layer.h"
 #include "igx/step_comparison.h"
 #include "igx/target.h"
@@ -30,29 +35,37 @@ std::string kebab_case(std::string name) {
   return name;
 }
 
+// Every bad option value reads alike, whichever front end gave it: "--steps: expected an integer
+// ≥ 1, got 0". A usage error: the request is wrong and nothing ran.
 [[noreturn]] void invalid(const std::string& name, const std::string& text, const std::string& expected) {
-  throw Error("--" + name + " '" + text + "' is not valid; expected " + expected);
+  throw UsageError("--" + name + ": " + expected_got(expected, text));
 }
 
 int64_t parse_integer(const std::string& name, const std::string& text, int64_t minimum) {
-  const std::string expected = minimum > 0 ? "a positive integer" : "an integer >= 0";
-  try {
-    size_t used = 0;
-    const long long value = std::stoll(text, &used);
-    if (used == text.size() && value >= minimum) return value;
-  } catch (const std::exception&) {
-  }
-  invalid(name, text, expected);
+  const std::string problem = integer_value_problem(text, minimum);
+  if (!problem.empty()) throw UsageError("--" + name + ": " + problem);
+  return std::strtoll(text.c_str(), nullptr, 10);
 }
 
-double parse_positive(const std::string& name, const std::string& text) {
-  try {
-    size_t used = 0;
-    const double value = std::stod(text, &used);
-    if (used == text.size() && value > 0 && std::isfinite(value)) return value;
-  } catch (const std::exception&) {
-  }
-  invalid(name, text, "a positive number");
+double parse_number(const std::string& name, const std::string& text, double lower, double upper) {
+  const std::string problem = number_value_problem(text, lower, upper);
+  if (!problem.empty()) throw UsageError("--" + name + ": " + problem);
+  return std::strtod(text.c_str(), nullptr);
+}
+
+std::string number_text(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", value);
+  return text;
+}
+
+// `text` as a number: whole, not blank; none otherwise.
+std::optional<double> read_number(const std::string& text) {
+  if (text.empty() || std::isspace(static_cast<unsigned char>(text[0]))) return std::nullopt;
+  char* end = nullptr;
+  const double value = std::strtod(text.c_str(), &end);
+  if (end != text.c_str() + text.size()) return std::nullopt;
+  return value;
 }
 
 double parse_non_negative(const std::string& name, const std::string& text) {
@@ -105,7 +118,7 @@ const std::vector<std::pair<ExplainOptionInfo, OptionCodec>>& options_with_codec
        {[](ExplainOptions& o, const std::string& v) {
           const std::vector<std::string> names = all_method_names();
           if (std::find(names.begin(), names.end(), v) == names.end()) {
-            throw Error("unknown attribution method '" + v + "'; expected one of: " + join(names));
+            throw UsageError("unknown attribution method '" + v + "'; expected one of: " + join(names));
           }
           o.method = v;
         },
@@ -122,7 +135,7 @@ const std::vector<std::pair<ExplainOptionInfo, OptionCodec>>& options_with_codec
         },
         [](const ExplainOptions& o) { return optional_json(o.strategy); }}},
       {Info{"tolerance", "TOL", "0.01", "Relative completeness error to certify (adaptive, doubling)"},
-       {[](ExplainOptions& o, const std::string& v) { o.tolerance = parse_positive("tolerance", v); },
+       {[](ExplainOptions& o, const std::string& v) { o.tolerance = parse_number("tolerance", v, 0.0, 1.0); },
         [](const ExplainOptions& o) { return optional_json(o.tolerance); }}},
       {Info{"certify", "WHAT", "completeness",
             "adaptive: what must be within --tolerance: completeness (|delta| itself, against F(x) and F(x') in "
@@ -256,10 +269,38 @@ const std::pair<ExplainOptionInfo, OptionCodec>& find_option(const std::string& 
   }
   std::vector<std::string> names;
   for (const auto& entry : options_with_codecs()) names.push_back(entry.first.name);
-  throw Error("unknown option '" + name + "'; expected one of: " + join(names));
+  throw UsageError("unknown option '" + name + "'; expected one of: " + join(names));
 }
 
 }  // namespace
+
+std::string expected_got(const std::string& expected, const std::string& text) {
+  const std::string shown = clip_text(text, 40);
+  return "expected " + expected + ", got " + (read_number(text) ? shown : "'" + shown + "'");
+}
+
+std::string integer_value_problem(const std::string& text, int64_t minimum, int64_t maximum) {
+  const std::string expected = maximum == std::numeric_limits<int64_t>::max()
+                                   ? "an integer ≥ " + std::to_string(minimum)
+                                   : "an integer from " + std::to_string(minimum) + " to " + std::to_string(maximum);
+  // Digits only (a leading minus allowed): std::stoll would skip a blank and stop at a dot.
+  const size_t digits_from = !text.empty() && text[0] == '-' ? 1 : 0;
+  if (text.size() > digits_from && text.find_first_not_of("0123456789", digits_from) == std::string::npos) {
+    errno = 0;
+    const long long value = std::strtoll(text.c_str(), nullptr, 10);
+    if (errno != ERANGE && value >= minimum && value <= maximum) return "";
+  }
+  return expected_got(expected, text);
+}
+
+std::string number_value_problem(const std::string& text, double lower, double upper, bool upper_included) {
+  const std::optional<double> value = read_number(text);
+  if (value && std::isfinite(*value) && *value > lower && (upper_included ? *value <= upper : *value < upper)) return "";
+  const std::string expected =
+      std::isinf(upper) ? "a finite number > " + number_text(lower)
+                        : "a number in (" + number_text(lower) + ", " + number_text(upper) + (upper_included ? "]" : ")");
+  return expected_got(expected, text);
+}
 
 const std::vector<ExplainOptionInfo>& explain_option_table() {
   static const std::vector<ExplainOptionInfo> table = [] {
@@ -278,7 +319,7 @@ void set_explain_option(ExplainOptions& options, const std::string& name, const 
 
 ExplainOptions explain_options_from_json(const nlohmann::json& object) {
   if (!object.is_object()) {
-    throw Error("options must be a JSON object of names and values; got " + std::string(object.type_name()));
+    throw UsageError("options must be a JSON object of names and values; got " + std::string(object.type_name()));
   }
   ExplainOptions options;
   for (const auto& [key, value] : object.items()) {
@@ -294,7 +335,7 @@ ExplainOptions explain_options_from_json(const nlohmann::json& object) {
       std::snprintf(buffer, sizeof buffer, "%.17g", value.get<double>());
       text = buffer;
     } else {
-      throw Error("option '" + key + "' is a JSON " + value.type_name() + "; expected a string, number or boolean");
+      throw UsageError("option '" + key + "' is a JSON " + value.type_name() + "; expected a string, number or boolean");
     }
     set_explain_option(options, key, text);
   }
@@ -315,7 +356,7 @@ BaselinesSpec BaselinesSpec::parse(const std::string& text) {
   BaselinesSpec spec;
   const bool train = text.rfind("train:", 0) == 0, noise = text.rfind("noise:", 0) == 0;
   if (!train && !noise) {
-    if (text.empty()) throw Error("--baselines is empty; expected " + std::string(kForms));
+    if (text.empty()) throw UsageError("--baselines is empty; expected " + std::string(kForms));
     spec.path = text;
     return spec;
   }
@@ -334,7 +375,7 @@ BaselinesSpec BaselinesSpec::parse(const std::string& text) {
       if (used != sigma.size() || !(spec.sigma > 0.0) || !std::isfinite(spec.sigma)) throw std::invalid_argument(sigma);
     }
   } catch (const std::exception&) {
-    throw Error("--baselines '" + text + "' is not valid; expected " + kForms + " with a count N >= 1 and SIGMA > 0");
+    throw UsageError("--baselines '" + text + "' is not valid; expected " + kForms + " with a count N >= 1 and SIGMA > 0");
   }
   return spec;
 }
@@ -358,7 +399,7 @@ std::optional<std::vector<int64_t>> parse_integer_list(const std::string& text) 
 std::array<int64_t, 4> parse_corners(const std::string& text, const std::string& option) {
   const auto corners = parse_integer_list(text);
   if (!corners || corners->size() != 4) {
-    throw Error(option + " '" + text + "' is not valid; expected x0,y0,x1,y1 (pixels, x1 and y1 excluded)");
+    throw UsageError(option + " '" + text + "' is not valid; expected x0,y0,x1,y1 (pixels, x1 and y1 excluded)");
   }
   return {(*corners)[0], (*corners)[1], (*corners)[2], (*corners)[3]};
 }
@@ -366,7 +407,7 @@ std::array<int64_t, 4> parse_corners(const std::string& text, const std::string&
 std::vector<int64_t> parse_neurons(const std::string& text) {
   const auto neurons = parse_integer_list(text);
   if (!neurons || neurons->empty()) {
-    throw Error("--neuron '" + text + "' is not valid; expected J or J1,J2,... (flat indices c*H*W + y*W + x)");
+    throw UsageError("--neuron '" + text + "' is not valid; expected J or J1,J2,... (flat indices c*H*W + y*W + x)");
   }
   return *neurons;
 }

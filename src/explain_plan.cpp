@@ -27,7 +27,7 @@ Strategy strategy_of(const ExplainOptions& options, const std::string& method) {
 }
 
 [[noreturn]] void does_not_apply(const std::string& option, const std::string& why) {
-  throw Error("--" + option + " does not apply here: " + why);
+  throw UsageError("--" + option + " does not apply here: " + why);
 }
 
 }  // namespace
@@ -53,12 +53,12 @@ Plan plan_request(const ExplainOptions& options, Modality modality, bool baselin
   if (!plan.method_given && options.strategy && *options.strategy == "doubling") method = "riemann_right";
   plan.method = method;
   if ((is_dig(method) || method == "sig") && modality != Modality::Text) {
-    throw Error("--method " + method + " explains texts (paths through word embeddings), not " + modality_name(modality) +
-                "s; give texts");
+    throw UsageError("--method " + method + " explains texts (paths through word embeddings), not " + modality_name(modality) +
+                     "s; give texts");
   }
   if (is_layer_method(method) && modality != Modality::Image) {
-    throw Error("--method " + method + " attributes to the layers of image bundles, not to " + modality_name(modality) +
-                "s; give images");
+    throw UsageError("--method " + method + " attributes to the layers of image bundles, not to " + modality_name(modality) +
+                     "s; give images");
   }
   plan.strategy = strategy_of(options, method);
   plan.distribution = options.baselines.has_value() || baselines_tensor;
@@ -69,11 +69,11 @@ Plan plan_request(const ExplainOptions& options, Modality modality, bool baselin
     does_not_apply("strategy", named + " does not integrate along a refinable path");
   }
   if (plan.strategy == Strategy::IntervalAdaptive && plan.method_given && is_ig_rule(method)) {
-    throw Error("--method " + method + " sets the rule of fixed steps or doubling; the adaptive strategy "
-                "integrates with Simpson panels (drop --method, or add --strategy fixed|doubling)");
+    throw UsageError("--method " + method + " sets the rule of fixed steps or doubling; the adaptive strategy "
+                     "integrates with Simpson panels (drop --method, or add --strategy fixed|doubling)");
   }
   if (plan.expected_gradients > 0) {
-    if (!plan.distribution) throw Error("--expected-gradients needs --baselines FILE|train:N|noise:N");
+    if (!plan.distribution) throw UsageError("--expected-gradients needs --baselines FILE|train:N|noise:N");
     for (const auto& [given, name] : {std::pair{options.steps.has_value(), "steps"},
                                       std::pair{options.strategy.has_value(), "strategy"},
                                       std::pair{options.tolerance.has_value(), "tolerance"},
@@ -114,15 +114,15 @@ Plan plan_request(const ExplainOptions& options, Modality modality, bool baselin
   }
   if (plan.distribution) {
     if (modality == Modality::Text) {
-      throw Error("--baselines applies to --image and --input; texts take one baseline (--baseline pad|mask|unk|zero)");
+      throw UsageError("--baselines applies to --image and --input; texts take one baseline (--baseline pad|mask|unk|zero)");
     }
     if (options.baseline && *options.baseline != "auto") {
-      throw Error("--baseline " + *options.baseline + " and --baselines " + options.baselines.value_or("(a tensor)") +
-                  " both name the baseline; give one of them");
+      throw UsageError("--baseline " + *options.baseline + " and --baselines " + options.baselines.value_or("(a tensor)") +
+                       " both name the baseline; give one of them");
     }
     if (!is_ig_rule(method)) {
-      throw Error("--baselines averages IG over a distribution of baselines; --method " + method +
-                  " does not take them (use an IG rule, or no --method)");
+      throw UsageError("--baselines averages IG over a distribution of baselines; --method " + method +
+                       " does not take them (use an IG rule, or no --method)");
     }
   }
   if (options.baseline && *options.baseline != "auto" && (method == "saliency" || method == "inputxgradient")) {
@@ -139,21 +139,21 @@ Plan plan_request(const ExplainOptions& options, Modality modality, bool baselin
   }
   if (max_entropy_form(options)) {
     if (modality == Modality::Tensor) {
-      throw Error("--baseline " + *options.baseline + " applies to texts and images (bundles whose test data igx "
-                  "knows, or the optimised form); for tensors give the baseline as a FILE");
+      throw UsageError("--baseline " + *options.baseline + " applies to texts and images (bundles whose test data igx "
+                       "knows, or the optimised form); for tensors give the baseline as a FILE");
     }
     if (!is_ig_rule(method)) {
-      throw Error("--baseline " + *options.baseline + " is IG's baseline (seed: Tan 2023); --method " + method +
-                  " takes " + (is_dig(method) ? "a vocabulary word (pad, mask, unk)" : "another baseline"));
+      throw UsageError("--baseline " + *options.baseline + " is IG's baseline (seed: Tan 2023); --method " + method +
+                       " takes " + (is_dig(method) ? "a vocabulary word (pad, mask, unk)" : "another baseline"));
     }
   }
   if (options.compare_steps && (!is_ig_rule(method) || plan.distribution)) {
     does_not_apply("compare-steps", "it compares IG with one baseline against fixed steps; " + named +
                                         (plan.distribution ? " averages over a distribution of baselines" : " is not IG"));
   }
-  if (method == "patch" && !options.patch) throw Error("--method patch needs --patch x0,y0,x1,y1");
+  if (method == "patch" && !options.patch) throw UsageError("--method patch needs --patch x0,y0,x1,y1");
   if (method == "neuron-conductance" && !options.neuron) {
-    throw Error("--method neuron-conductance needs --neuron J (a flat index into the layer)");
+    throw UsageError("--method neuron-conductance needs --neuron J (a flat index into the layer)");
   }
   return plan;
 }

@@ -84,6 +84,24 @@ TextBaseline text_baseline_of(const ExplainOptions& options, const detail::Plan&
   return parse_text_baseline(name != "auto" ? name : plan.method == "sig" ? "mask" : "pad");
 }
 
+DigOptions dig_options_of(const ExplainOptions& options) {
+  return DigOptions()
+      .anchors(options.anchors.value_or(30))
+      .neighbours(options.neighbours.value_or(500))
+      .upscale(options.upscale.value_or(1))
+      .score(parse_anchor_score(options.dig_score.value_or("word")));
+}
+
+// Each anchor is a vocabulary word: more anchors than words cannot be chosen (and the memory
+// estimate of DIG's paths is made for the anchors actually asked for).
+void check_anchors(const DigOptions& dig, const detail::Plan& plan, const TextClassifier& text) {
+  const int64_t words = static_cast<int64_t>(text.tokenizer().vocab_size());
+  if (is_dig(plan.method) && dig.anchors() > words) {
+    throw UsageError("--anchors: expected an integer from 1 to " + std::to_string(words) +
+                     " (the vocabulary's words), got " + std::to_string(dig.anchors()));
+  }
+}
+
 // Images without a baseline tensor: the options' baseline, else black (a maximum-entropy
 // baseline is made later, from the inputs).
 ImageBaseline image_baseline_of(const ExplainOptions& options) {
@@ -257,17 +275,14 @@ PreparedRequest Explainer::prepare(const ExplainRequest& request) {
   prepared.modality = modality_;
   prepared.method = plan.method;
   prepared.ig = detail::ig_options_of(options, plan);
-  prepared.dig = DigOptions()
-                     .anchors(options.anchors.value_or(30))
-                     .neighbours(options.neighbours.value_or(500))
-                     .upscale(options.upscale.value_or(1))
-                     .score(parse_anchor_score(options.dig_score.value_or("word")));
+  prepared.dig = dig_options_of(options);
   prepared.method_label = detail::method_label(options, plan, prepared.dig);
   prepared.expected_gradients = plan.expected_gradients;
   prepared.seed = options.seed.value_or(0);
 
   const std::optional<MaxEntropyForm> max_entropy = detail::max_entropy_form(options);
   if (modality_ == Modality::Text) {
+    check_anchors(prepared.dig, plan, *text_);
     prepared.text_baseline = text_baseline_of(options, plan);
     PreparedTexts texts = prepare_texts(*text_, request.texts, prepared.text_baseline);
     prepared.model = &text_->embedding_model();
@@ -333,6 +348,7 @@ void Explainer::check(const ExplainRequest& request) {
     if (!labels.empty()) check_targets(targets, static_cast<int64_t>(labels.size()));
   }
   if (modality_ == Modality::Text) {
+    check_anchors(dig_options_of(options), plan, *text_);
     text_baseline_of(options, plan);
     text_->encode(request.texts);
   } else if (modality_ == Modality::Image) {

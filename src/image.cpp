@@ -1,6 +1,9 @@
 #include "igx/image.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 
 #include "bundle_checks.h"
 #include "igx/error.h"
@@ -11,24 +14,38 @@
 namespace igx {
 
 ImageBaseline ImageBaseline::parse(const std::string& text) {
-  const std::string name = text.substr(0, text.find(':'));
-  const std::string argument = text.find(':') == std::string::npos ? "" : text.substr(text.find(':') + 1);
+  const size_t colon = text.find(':');
+  const std::string name = text.substr(0, colon);
+  const std::string argument = colon == std::string::npos ? "" : text.substr(colon + 1);
+  const std::string forms = "; expected black, blur, blur:SIGMA (a finite number of pixels > 0), noise or noise:SEED "
+                            "(an integer >= 0)";
   ImageBaseline baseline;
-  try {
-    if (name == "black" || name == "zero") {
-      if (argument.empty()) return baseline;
-    } else if (name == "blur") {
-      baseline.kind = Kind::Blur;
-      if (!argument.empty()) baseline.blur_sigma = std::stod(argument);
-      if (baseline.blur_sigma > 0) return baseline;
-    } else if (name == "noise") {
-      baseline.kind = Kind::Noise;
-      if (!argument.empty()) baseline.seed = std::stoull(argument);
+  if ((name == "black" || name == "zero") && colon == std::string::npos) return baseline;
+  if (name == "blur") {
+    baseline.kind = Kind::Blur;
+    if (colon == std::string::npos) return baseline;
+    char* end = nullptr;
+    baseline.blur_sigma = std::strtod(argument.c_str(), &end);
+    if (!argument.empty() && end == argument.c_str() + argument.size() && std::isfinite(baseline.blur_sigma) &&
+        baseline.blur_sigma > 0) {
       return baseline;
     }
-  } catch (const std::exception&) {
+    throw UsageError("image baseline '" + text + "': SIGMA '" + argument + "' is not a finite number > 0" + forms);
   }
-  throw Error("image baseline '" + text + "' is not valid; expected black, blur, blur:SIGMA (> 0), noise or noise:SEED");
+  if (name == "noise") {
+    baseline.kind = Kind::Noise;
+    if (colon == std::string::npos) return baseline;
+    // Digits only: strtoull would read "-5" as 2^64 - 5.
+    const bool digits = !argument.empty() && argument.size() <= 19 &&
+                        argument.find_first_not_of("0123456789") == std::string::npos;
+    if (digits) {
+      baseline.seed = std::stoull(argument);
+      return baseline;
+    }
+    throw UsageError("image baseline '" + text + "': SEED '" + argument + "' is not an integer from 0 to " +
+                     "9999999999999999999" + forms);
+  }
+  throw UsageError("image baseline '" + text + "' is not valid" + forms);
 }
 
 std::string ImageBaseline::describe() const {
@@ -142,6 +159,15 @@ torch::Tensor image_pixels(const Image& image, const std::vector<int64_t>& shape
 }
 
 torch::Tensor gaussian_blur(const torch::Tensor& pixels, double sigma) {
+  // Beyond the image's larger side the blur is all but a mean, and the kernel (6 sigma wide)
+  // would only cost memory.
+  const int64_t side = std::max(pixels.size(2), pixels.size(3));
+  if (!std::isfinite(sigma) || !(sigma > 0) || sigma > static_cast<double>(side)) {
+    char value[32];
+    std::snprintf(value, sizeof value, "%g", sigma);
+    throw UsageError(std::string("blur sigma ") + value + " px does not fit the " + std::to_string(pixels.size(3)) +
+                     "x" + std::to_string(pixels.size(2)) + " image; expected 0 < sigma <= " + std::to_string(side));
+  }
   const int64_t radius = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(3 * sigma)));
   torch::Tensor kernel = torch::arange(-radius, radius + 1, torch::kDouble);
   kernel = torch::exp(-kernel * kernel / (2 * sigma * sigma));

@@ -6,6 +6,7 @@
 
 #include "ig_detail.h"
 #include "igx/error.h"
+#include "igx/memory.h"
 #include "igx/tensor_checks.h"
 
 namespace igx {
@@ -82,7 +83,7 @@ Strategy parse_strategy(const std::string& name) {
   if (name == "fixed") return Strategy::Fixed;
   if (name == "doubling") return Strategy::Doubling;
   if (name == "adaptive" || name == "interval-adaptive") return Strategy::IntervalAdaptive;
-  throw Error("unknown integration strategy '" + name + "'; expected fixed, doubling or adaptive");
+  throw UsageError("unknown integration strategy '" + name + "'; expected fixed, doubling or adaptive");
 }
 
 std::string certify_name(Certify certify) {
@@ -92,8 +93,8 @@ std::string certify_name(Certify certify) {
 Certify parse_certify(const std::string& name) {
   if (name == "panels") return Certify::PanelSum;
   if (name == "completeness") return Certify::Completeness;
-  throw Error("unknown certification criterion '" + name + "'; expected panels (sum of the Simpson panels' |errors|) "
-              "or completeness (|delta| itself)");
+  throw UsageError("unknown certification criterion '" + name + "'; expected panels (sum of the Simpson panels' |errors|) "
+                   "or completeness (|delta| itself)");
 }
 
 std::optional<double> relative_error(double delta, double output_input, double output_baseline,
@@ -114,6 +115,10 @@ Attribution integrated_gradients(Model& model, const torch::Tensor& inputs, cons
   if (options.strategy() == Strategy::IntervalAdaptive) return detail::integrate_adaptively(model, inputs, options, extras);
 
   const int64_t batch_size = inputs.size(0);
+  // Every example's path holds the nodes and weights (16 bytes a step), and F at each node.
+  require_memory(static_cast<double>(options.n_steps()) * (24.0 * static_cast<double>(batch_size) + 16.0),
+                 std::to_string(options.n_steps()) + " integration steps per example (" + std::to_string(batch_size) +
+                     " examples)");
   const Quadrature quadrature = make_quadrature(options.method(), options.n_steps());
   const torch::Tensor baselines = options.baseline().resolve(inputs);
   const torch::Tensor examples = torch::arange(batch_size, torch::kLong);

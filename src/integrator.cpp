@@ -3,6 +3,7 @@
 #include <c10/core/Allocator.h>
 #include <c10/util/ThreadLocalDebugInfo.h>
 
+#include <cmath>
 #include <fstream>
 #include <limits>
 #include <optional>
@@ -69,6 +70,36 @@ torch::Tensor call_model(Model& model, const torch::Tensor& points, const ExtraI
   }
 }
 
+std::string value_name(double value) {
+  if (std::isnan(value)) return "NaN";
+  return value > 0 ? "+Inf" : "-Inf";
+}
+
+/// The first row of [rows, ...] holding a NaN or an infinity, and how many of its entries do;
+/// none when all are finite. One reduction over the batch: the common case costs one pass.
+struct NonFinite {
+  int64_t row = -1;
+  int64_t count = 0;
+  int64_t entries = 0;
+  double value = 0;
+};
+
+std::optional<NonFinite> first_non_finite(const torch::Tensor& rows) {
+  const torch::Tensor finite = torch::isfinite(rows);
+  if (finite.all().item<bool>()) return std::nullopt;
+  const torch::Tensor bad_rows = finite.reshape({rows.size(0), -1}).logical_not();
+  NonFinite found;
+  found.row = bad_rows.any(1).nonzero()[0][0].item<int64_t>();
+  const torch::Tensor row_bad = bad_rows[found.row];
+  found.count = row_bad.sum().item<int64_t>();
+  found.entries = row_bad.numel();
+  const int64_t first = row_bad.nonzero()[0][0].item<int64_t>();
+  found.value = rows.reshape({rows.size(0), -1})[found.row][first].item<double>();
+  return found;
+}
+
+const char* const kNonFiniteConsequence = "; attributions would be meaningless, so igx stops here";
+
 int64_t row_limit(int64_t internal_batch_size) {
   if (internal_batch_size < 0) {
     throw Error("internal_batch_size must be 0 (no limit) or positive, got " +
@@ -113,11 +144,12 @@ int64_t rows_fitting(int64_t bytes_per_row, int64_t cache_bytes, int64_t max_row
 }
 
 void check_model_output(const torch::Tensor& outputs, int64_t rows, const Model& model) {
-  if (!outputs.defined() || (outputs.dim() != 1 && outputs.dim() != 2) || outputs.size(0) != rows) {
+  if (!outputs.defined() || (outputs.dim() != 1 && outputs.dim() != 2) || outputs.size(0) != rows ||
+      (outputs.dim() == 2 && outputs.size(1) == 0)) {
     throw Error(model.describe() + " returned shape " +
                 (outputs.defined() ? shape_string(outputs) : std::string("(nothing)")) +
                 " for " + std::to_string(rows) + " rows; expected [" + std::to_string(rows) +
-                ", classes] or [" + std::to_string(rows) + "]");
+                ", classes] (at least one class) or [" + std::to_string(rows) + "]");
   }
   require_floating(outputs, model.describe() + " output");
 }
@@ -172,16 +204,51 @@ std::vector<PathResult> Integrator::integrate(const std::vector<PathJob>& jobs) 
     torch::Tensor outputs = call_model(model_, points, extras);
     check_model_output(outputs, batch_rows, model_);
     check_targets_once(outputs);
-    torch::Tensor values = select_output(outputs, targets_.index_select(0, examples), output_);
+    const torch::Tensor row_targets = targets_.index_select(0, examples);
+    const torch::Tensor values = select_output(outputs, row_targets, output_);
+    // Where in the batch a row comes from: its example and its point on the path.
+    const auto where = [&](int64_t wanted) {
+      int64_t first_row = 0;
+      for (const Piece& piece : batch) {
+        const int64_t count = piece.end - piece.begin;
+        if (wanted < first_row + count) {
+          return "for example " + std::to_string(jobs[piece.job].example) + " at " +
+                 jobs[piece.job].path->describe_point(piece.begin + wanted - first_row);
+        }
+        first_row += count;
+      }
+      return std::string("in the batch");
+    };
+    const auto quantity = [&](int64_t row) {
+      return output_kind_name(output_) + " of class " + std::to_string(row_targets[row].item<int64_t>());
+    };
+    if (const auto bad = first_non_finite(values.detach())) {
+      throw Error(model_.describe() + " gives " + value_name(bad->value) + " as the " + quantity(bad->row) + " " +
+                  where(bad->row) + kNonFiniteConsequence);
+    }
     // Rows are independent, so the gradient of the sum is each row's own gradient.
-    const torch::Tensor gradients = torch::autograd::grad({values.sum()}, {points})[0].detach();
-    values = values.detach();
+    torch::Tensor gradients;
+    if (values.requires_grad()) {
+      gradients = torch::autograd::grad({values.sum()}, {points}, /*grad_outputs=*/{}, /*retain_graph=*/false,
+                                        /*create_graph=*/false, /*allow_unused=*/true)[0];
+    }
+    if (!gradients.defined()) {
+      throw Error(model_.describe() + ": the output does not depend on the input; no gradient flows from the " +
+                  output_kind_name(output_) + " back to the points (a constant output, or one computed from "
+                  "detached values); expected a model differentiable in its input");
+    }
+    gradients = gradients.detach();
+    if (const auto bad = first_non_finite(gradients)) {
+      throw Error(model_.describe() + " gives a gradient of the " + quantity(bad->row) + " that is " +
+                  value_name(bad->value) + " in " + std::to_string(bad->count) + " of its " +
+                  std::to_string(bad->entries) + " entries " + where(bad->row) + kNonFiniteConsequence);
+    }
     if (measure) {
       memory_hook.reset();
       bytes_per_row_ = (memory->peak() + batch_rows - 1) / batch_rows;
       chosen_rows_ = rows_fitting(bytes_per_row_, last_level_cache_bytes(), max_rows_);
     }
-    const torch::Tensor values_cpu = values.to(torch::kCPU, torch::kDouble).contiguous();
+    const torch::Tensor values_cpu = values.detach().to(torch::kCPU, torch::kDouble).contiguous();
     const double* value_data = values_cpu.data_ptr<double>();
     const torch::Tensor magnitudes_cpu =
         outputs.detach().abs().reshape({batch_rows, -1}).amax(1).to(torch::kCPU, torch::kDouble).contiguous();
@@ -272,6 +339,16 @@ torch::Tensor Integrator::run_forward(const torch::Tensor& points, const torch::
     check_model_output(outputs, count, model_);
     check_targets_once(outputs);
     if (targets_.defined()) outputs = select_output(outputs, targets_.index_select(0, chunk_examples), output_);
+    if (const auto bad = first_non_finite(outputs)) {
+      const int64_t example = chunk_examples[bad->row].item<int64_t>();
+      throw Error(model_.describe() + " gives " + value_name(bad->value) + " as " +
+                  (targets_.defined() ? "the " + output_kind_name(output_) + " of class " +
+                                            std::to_string(targets_[example].item<int64_t>())
+                                      : std::string("an output")) +
+                  " for example " + std::to_string(example) +
+                  " at a point evaluated forward only (its input, its baseline or an interval's end)" +
+                  kNonFiniteConsequence);
+    }
     chunks.push_back(outputs.detach());
     counts_.forward_rows += count;
     counts_.batches += 1;

@@ -7,6 +7,7 @@
 #include <torch/csrc/jit/runtime/graph_executor.h>
 
 #include "igx/error.h"
+#include "igx/file_io.h"
 
 namespace igx {
 namespace {
@@ -70,6 +71,7 @@ std::shared_ptr<TorchScriptModel> TorchScriptModel::load(const std::string& path
   if (!std::filesystem::exists(path)) {
     throw Error("model file '" + path + "' does not exist; expected a TorchScript .pt file");
   }
+  require_readable_file(path, "model file");
   if (!std::ifstream(path).good()) throw Error("model file '" + path + "' cannot be read");
   auto module = std::make_shared<torch::jit::Module>();
   try {

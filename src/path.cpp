@@ -1,5 +1,7 @@
 #include "igx/path.h"
 
+#include <cstdio>
+
 #include "igx/error.h"
 #include "igx/tensor_checks.h"
 
@@ -44,6 +46,16 @@ void StraightLinePath::write_points(int64_t begin, int64_t end, torch::Tensor ou
   // lerp is exactly x' at a = 0 and exactly x at a = 1 (it switches to x - (1 - a)(x - x')
   // for a >= 1/2), so end-point evaluations reproduce F(x') and F(x) bit for bit.
   torch::lerp_out(out, baseline_.unsqueeze(0), input_.unsqueeze(0), alpha);
+}
+
+std::string Path::describe_point(int64_t k) const {
+  return "path point " + std::to_string(k) + " of " + std::to_string(size());
+}
+
+std::string StraightLinePath::describe_point(int64_t k) const {
+  char text[48];
+  std::snprintf(text, sizeof text, "alpha = %.6g", quadrature_.nodes.at(k));
+  return text;
 }
 
 torch::Tensor StraightLinePath::weights(int64_t begin, int64_t end) const {

@@ -25,7 +25,7 @@ std::string prune_unit_name(PruneUnit unit) { return unit == PruneUnit::Channel 
 PruneUnit parse_prune_unit(const std::string& name) {
   if (name == "channel" || name == "channels") return PruneUnit::Channel;
   if (name == "neuron" || name == "neurons") return PruneUnit::Neuron;
-  throw Error("prune unit '" + name + "' is not known; expected channel or neuron");
+  throw UsageError("prune unit '" + name + "' is not known; expected channel or neuron");
 }
 
 PrunedModel::PrunedModel(SplitModel split) : split_(std::move(split)) {

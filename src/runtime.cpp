@@ -1,6 +1,7 @@
 #include "igx/runtime.h"
 
 #include <dlfcn.h>
+#include <sched.h>
 
 #include <thread>
 
@@ -30,11 +31,18 @@ void set_blas_threads(int threads) {
 
 }  // namespace
 
-int set_num_threads(int threads) {
+int available_cores() {
+  cpu_set_t cores;
+  if (sched_getaffinity(0, sizeof cores, &cores) == 0) return std::max(1, CPU_COUNT(&cores));
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+int set_num_threads(int threads, bool allow_more_than_cores) {
   if (threads < 0) {
     throw Error("thread count must be 0 (all cores) or positive, got " + std::to_string(threads));
   }
-  if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int cores = available_cores();
+  if (threads == 0 || (threads > cores && !allow_more_than_cores)) threads = cores;
   at::set_num_threads(threads);
   set_blas_threads(threads);
   return at::get_num_threads();
@@ -44,15 +52,15 @@ torch::Device parse_device(const std::string& name) {
   if (name == "cpu") return torch::kCPU;
   if (name.rfind("cuda", 0) == 0) {
     if (!torch::cuda::is_available()) {
-      throw Error("device '" + name + "' was asked for, but this LibTorch build sees no CUDA device");
+      throw UsageError("device '" + name + "' was asked for, but this LibTorch build sees no CUDA device");
     }
     try {
       return torch::Device(name);
     } catch (const c10::Error&) {
-      throw Error("device '" + name + "' is not a valid CUDA device; expected cuda or cuda:N");
+      throw UsageError("device '" + name + "' is not a valid CUDA device; expected cuda or cuda:N");
     }
   }
-  throw Error("unknown device '" + name + "'; expected cpu, cuda or cuda:N");
+  throw UsageError("unknown device '" + name + "'; expected cpu, cuda or cuda:N");
 }
 
 }  // namespace igx

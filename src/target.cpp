@@ -24,7 +24,7 @@ OutputKind parse_output_kind(const std::string& name) {
   if (name == "logprob" || name == "log-probability" || name == "log_probability") {
     return OutputKind::LogProbability;
   }
-  throw Error("unknown output kind '" + name + "'; expected logit, prob or logprob");
+  throw UsageError("unknown output kind '" + name + "'; expected logit, prob or logprob");
 }
 
 Target Target::predicted() { return Target(Kind::Predicted, {}); }
@@ -37,9 +37,9 @@ Target parse_target(const std::string& text) {
   if (text == "pred" || text == "predicted") return Target::predicted();
   const auto indices = parse_integer_list(text);
   if (!indices) {
-    throw Error("--target '" + text + "' is not valid; expected pred, a class index K, or K1,K2,... (one per example)");
+    throw UsageError("--target '" + text + "' is not valid; expected pred, a class index K, or K1,K2,... (one per example)");
   }
-  if (indices->empty()) throw Error("--target is empty; expected pred, K or K1,K2,...");
+  if (indices->empty()) throw UsageError("--target is empty; expected pred, K or K1,K2,...");
   if (indices->size() == 1) return Target::index(indices->front());
   return Target::per_example(*indices);
 }

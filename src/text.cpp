@@ -12,7 +12,7 @@ TextBaseline parse_text_baseline(const std::string& name) {
   if (name == "mask") return TextBaseline::Mask;
   if (name == "unk") return TextBaseline::Unk;
   if (name == "zero") return TextBaseline::Zero;
-  throw Error("unknown text baseline '" + name + "'; expected pad, mask, unk or zero");
+  throw UsageError("unknown text baseline '" + name + "'; expected pad, mask, unk or zero");
 }
 
 std::string text_baseline_name(TextBaseline baseline) {

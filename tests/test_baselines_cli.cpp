@@ -46,8 +46,10 @@ class BaselinesCli : public ::testing::Test {
     last_output_ = result.output;
     return nlohmann::json::parse(std::ifstream(path(out)));
   }
-  static void expect_one_line_error(const CommandResult& result, const std::string& fragment) {
-    EXPECT_EQ(result.exit_code, 1) << result.output;
+  // One line in the one style; exit code 2 when the request is wrong, 1 when a file is.
+  static void expect_one_line_error(const CommandResult& result, const std::string& fragment,
+                                    int exit_code = igx::kExitUsage) {
+    EXPECT_EQ(result.exit_code, exit_code) << result.output;
     EXPECT_EQ(result.output.rfind("igx: error: ", 0), 0u) << result.output;
     EXPECT_EQ(result.output.find('\n'), result.output.size() - 1) << result.output;
     EXPECT_NE(result.output.find(fragment), std::string::npos) << result.output;
@@ -144,7 +146,7 @@ TEST_F(BaselinesCli, TrainingBaselinesNeedTheData) {
   ::setenv("IGX_DATA_DIR", missing.c_str(), 1);
   const CommandResult result = run_igx("explain --image " + digit(3) + " --baselines train:8 --out-dir " + path("t"));
   ::unsetenv("IGX_DATA_DIR");
-  expect_one_line_error(result, "bash scripts/fetch_data.sh");
+  expect_one_line_error(result, "bash scripts/fetch_data.sh", igx::kExitFailure);
   EXPECT_NE(result.output.find(missing), std::string::npos) << result.output;
   // With the data (after scripts/fetch_data.sh), 8 training images are drawn.
   if (fs::exists(fs::path(igx::find_data_directory()) / "mnist" / "train.npy")) {
@@ -157,7 +159,8 @@ TEST_F(BaselinesCli, TrainingBaselinesNeedTheData) {
 
 TEST_F(BaselinesCli, BadSpecsGiveOneReadableLine) {
   const std::string tensor = "explain --model " + model("linear3") + " --input " + path("x.json");
-  expect_one_line_error(run_igx(tensor + " --baselines nowhere.npy"), "'nowhere.npy' is not an existing file");
+  expect_one_line_error(run_igx(tensor + " --baselines nowhere.npy"), "'nowhere.npy' is not an existing file",
+                        igx::kExitFailure);
   expect_one_line_error(run_igx(tensor + " --baselines noise:0"), "'noise:0' is not valid");
   expect_one_line_error(run_igx(tensor + " --baselines noise:4:-1"), "SIGMA > 0");
   expect_one_line_error(run_igx(tensor + " --baselines train:4"), "image bundle");
@@ -165,7 +168,8 @@ TEST_F(BaselinesCli, BadSpecsGiveOneReadableLine) {
   expect_one_line_error(run_igx(tensor + " --baselines noise:4 --method saliency"), "--method saliency");
   expect_one_line_error(run_igx(tensor + " --baselines noise:4 --baseline 1"), "give one of them");
   expect_one_line_error(run_igx(tensor + " --baselines noise:4 --expected-gradients 1"), "at least 2 samples");
-  expect_one_line_error(run_igx(tensor + " --baselines " + write("wide.json", "[[1, 2]]")), "baselines have shape [1, 2]");
+  expect_one_line_error(run_igx(tensor + " --baselines " + write("wide.json", "[[1, 2]]")), "baselines have shape [1, 2]",
+                        igx::kExitFailure);
   expect_one_line_error(run_igx("explain hello --baselines noise:4 --out-dir " + path("o")), "texts take one baseline");
   const auto help = run_igx("explain --help");
   for (const char* fragment : {"--baselines", "train:N", "noise:N[:SIGMA]", "--expected-gradients", "--seed"}) {

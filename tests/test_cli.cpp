@@ -36,9 +36,10 @@ class Cli : public ::testing::Test {
   static std::string model(const std::string& name) {
     return std::string(IGX_TEST_MODELS_DIR) + "/" + name + ".pt";
   }
-  // A failing command prints exactly one line, starting with "igx: error:".
-  static void expect_one_line_error(const CommandResult& result, const std::string& fragment) {
-    EXPECT_EQ(result.exit_code, 1) << result.output;
+  // A failing command prints exactly one line, starting with "igx: error:", and exits with 1 (the
+  // run failed) or 2 (the command line is wrong: igx::kExitUsage).
+  static void expect_one_line_error(const CommandResult& result, const std::string& fragment, int exit_code = 1) {
+    EXPECT_EQ(result.exit_code, exit_code) << result.output;
     EXPECT_EQ(result.output.rfind("igx: error: ", 0), 0u) << result.output;
     EXPECT_EQ(result.output.find('\n'), result.output.size() - 1) << result.output;
     EXPECT_NE(result.output.find(fragment), std::string::npos) << result.output;
@@ -92,10 +93,10 @@ TEST_F(Cli, FixedStepsAndStrategies) {
   EXPECT_GE(completeness["error_bound"].get<double>(), completeness["relative_error"].get<double>());
   EXPECT_NEAR(completeness["error_bound"].get<double>(), completeness["relative_error"].get<double>(), 1e-6);
   EXPECT_LE(completeness["steps"].get<int64_t>(), adaptive["steps"].get<int64_t>());
-  expect_one_line_error(run_igx(base + " --certify delta"), "'delta'");
-  expect_one_line_error(run_igx(base + " --strategy adaptive --method gausslegendre"), "Simpson");
-  expect_one_line_error(run_igx(base + " --strategy doubling --method gausslegendre"), "nested nodes");
-  expect_one_line_error(run_igx(base + " --strategy sometimes"), "'sometimes'");
+  expect_one_line_error(run_igx(base + " --certify delta"), "'delta'", igx::kExitUsage);
+  expect_one_line_error(run_igx(base + " --strategy adaptive --method gausslegendre"), "Simpson", igx::kExitUsage);
+  expect_one_line_error(run_igx(base + " --strategy doubling --method gausslegendre"), "nested nodes", igx::kExitUsage);
+  expect_one_line_error(run_igx(base + " --strategy sometimes"), "'sometimes'", igx::kExitUsage);
 }
 
 TEST_F(Cli, HelpShowsDefaults) {
@@ -123,9 +124,9 @@ TEST_F(Cli, BadInputGivesOneReadableLine) {
   expect_one_line_error(run_igx("explain --model " + model("linear3") + " --input " + write("bad.json", "[[1, ")),
                         "bad.json");
   expect_one_line_error(run_igx("explain --model " + model("linear3") + " --input " + x + " --method simpson"),
-                        "'simpson'");
+                        "'simpson'", igx::kExitUsage);
   expect_one_line_error(run_igx("explain --model " + model("linear3") + " --input " + x + " --output softmax"),
-                        "'softmax'");
+                        "'softmax'", igx::kExitUsage);
   // The network itself rejects 4 features.
   expect_one_line_error(
       run_igx("explain --model " + model("linear3") + " --input " + write("wide.json", "[[1, 2, 3, 4]]")),
@@ -145,7 +146,7 @@ TEST_F(Cli, NonFiniteInputIsRejected) {
 TEST_F(Cli, ExistingOutputIsNotOverwrittenWithoutForce) {
   const std::string out = write("r.json", "precious");
   expect_one_line_error(run_igx("explain --model " + model("linear3") + " --input " + path("x.json") + " --out " + out),
-                        "already exists");
+                        "already exists", igx::kExitUsage);
   EXPECT_EQ(std::string(std::istreambuf_iterator<char>(*std::make_unique<std::ifstream>(out)), {}), "precious");
   EXPECT_EQ(run_igx("explain --model " + model("linear3") + " --input " + path("x.json") + " --out " + out + " --force")
                 .exit_code,
@@ -169,8 +170,10 @@ TEST_F(Cli, TextWithTheShippedModelWritesHtmlAndJson) {
   std::ifstream html(out_dir + "/explanation.html");
   const std::string page((std::istreambuf_iterator<char>(html)), {});
   EXPECT_NE(page.find("igx-token"), std::string::npos);
-  // A second run replaces igx's own files without --force.
-  EXPECT_EQ(run_igx("explain \"hello again\" --steps 8 --out-dir " + out_dir).exit_code, 0);
+  // A second run does not replace the first one's files, unless --force.
+  expect_one_line_error(run_igx("explain \"hello again\" --steps 8 --out-dir " + out_dir), "already exists",
+                        igx::kExitUsage);
+  EXPECT_EQ(run_igx("explain \"hello again\" --steps 8 --force --out-dir " + out_dir).exit_code, 0);
 }
 
 TEST_F(Cli, ImageWithTheShippedModelWritesAHeatmap) {
@@ -189,27 +192,32 @@ TEST_F(Cli, BadTextsAndImagesGiveOneReadableLine) {
   expect_one_line_error(run_igx("explain \"$(printf 'bad \\377 byte')\" --out-dir " + path("o")), "UTF-8");
   expect_one_line_error(run_igx("explain --image " + write("notes.png", "not a picture") + " --out-dir " + path("o")),
                         "notes.png");
-  expect_one_line_error(run_igx("explain"), "nothing to explain");
+  expect_one_line_error(run_igx("explain"), "nothing to explain", igx::kExitUsage);
   expect_one_line_error(run_igx("explain hello --model no-such-model"), "'no-such-model'");
-  expect_one_line_error(run_igx("explain hello --baseline black --out-dir " + path("o")), "'black'");
-  // A folder of the user's is not written into unasked.
+  expect_one_line_error(run_igx("explain hello --baseline black --out-dir " + path("o")), "'black'", igx::kExitUsage);
+  // A file of the user's is not replaced unasked, wherever it is.
   fs::create_directories(path("mine"));
-  expect_one_line_error(run_igx("explain hello --out-dir " + path("mine")), "was not made by igx");
+  write("mine/explanation.html", "precious");
+  expect_one_line_error(run_igx("explain hello --out-dir " + path("mine")), "explanation.html' already exists",
+                        igx::kExitUsage);
+  std::ifstream kept(path("mine/explanation.html"));
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(kept), {}), "precious");
+  EXPECT_FALSE(fs::exists(path("mine/explanation.json")));
 }
 
 TEST_F(Cli, FlagsThatDoNotApplyToTheInputAreErrors) {
   const std::string digit = std::string(IGX_SOURCE_DIR) + "/models/mnist-cnn/samples/digit_3_0.png";
   const std::string tensor = "explain --model " + model("linear3") + " --input " + path("x.json");
   expect_one_line_error(run_igx("explain hello --heatmap " + path("h.png") + " --out-dir " + path("o1")),
-                        "--heatmap applies to images");
+                        "--heatmap applies to images", igx::kExitUsage);
   expect_one_line_error(run_igx("explain --image " + digit + " --html " + path("h.html") + " --out-dir " + path("o2")),
-                        "--html applies to texts");
+                        "--html applies to texts", igx::kExitUsage);
   expect_one_line_error(run_igx("explain --image " + digit + " --words --out-dir " + path("o3")),
-                        "--words does not apply here");
-  expect_one_line_error(run_igx(tensor + " --out-dir " + path("o4")), "--out-dir applies to texts and images");
-  expect_one_line_error(run_igx("explain hello --entry embed --out-dir " + path("o5")), "--entry applies to --input");
-  expect_one_line_error(run_igx(tensor + " --anchors 8"), "--anchors does not apply here");
-  expect_one_line_error(run_igx(tensor + " --steps 8 --tolerance 0.01"), "--tolerance does not apply here");
+                        "--words does not apply here", igx::kExitUsage);
+  expect_one_line_error(run_igx(tensor + " --out-dir " + path("o4")), "--out-dir applies to texts and images", igx::kExitUsage);
+  expect_one_line_error(run_igx("explain hello --entry embed --out-dir " + path("o5")), "--entry applies to --input", igx::kExitUsage);
+  expect_one_line_error(run_igx(tensor + " --anchors 8"), "--anchors does not apply here", igx::kExitUsage);
+  expect_one_line_error(run_igx(tensor + " --steps 8 --tolerance 0.01"), "--tolerance does not apply here", igx::kExitUsage);
   EXPECT_FALSE(fs::exists(path("o1")));  // refused before any folder is made
   // --npy with texts writes the attributions on the word embeddings, [B, T, D].
   const auto result = run_igx("explain \"free prize\" \"hi\" --steps 4 --out-dir " + path("t") + " --npy " + path("t.npy"));
@@ -230,9 +238,10 @@ TEST_F(Cli, LayerPatchNeuronsShareOutThePatch) {
   EXPECT_NEAR(json["examples"][0]["attribution_sum"].get<double>(),
               json["examples"][0]["patch_input_attribution"].get<double>(), 1e-3);
   EXPECT_TRUE(fs::exists(path("layer") + "/layer-patch.png"));
-  expect_one_line_error(run_igx("layer --image " + digit + " --method patch --out-dir " + path("l2")), "--patch");
+  expect_one_line_error(run_igx("layer --image " + digit + " --method patch --out-dir " + path("l2")), "--patch",
+                        igx::kExitUsage);
   expect_one_line_error(run_igx("layer --image " + digit + " --layer conv9 --out-dir " + path("l3")), "'conv9'");
-  expect_one_line_error(run_igx("layer --image " + digit + " --method patch --patch 1,2,3 --out-dir " + path("l4")), "x0,y0,x1,y1");
+  expect_one_line_error(run_igx("layer --image " + digit + " --method patch --patch 1,2,3 --out-dir " + path("l4")), "x0,y0,x1,y1", igx::kExitUsage);
 }
 
 // Neuron conductance of channel 14, y 2, x 5 of mnist-cnn's feature map (flat 14*49 + 2*7 + 5 =
@@ -255,11 +264,11 @@ TEST_F(Cli, LayerNeuronConductanceDrawsThePixels) {
   const double expected = patch["examples"][0]["attributions"][14][2][5].get<double>();
   EXPECT_GT(std::abs(expected), 0.1);
   EXPECT_NEAR(sum, expected, 1e-4 * (1 + std::abs(expected)));
-  expect_one_line_error(run_igx("layer --image " + digit + " --method neuron-conductance --out-dir " + path("nc3")), "--neuron J");
+  expect_one_line_error(run_igx("layer --image " + digit + " --method neuron-conductance --out-dir " + path("nc3")), "--neuron J", igx::kExitUsage);
   expect_one_line_error(run_igx("layer --image " + digit + " --method neuron-conductance --neuron 1568 --out-dir " + path("nc4")),
                         "neuron 1568 is not in layer 'features'");
   expect_one_line_error(run_igx("layer --image " + digit + " --method neuron-conductance --neuron x --out-dir " + path("nc5")),
-                        "--neuron 'x'");
+                        "--neuron 'x'", igx::kExitUsage);
 }
 
 }  // namespace

@@ -83,11 +83,16 @@ TEST_F(Datasets, TextLinesWithoutIdOrLabelGetTheLineNumberAndMinusOne) {
 
 TEST_F(Datasets, BadTextLinesAreNamed) {
   const std::string not_json = write("bad.jsonl", "{\"text\": \"ok\"}\n{text: oops}\n");
-  EXPECT_TRUE(contains(error_of([&] { igx::read_text_jsonl(not_json); }), "bad.jsonl line 2 is not JSON"));
+  EXPECT_TRUE(contains(error_of([&] { igx::read_text_jsonl(not_json); }), "bad.jsonl line 2: invalid JSON: parse error"));
   const std::string no_text = write("notext.jsonl", "{\"body\": \"x\"}\n");
   EXPECT_TRUE(contains(error_of([&] { igx::read_text_jsonl(no_text); }), "expected an object with a string \"text\""));
   const std::string bad_label = write("label.jsonl", "{\"text\": \"x\", \"label\": \"spam\"}\n");
-  EXPECT_TRUE(contains(error_of([&] { igx::read_text_jsonl(bad_label); }), "\"label\" must be an integer"));
+  EXPECT_EQ(error_of([&] { igx::read_text_jsonl(bad_label); }),
+            bad_label + " line 1 (id 1): \"label\" is \"spam\"; expected an integer class index");
+  // An empty text is named by file, line and id, not found later by the tokenizer.
+  const std::string blank = write("blank.jsonl", "{\"text\": \"fine\"}\n{\"id\": \"b\", \"text\": \" \\n \"}\n");
+  EXPECT_EQ(error_of([&] { igx::read_text_jsonl(blank); }),
+            blank + " line 2 (id b): \"text\" is empty; expected a text to explain");
   const std::string empty = write("empty.jsonl", "\n\n");
   EXPECT_TRUE(contains(error_of([&] { igx::read_text_jsonl(empty); }), "holds no texts"));
 }

@@ -79,10 +79,23 @@ TEST(ExplainOptions, EveryOptionRoundTripsThroughJsonByItsName) {
 
 TEST(ExplainOptions, BadValuesNameTheOptionAndWhatWasExpected) {
   igx::ExplainOptions options;
-  EXPECT_TRUE(contains(error_of([&] { igx::set_explain_option(options, "tolerance", "-1"); }),
-                       "--tolerance '-1' is not valid; expected a positive number"));
-  EXPECT_TRUE(contains(error_of([&] { igx::set_explain_option(options, "steps", "0"); }), "a positive integer"));
-  EXPECT_TRUE(contains(error_of([&] { igx::set_explain_option(options, "steps", "12x"); }), "'12x'"));
+  // One style for every bad value, a usage error (nothing ran): "--NAME: expected ..., got ...".
+  EXPECT_EQ(error_of([&] { igx::set_explain_option(options, "tolerance", "-1"); }),
+            "--tolerance: expected a number in (0, 1), got -1");
+  EXPECT_EQ(error_of([&] { igx::set_explain_option(options, "tolerance", "inf"); }),
+            "--tolerance: expected a number in (0, 1), got inf");
+  EXPECT_EQ(error_of([&] { igx::set_explain_option(options, "steps", "0"); }), "--steps: expected an integer ≥ 1, got 0");
+  EXPECT_EQ(error_of([&] { igx::set_explain_option(options, "steps", "12x"); }),
+            "--steps: expected an integer ≥ 1, got '12x'");
+  // Integers are written in full: no fraction, exponent, blank or value beyond 64 bits.
+  for (const char* text : {"2.0", "1e3", " 5", "99999999999999999999", "-"}) {
+    EXPECT_TRUE(contains(error_of([&] { igx::set_explain_option(options, "max-steps", text); }),
+                         "--max-steps: expected an integer ≥ 1, got"))
+        << text;
+  }
+  // A negative seed is refused, not wrapped around to 2^64 - 5.
+  EXPECT_EQ(error_of([&] { igx::set_explain_option(options, "seed", "-5"); }), "--seed: expected an integer ≥ 0, got -5");
+  EXPECT_THROW(igx::set_explain_option(options, "batch-size", "-1"), igx::UsageError);
   EXPECT_TRUE(contains(error_of([&] { igx::set_explain_option(options, "method", "simpson"); }), "'simpson'"));
   EXPECT_TRUE(contains(error_of([&] { igx::set_explain_option(options, "output", "softmax"); }), "'softmax'"));
   EXPECT_TRUE(contains(error_of([&] { igx::set_explain_option(options, "baselines", "noise:0"); }), "'noise:0'"));
@@ -157,6 +170,25 @@ TEST(Explainer, OptionsThatDoNotApplyAreErrors) {
   file.inputs = torch::ones({1, 3}, torch::kDouble);
   file.allow_files = false;
   EXPECT_TRUE(contains(error_of([&] { explainer->explain(file); }), "reads no files"));
+  // The request's own faults are usage errors (exit code 2 on the command line; nothing ran).
+  igx::ExplainRequest anchors = with_options({{"anchors", "8"}});
+  anchors.inputs = torch::ones({1, 3}, torch::kDouble);
+  EXPECT_THROW(explainer->explain(anchors), igx::UsageError);
+  EXPECT_THROW(explainer->explain(texts), igx::UsageError);
+  EXPECT_THROW(explainer->explain(ids), igx::UsageError);
+}
+
+TEST(Explainer, DigAnchorsAreBoundedByTheVocabulary) {
+  igx::ExplainRequest request = with_options({{"method", "dig-greedy"}, {"anchors", "100000"}});
+  request.texts = {"win a prize"};
+  const size_t words = spam()->text_classifier().tokenizer().vocab_size();
+  try {
+    spam()->prepare(request);
+    ADD_FAILURE() << "100000 anchors were accepted";
+  } catch (const igx::UsageError& error) {
+    EXPECT_EQ(std::string(error.what()), "--anchors: expected an integer from 1 to " + std::to_string(words) +
+                                             " (the vocabulary's words), got 100000");
+  }
 }
 
 TEST(Explainer, TextsCarryTokensWordsAndTheMethodsExtras) {

@@ -245,12 +245,20 @@ TEST(PruneStudyCli, WritesRowsThatAgreeWithExplain) {
   EXPECT_EQ(json["rankings"]["patch-ig"].size(), 32u);
   EXPECT_EQ(json["records"].size(), 12u);
 
-  // A second run replaces igx's own files; bad flags give one readable line.
-  EXPECT_EQ(igx_test::run_igx("prune-study --image " + digit + " --max-k 1 --steps 4 --out-dir " + out_dir).exit_code, 0);
-  const auto too_many = igx_test::run_igx("prune-study --image " + digit + " --unit channel --max-k 40 --out-dir " + out_dir);
+  // A second run replaces the first one's files only with --force; bad flags give one readable line.
+  EXPECT_EQ(igx_test::run_igx("prune-study --image " + digit + " --max-k 1 --steps 4 --force --out-dir " + out_dir).exit_code,
+            0);
+  const auto again = igx_test::run_igx("prune-study --image " + digit + " --max-k 1 --steps 4 --out-dir " + out_dir);
+  EXPECT_EQ(again.exit_code, igx::kExitUsage);
+  EXPECT_NE(again.output.find("inside-attribution.svg' already exists; igx replaces files only with --force"),
+            std::string::npos)
+      << again.output;
+  const auto too_many =
+      igx_test::run_igx("prune-study --image " + digit + " --unit channel --max-k 40 --force --out-dir " + out_dir);
   EXPECT_EQ(too_many.exit_code, 1);
   EXPECT_NE(too_many.output.find("40"), std::string::npos) << too_many.output;
-  const auto bad_unit = igx_test::run_igx("prune-study --image " + digit + " --unit layer --out-dir " + out_dir);
+  const auto bad_unit = igx_test::run_igx("prune-study --image " + digit + " --unit layer --force --out-dir " + out_dir);
+  EXPECT_EQ(bad_unit.exit_code, igx::kExitUsage);
   EXPECT_NE(bad_unit.output.find("'layer'"), std::string::npos) << bad_unit.output;
   fs::remove_all(directory);
 }

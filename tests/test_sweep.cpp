@@ -123,7 +123,7 @@ TEST_F(Sweep, CsvRelativeErrorsAreTheLibrarys) {
   EXPECT_EQ(summary["strategy_results"].size(), 2u);
   const auto& histogram = summary["ideal_steps"]["gausslegendre"]["0.05"]["histogram"];
   EXPECT_EQ(histogram["4"].get<int>() + histogram["8"].get<int>() + histogram["never"].get<int>(), 2);
-  for (const char* file : {"index.html", ".igx-output", "mean-relative-error.svg", "relative-error-riemann_right.svg",
+  for (const char* file : {"index.html", "mean-relative-error.svg", "relative-error-riemann_right.svg",
                            "relative-error-gausslegendre.svg", "ideal-steps-5pct.svg", "gradient-evaluations.svg"}) {
     EXPECT_TRUE(fs::exists(path("out/") + file)) << file;
   }
@@ -152,6 +152,20 @@ TEST_F(Sweep, TextsFromJsonLines) {
   EXPECT_EQ(std::stoll(rows[0].at("prediction")), explanation.predictions[0]);
   EXPECT_NEAR(std::stod(rows[0].at("relative_error")), *report.relative_error, 1e-6 * *report.relative_error + 1e-12);
   EXPECT_EQ(read_csv(path("out/adaptive.csv")).size(), 0u);
+  // --replot rewrites the reports of a sweep's folder from its CSV files.
+  fs::create_directories(path("copy"));
+  fs::copy_file(path("out/sweep.csv"), path("copy/sweep.csv"));
+  fs::copy_file(path("out/adaptive.csv"), path("copy/adaptive.csv"));
+  CommandResult replot = run_igx("sweep --replot " + path("copy"));
+  ASSERT_EQ(replot.exit_code, 0) << replot.output;
+  EXPECT_TRUE(fs::exists(path("copy/summary.json")));
+  EXPECT_TRUE(fs::exists(path("copy/index.html")));
+  // Its reports exist now: replotting again replaces them only with --force.
+  replot = run_igx("sweep --replot " + path("copy"));
+  EXPECT_EQ(replot.exit_code, igx::kExitUsage);
+  EXPECT_NE(replot.output.find("--replot: '" + path("copy") + "/summary.json' already exists"), std::string::npos)
+      << replot.output;
+  EXPECT_EQ(run_igx("sweep --replot " + path("copy") + " --force").exit_code, 0);
 }
 
 // The study with the seed's settings: probability of a fixed class, maximum-entropy baseline.
@@ -287,20 +301,27 @@ TEST_F(Sweep, GrowingErrorsAtTheRoundingLevelAreNoTail) {
   EXPECT_EQ(tail["rounding_level"].get<double>(), 1e-5);
 }
 
-TEST_F(Sweep, RefusesAFolderItDidNotMakeAndBadFlags) {
-  fs::create_directories(path("mine"));
-  auto result = run_igx("sweep --model " + kModels + "/mnist-cnn --data " + path("none.npy") + " --out-dir " + path("mine"));
-  EXPECT_EQ(result.exit_code, 1);
-  EXPECT_NE(result.output.find("was not made by igx"), std::string::npos) << result.output;
+TEST_F(Sweep, RefusesToReplaceAnEarlierSweepAndBadFlags) {
+  fs::create_directories(path("earlier"));
+  std::ofstream(path("earlier/sweep.csv")) << "precious\n";
+  auto result = run_igx("sweep --model " + kModels + "/mnist-cnn --data " + path("none.npy") + " --out-dir " + path("earlier"));
+  EXPECT_EQ(result.exit_code, igx::kExitUsage);
+  EXPECT_NE(result.output.find("sweep.csv' already exists; igx replaces files only with --force"), std::string::npos)
+      << result.output;
   result = run_igx("sweep --model " + kModels + "/mnist-cnn --tolerances 5 --out-dir " + path("o"));
-  EXPECT_EQ(result.exit_code, 1);
-  EXPECT_NE(result.output.find("expected relative errors in (0, 1)"), std::string::npos) << result.output;
+  EXPECT_EQ(result.exit_code, igx::kExitUsage);
+  EXPECT_NE(result.output.find("igx: error: --tolerances: expected a number in (0, 1), got 5"), std::string::npos)
+      << result.output;
+  result = run_igx("sweep --model " + kModels + "/mnist-cnn --steps 16,1 --out-dir " + path("o"));
+  EXPECT_EQ(result.exit_code, igx::kExitUsage);
+  EXPECT_NE(result.output.find("--steps: expected an integer ≥ 2, got 1"), std::string::npos) << result.output;
   result = run_igx("sweep --model " + kModels + "/mnist-cnn --rules simpson --out-dir " + path("o"));
-  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(result.exit_code, igx::kExitUsage);
   EXPECT_NE(result.output.find("simpson"), std::string::npos) << result.output;
   result = run_igx("sweep --model " + kModels + "/mnist-cnn --target 1,2 --out-dir " + path("o"));
-  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(result.exit_code, igx::kExitUsage);
   EXPECT_NE(result.output.find("one class for every instance"), std::string::npos) << result.output;
+  EXPECT_FALSE(fs::exists(path("o")));  // refused runs leave no folder behind
   result = run_igx("sweep --model " + kModels + "/mnist-cnn --data " + path("missing.npy") + " --out-dir " + path("o"));
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_NE(result.output.find("missing.npy"), std::string::npos) << result.output;

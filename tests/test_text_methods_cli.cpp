@@ -54,7 +54,7 @@ TEST_F(TextMethodsCli, ExplainWithDigAndSigWritesTheirPathsAndTokenReports) {
   EXPECT_NEAR(sum, json["examples"][0]["attribution_sum"].get<double>(), 1e-9);
 
   auto image = run_igx("explain --method sig --image nothing.png");
-  EXPECT_EQ(image.exit_code, 1);
+  EXPECT_EQ(image.exit_code, igx::kExitUsage);
   EXPECT_NE(image.output.find("explains texts"), std::string::npos) << image.output;
 }
 
@@ -74,8 +74,9 @@ TEST_F(TextMethodsCli, EvalWritesTheTableAndTheCommandThatReproducesIt) {
   EXPECT_TRUE(json["summary"][0]["mean_relative_error"].is_null());  // random claims no completeness
 
   const auto unknown = run_igx("eval --methods ig,best --n 1" + kModel);
-  EXPECT_EQ(unknown.exit_code, 1);
-  EXPECT_NE(unknown.output.find("unknown method 'best'"), std::string::npos) << unknown.output;
+  EXPECT_EQ(unknown.exit_code, igx::kExitUsage);
+  EXPECT_NE(unknown.output.find("--methods: expected some of: ig, random, "), std::string::npos) << unknown.output;
+  EXPECT_NE(unknown.output.find("got 'best'"), std::string::npos) << unknown.output;
 }
 
 }  // namespace

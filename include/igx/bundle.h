@@ -26,6 +26,10 @@ struct BundleConfig {
   std::string label(int64_t index) const;
 };
 
+/// Checks the text of an igx.json (the fields every bundle has) without touching the disk;
+/// `directory` is the bundle folder it belongs to, named in messages. igx::Error otherwise.
+BundleConfig parse_bundle_config(const std::string& text, const std::string& directory);
+
 /// Reads and checks `directory`/igx.json and that model.pt exists; igx::Error naming the file
 /// and the missing or malformed field otherwise.
 BundleConfig load_bundle_config(const std::string& directory);

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -85,6 +86,25 @@ ExplainOptions explain_options_from_json(const nlohmann::json& object);
 /// The options that are set, as a JSON object with snake_case keys (explain_options_from_json
 /// reads it back). Two requests whose options give equal JSON ask for the same computation.
 nlohmann::json to_json(const ExplainOptions& options);
+
+// ---- Option values -----------------------------------------------------------------------
+// One reading and one wording of numbers for every option and flag of every front end: a bad
+// value is "--NAME: expected WHAT, got VALUE" (a UsageError), e.g. "--steps: expected an integer
+// ≥ 1, got 0".
+
+/// "expected WHAT, got VALUE": VALUE as given, clipped to a readable length, quoted unless it
+/// reads as a number.
+std::string expected_got(const std::string& expected, const std::string& text);
+
+/// "" when `text` is an integer from `minimum` to `maximum` written in full (no blank, fraction,
+/// exponent or value beyond 64 bits), else what was expected ("expected an integer ≥ 1, got 0").
+std::string integer_value_problem(const std::string& text, int64_t minimum,
+                                  int64_t maximum = std::numeric_limits<int64_t>::max());
+
+/// "" when `text` is a finite number above `lower` and below `upper` (or at it, when
+/// `upper_included`), else what was expected ("inf", "nan" and 1e999 are never numbers here).
+std::string number_value_problem(const std::string& text, double lower,
+                                 double upper = std::numeric_limits<double>::infinity(), bool upper_included = false);
 
 /// A request's distribution of baselines (options.baselines), parsed.
 struct BaselinesSpec {

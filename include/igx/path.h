@@ -6,6 +6,7 @@
 
 #include <torch/torch.h>
 
+#include <string>
 #include <vector>
 
 #include "igx/quadrature.h"
@@ -26,6 +27,8 @@ class Path {
   virtual torch::TensorOptions point_options() const = 0;
   /// Their weights: [end - begin] (float64 scalars) or [end - begin, ...example shape].
   virtual torch::Tensor weights(int64_t begin, int64_t end) const = 0;
+  /// Where point k lies, for messages: "alpha = 0.25" on a straight line, "point 3 of 31".
+  virtual std::string describe_point(int64_t k) const;
 };
 
 /// gamma(alpha) = x' + alpha (x - x') at the nodes of a quadrature; weights are the quadrature's.
@@ -41,6 +44,7 @@ class StraightLinePath : public Path {
   torch::Tensor weights(int64_t begin, int64_t end) const override;
   std::vector<int64_t> point_shape() const override { return input_.sizes().vec(); }
   torch::TensorOptions point_options() const override { return input_.options(); }
+  std::string describe_point(int64_t k) const override;
   const Quadrature& quadrature() const { return quadrature_; }
 
  private:

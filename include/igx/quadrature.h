@@ -24,7 +24,12 @@ struct Quadrature {
   std::vector<double> weights;  ///< one per node; they sum to the interval length
 };
 
-/// The n-point rule on [0, 1]. Throws igx::Error for n < 1 (n < 2 for the trapezoid).
+/// Most Gauss-Legendre nodes make_quadrature computes: Newton's method on P_n costs O(n^2)
+/// (seconds at this n, minutes at 10^5), and the step-count study needs at most a few thousand.
+constexpr int64_t kMaxGaussLegendreNodes = 20000;
+
+/// The n-point rule on [0, 1]. Throws igx::Error for n < 1 (n < 2 for the trapezoid) and
+/// igx::UsageError for Gauss-Legendre beyond kMaxGaussLegendreNodes.
 Quadrature make_quadrature(Rule rule, int64_t n_points);
 
 /// The n-point rule on [a, b] (a < b), nodes and weights mapped affinely from [0, 1].

@@ -66,8 +66,11 @@ class WordPieceTokenizer {
  public:
   /// Longest word, in code points, that WordPiece segments; longer words become [UNK].
   static constexpr size_t kMaxCharsPerWord = 100;
+  /// Largest vocabulary file read (BERT's is 230 KB; multilingual ones a few MB).
+  static constexpr size_t kMaxVocabularyBytes = size_t{64} << 20;
 
-  /// Reads a vocabulary; throws igx::Error naming the path if it is unreadable or empty.
+  /// Reads a vocabulary; throws igx::Error naming the path if it is unreadable, a folder, larger
+  /// than kMaxVocabularyBytes, or empty.
   static WordPieceTokenizer from_file(const std::string& vocab_path, bool lowercase = true);
 
   /// The words of BERT's basic tokenisation (steps 1-5), before WordPiece.

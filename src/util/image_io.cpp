@@ -6,21 +6,29 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <limits>
 
 #include "igx/error.h"
 #include "igx/file_io.h"
 
 // stb's functions stay private to this file (static), so they cannot clash with another copy of
 // stb linked into the same program. Only the decoders igx needs are compiled in: images may
-// arrive over the network, and every decoder left out is one less to trust. Netpbm is read below
-// instead, because stb's reader ignores the maximum value and does not notice truncated data.
+// arrive over the network, and every decoder left out is one less to trust. The decoder is
+// stb_image v2.30 in third_party/ (not Debian's v2.27, whose decoders overflow on crafted files:
+// third_party/README.md). Netpbm is read below instead, because stb's reader ignores the maximum
+// value and does not notice truncated data.
 #define STB_IMAGE_STATIC
 #define STB_IMAGE_IMPLEMENTATION
 #define STBI_ONLY_PNG
 #define STBI_ONLY_JPEG
 #define STBI_ONLY_BMP
 #define STBI_FAILURE_USERMSG
-#include <stb_image.h>
+// Third-party code: its unused static functions are not igx's warnings to fix.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wunused-but-set-variable"
+#include "third_party/stb_image.h"
+#pragma GCC diagnostic pop
 
 #define STB_IMAGE_WRITE_STATIC
 #define STB_IMAGE_WRITE_IMPLEMENTATION
@@ -33,6 +41,11 @@ namespace {
   throw Error(path + ": " + problem);
 }
 
+
+[[noreturn]] void fail_too_many_pixels(const std::string& path, uint64_t width, uint64_t height) {
+  fail(path, "image of " + std::to_string(width) + "x" + std::to_string(height) + " pixels is larger than the " +
+                 std::to_string(kMaxImagePixels) + " pixels igx decodes");
+}
 
 /// Netpbm greymaps and pixmaps: "P2"/"P3" (ASCII) or "P5"/"P6" (binary), then width, height and
 /// maximum value as text ('#' starts a comment), then the samples: text, or big-endian binary of
@@ -51,6 +64,9 @@ class NetpbmReader {
     image.height = static_cast<int>(read_number("the height"));
     const long max_value = read_number("the maximum value");
     if (image.width < 1 || image.height < 1) fail(path_, "Netpbm image has no pixels");
+    if (static_cast<uint64_t>(image.width) * static_cast<uint64_t>(image.height) > kMaxImagePixels) {
+      fail_too_many_pixels(path_, image.width, image.height);
+    }
     if (max_value < 1 || max_value > 65535) {
       fail(path_, "Netpbm maximum value is " + std::to_string(max_value) + ", expected 1 to 65535");
     }
@@ -144,27 +160,38 @@ void append_to_string(void* context, void* data, int size) {
 
 }  // namespace
 
-Image read_image(const std::string& path) { return decode_image(read_file_bytes(path), path); }
-
-Image decode_image(const std::string& bytes, const std::string& path) {
+Image decode_image(const std::string& bytes, const std::string& source_name) {
   for (const char* format : {"P2", "P3", "P5", "P6"}) {
-    if (starts_with(bytes, format)) return NetpbmReader(bytes, path).read();
+    if (starts_with(bytes, format)) return NetpbmReader(bytes, source_name).read();
   }
   for (const char* format : {"P1", "P4", "P7"}) {
     if (starts_with(bytes, format)) {
-      fail(path, std::string("Netpbm format ") + format + " is not supported; expected P2, P3, P5 or P6");
+      fail(source_name, std::string("Netpbm format ") + format + " is not supported; expected P2, P3, P5 or P6");
     }
   }
+  if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max())) {
+    fail(source_name, "too large to decode (" + std::to_string(bytes.size()) + " bytes)");
+  }
+  const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
+  const int size = static_cast<int>(bytes.size());
   Image image;
-  stbi_uc* pixels =
-      stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), static_cast<int>(bytes.size()),
-                            &image.width, &image.height, &image.channels, 0);
+  // The size comes from the header: checked before decoding, so that a small file that claims
+  // an enormous picture is refused instead of allocated.
+  if (stbi_info_from_memory(data, size, &image.width, &image.height, &image.channels) &&
+      static_cast<uint64_t>(image.width) * static_cast<uint64_t>(image.height) > kMaxImagePixels) {
+    fail_too_many_pixels(source_name, image.width, image.height);
+  }
+  stbi_uc* pixels = stbi_load_from_memory(data, size, &image.width, &image.height, &image.channels, 0);
   if (pixels == nullptr) {
-    fail(path, std::string("cannot decode as a PNG, JPEG, BMP, PGM or PPM image: ") + stbi_failure_reason());
+    fail(source_name, std::string("cannot decode as a PNG, JPEG, BMP, PGM or PPM image: ") + stbi_failure_reason());
   }
   image.pixels.assign(pixels, pixels + static_cast<size_t>(image.width) * image.height * image.channels);
   stbi_image_free(pixels);
   return image;
+}
+
+Image read_image(const std::string& path) {
+  return decode_image(read_file_bytes(path, kMaxImageFileBytes, "an image file"), path);
 }
 
 NdArray to_greyscale(const Image& image) {
@@ -190,14 +217,16 @@ void require_size(const Image& image, int width, int height, const std::string& 
   }
 }
 
-void write_png(const std::string& path, const Image& image) {
-  check_consistent(image, path);
+std::string encode_png(const Image& image, const std::string& context) {
+  check_consistent(image, context);
   std::string png;
   if (!stbi_write_png_to_func(append_to_string, &png, image.width, image.height, image.channels,
                               image.pixels.data(), image.width * image.channels)) {
-    fail(path, "cannot encode PNG");
+    fail(context, "cannot encode PNG");
   }
-  write_file_bytes(path, png);
+  return png;
 }
+
+void write_png(const std::string& path, const Image& image) { write_file_bytes(path, encode_png(image, path)); }
 
 }  // namespace igx

@@ -1,15 +1,12 @@
 #include "igx/json_array.h"
 
 #include <cctype>
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
-#include <fstream>
-#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "igx/error.h"
+#include "igx/json_text.h"
 
 namespace igx {
 namespace {
@@ -206,29 +203,11 @@ NdArray json_to_array(const json& value, const std::string& source_name) {
 }
 
 NdArray parse_json_array(const std::string& text, const std::string& source_name) {
-  json value;
-  try {
-    value = json::parse(text);
-  } catch (const json::parse_error& error) {
-    // what() starts with "[json.exception.parse_error.101] "; the rest names line and column.
-    std::string problem = error.what();
-    const size_t prefix_end = problem.find("] ");
-    if (prefix_end != std::string::npos) problem.erase(0, prefix_end + 2);
-    const size_t window_start = error.byte > 10 ? error.byte - 10 : 0;
-    const std::string near_error = lower_case(text.substr(std::min(window_start, text.size()), 20));
-    if (near_error.find("nan") != std::string::npos || near_error.find("inf") != std::string::npos) {
-      problem += " (JSON has no NaN or Infinity, and igx accepts only finite numbers)";
-    }
-    fail(source_name, "invalid JSON: " + problem);
-  }
-  return json_to_array(value, source_name);
+  return json_to_array(parse_json(text, source_name), source_name);
 }
 
 NdArray read_json_array(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) fail(path, std::string("cannot open for reading: ") + std::strerror(errno));
-  const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-  return parse_json_array(text, path);
+  return json_to_array(read_json_file(path), path);
 }
 
 }  // namespace igx

@@ -70,6 +70,11 @@ Quadrature make_quadrature(Rule rule, int64_t n_points) {
   if (n_points < 1) {
     throw Error("number of steps must be at least 1, got " + std::to_string(n_points));
   }
+  if (rule == Rule::GaussLegendre && n_points > kMaxGaussLegendreNodes) {
+    throw UsageError("Gauss-Legendre with " + std::to_string(n_points) + " nodes: computing them takes time growing as "
+                     "n^2 (minutes at 10^5); expected at most " + std::to_string(kMaxGaussLegendreNodes) +
+                     " nodes, or a Riemann rule");
+  }
   Quadrature q;
   const double n = static_cast<double>(n_points);
   switch (rule) {
@@ -151,7 +156,7 @@ Rule parse_rule(const std::string& name) {
   }
   std::string known;
   for (const auto& named : kRules) known += std::string(known.empty() ? "" : ", ") + named.name;
-  throw Error("unknown integration method '" + name + "'; expected one of: " + known);
+  throw UsageError("unknown integration method '" + name + "'; expected one of: " + known);
 }
 
 }  // namespace igx

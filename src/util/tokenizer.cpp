@@ -1,11 +1,11 @@
 #include "igx/tokenizer.h"
 
 #include <algorithm>
-#include <fstream>
 #include <iterator>
 #include <string_view>
 
 #include "igx/error.h"
+#include "igx/file_io.h"
 
 namespace igx {
 namespace {
@@ -470,15 +470,16 @@ WordPieceTokenizer::WordPieceTokenizer(std::string vocab_path, std::vector<std::
 }
 
 WordPieceTokenizer WordPieceTokenizer::from_file(const std::string& vocab_path, bool lowercase) {
-  std::ifstream file(vocab_path, std::ios::binary);
-  if (!file) throw Error("cannot read vocabulary file '" + vocab_path + "'");
+  const std::string text = read_file_bytes(vocab_path, WordPieceTokenizer::kMaxVocabularyBytes, "a vocabulary file");
   std::vector<std::string> tokens;
-  std::string line;
-  while (std::getline(file, line)) {
+  for (size_t begin = 0; begin < text.size();) {
+    size_t end = text.find('\n', begin);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(begin, end - begin);
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    tokens.push_back(line);
+    tokens.push_back(std::move(line));
+    begin = end + 1;
   }
-  if (file.bad()) throw Error("error while reading vocabulary file '" + vocab_path + "'");
   if (tokens.empty()) {
     throw Error("vocabulary file '" + vocab_path + "' is empty; expected one token per line");
   }

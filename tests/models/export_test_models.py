@@ -41,6 +41,38 @@ class TwoReluB(torch.nn.Module):
         return torch.relu(torch.relu(x[:, 0] - 1) - torch.relu(x[:, 1])).unsqueeze(1)
 
 
+class NanInTheMiddle(torch.nn.Module):
+    """F = sum(x), except NaN where 1 < sum(x) < 2: from 0 to x = (1, 1, 1) the path crosses it
+    at 1/3 < alpha < 2/3 while F(x) and F(x') are finite (a model that fails on some inputs)."""
+
+    def forward(self, x):
+        total = x.sum(1)
+        return torch.where((total > 1) & (total < 2), torch.full_like(total, float("nan")), total).unsqueeze(1)
+
+
+class NanGradient(torch.nn.Module):
+    """F = x0 for x0 < 0.5, sqrt(x0 - 0.5) beyond: finite everywhere, but the gradient is NaN where
+    x0 < 0.5 (the unselected branch of torch.where, the classic source of NaN gradients)."""
+
+    def forward(self, x):
+        first = x[:, 0]
+        return torch.where(first < 0.5, first, torch.sqrt(first - 0.5)).unsqueeze(1)
+
+
+class Constant(torch.nn.Module):
+    """Outputs that do not depend on the input at all."""
+
+    def forward(self, x):
+        return torch.ones(x.size(0), 2)
+
+
+class NoClasses(torch.nn.Module):
+    """Outputs [B, 0]: no class to explain."""
+
+    def forward(self, x):
+        return x[:, :0]
+
+
 class Mlp(torch.nn.Module):
     """A seeded random MLP 8 -> 16 -> 16 -> 3 with tanh, for completeness checks."""
 
@@ -124,7 +156,8 @@ def write_text_bundle(folder, module):
 def main(out_dir):
     os.makedirs(out_dir, exist_ok=True)
     for name, module in [("linear3", Linear3()), ("two_relu_a", TwoReluA()),
-                         ("two_relu_b", TwoReluB()), ("mlp", Mlp()),
+                         ("two_relu_b", TwoReluB()), ("mlp", Mlp()), ("nan_in_the_middle", NanInTheMiddle()),
+                         ("nan_gradient", NanGradient()), ("constant", Constant()), ("no_classes", NoClasses()),
                          ("returns_tuple", ReturnsTuple())]:
         torch.jit.script(module.eval()).save(os.path.join(out_dir, name + ".pt"))
     write_text_bundle(os.path.join(out_dir, "tiny-text"), TinyText())

@@ -139,14 +139,14 @@ json report(igx::RecordLog& log, const std::string& summary_path, json run) {
 void run_merge(const BatchFlags& flags) {
   for (const char* flag : {"--model", "--data", "--shard", "--chunk-size", "--entry", "--threads", "--device",
                            "--retry-failed"}) {
-    if (given(flags, flag)) throw igx::Error(std::string(flag) + " does not apply to --merge, which joins shard files");
+    if (given(flags, flag)) throw igx::UsageError(std::string(flag) + " does not apply to --merge, which joins shard files");
   }
   for (const igx::ExplainOptionInfo& info : igx::explain_option_table()) {
     if (flags.request.given(info.name)) {
-      throw igx::Error("--" + info.name + " does not apply to --merge: the shards' logs record their options");
+      throw igx::UsageError("--" + info.name + " does not apply to --merge: the shards' logs record their options");
     }
   }
-  if (flags.out.empty()) throw igx::Error("--merge needs --out FILE: the joined results");
+  if (flags.out.empty()) throw igx::UsageError("--merge needs --out FILE: the joined results");
   const std::vector<std::string> files = flags.shard_files.empty() ? find_shard_files(flags.out) : flags.shard_files;
   const std::string summary_path = flags.summary.empty() ? summary_path_of(flags.out) : flags.summary;
   check_summary_writable(summary_path, flags.force);
@@ -163,12 +163,11 @@ void run_merge(const BatchFlags& flags) {
 void run(const BatchFlags& flags) {
   if (flags.merge) return run_merge(flags);
   if (!flags.shard_files.empty()) {
-    throw igx::Error("unexpected argument '" + flags.shard_files[0] + "'; shard files are given with --merge");
+    throw igx::UsageError("unexpected argument '" + flags.shard_files[0] + "'; shard files are given with --merge");
   }
   if (flags.model.empty() || flags.data.empty() || flags.out.empty()) {
-    throw igx::Error("igx batch needs --model MODEL, --data FILE|FOLDER and --out FILE (or --merge)");
+    throw igx::UsageError("igx batch needs --model MODEL, --data FILE|FOLDER and --out FILE (or --merge)");
   }
-  if (flags.chunk_size < 1) throw igx::Error("--chunk-size " + std::to_string(flags.chunk_size) + " must be at least 1");
   WorkRunner runner;
   const Shard shard = flags.shard.empty() ? Shard{} : Shard::parse(flags.shard);
   const int threads = igx::set_num_threads(runner.threads_for(flags.threads));
@@ -179,8 +178,8 @@ void run(const BatchFlags& flags) {
   igx::ExplainOptions options;
   flags.request.apply(options);
   if (options.target && options.target->find(',') != std::string::npos) {
-    throw igx::Error("--target " + *options.target + " names a class per example of one request; igx batch explains "
-                     "a data set: give pred or one class K for every input");
+    throw igx::UsageError("--target " + *options.target + " names a class per example of one request; igx batch explains "
+                          "a data set: give pred or one class K for every input");
   }
   // Options that do not apply fail here, before any record is written.
   igx::ExplainRequest probe = data.request(0, 1);
@@ -250,7 +249,7 @@ std::function<void()> add_batch(CLI::App& app) {
   command->add_option("--chunk-size", flags->chunk_size,
                       "Inputs explained together in one request: the unit a rank is given and the results are "
                       "computed in (recorded: a resumed run keeps it)")
-      ->capture_default_str()->type_name("N");
+      ->capture_default_str()->type_name("N")->check(integer_in(1));
   command->add_option("--shard", flags->shard,
                       "Compute only part I of N (chunks c with c mod N = I) into OUT's .shard-I-of-N file, for "
                       "schedulers without MPI; join the parts with --merge")
@@ -268,7 +267,7 @@ std::function<void()> add_batch(CLI::App& app) {
   }
   command->add_option("--threads", flags->threads,
                       "CPU threads per process; 0 = all cores, shared among the MPI ranks on one host")
-      ->capture_default_str()->type_name("T")->check(CLI::NonNegativeNumber);
+      ->capture_default_str()->type_name("T")->check(integer_in(0, std::numeric_limits<int>::max()));
   command->add_option("--device", flags->device, "cpu, cuda or cuda:N")->capture_default_str()->type_name("DEV");
   command->add_option("--summary", flags->summary, "Summary JSON (default: OUT without .jsonl, plus .summary.json)")
       ->type_name("FILE");

@@ -7,6 +7,7 @@
 #include <iostream>
 #include <memory>
 #include <sstream>
+#include <limits>
 #include <string>
 #include <thread>
 
@@ -88,7 +89,7 @@ void check_method(const std::string& method) {
   if (std::find(names.begin(), names.end(), method) == names.end()) {
     std::string known = "ig, random";
     for (const auto& name : names) known += ", " + name;
-    throw igx::Error("unknown method '" + method + "' in --methods; expected some of: " + known);
+    throw bad_value("--methods", "some of: " + known, method);
   }
 }
 
@@ -156,13 +157,11 @@ std::string table(const std::vector<MethodTotals>& totals, double percent) {
 }
 
 void run(const EvalFlags& flags) {
-  if (flags.count < 1) throw igx::Error("--n " + std::to_string(flags.count) + " must be at least 1");
-  if (flags.texts_per_call < 1) throw igx::Error("--texts-per-call must be at least 1");
   for (const std::string& method : flags.methods) check_method(method);  // unknown names fail before any work
   OutputFiles files(".", flags.force);
   if (!flags.markdown.empty()) files.check_writable(flags.markdown, "--out");
   if (!flags.json.empty()) files.check_writable(flags.json, "--json");
-  const int threads = igx::set_num_threads(flags.threads);
+  const int threads = apply_threads(flags.threads, flags.force);
 
   const auto explainer = igx::Explainer::load(flags.model);
   igx::TextClassifier& classifier = explainer->text_classifier();
@@ -279,38 +278,38 @@ std::function<void()> add_eval(CLI::App& app) {
                       "an IG rule (fixed steps), and random (uniform random scores, the floor)")
       ->delimiter(',')->capture_default_str()->type_name("LIST");
   command->add_option("--n", flags->count, "Texts to evaluate: the first N of the split")
-      ->capture_default_str()->type_name("N");
+      ->capture_default_str()->type_name("N")->check(integer_in(1));
   command->add_option("-m,--model", flags->model, "Text bundle: a name or a folder")->capture_default_str()->type_name("MODEL");
   command->add_option("--data", flags->data, "JSON lines of texts (default: the spam test split of scripts/fetch_data.sh)")
       ->type_name("FILE");
   command->add_option("--max-tokens", flags->max_tokens, "Cut every text after this many word pieces; 0 = the model's limit")
-      ->capture_default_str()->type_name("T")->check(CLI::NonNegativeNumber);
+      ->capture_default_str()->type_name("T")->check(integer_in(0));
   command->add_option("--texts-per-call", flags->texts_per_call, "Texts attributed together (padded to a common length)")
-      ->capture_default_str()->type_name("B");
+      ->capture_default_str()->type_name("B")->check(integer_in(1));
   command->add_option("--tolerance", flags->tolerance, "ig and sig: relative completeness error to certify (adaptive)")
-      ->capture_default_str()->type_name("TOL")->check(CLI::PositiveNumber);
+      ->capture_default_str()->type_name("TOL")->check(number_in(0, 1));
   command->add_option("--max-steps", flags->max_steps, "ig and sig: most gradient evaluations per example or token")
-      ->capture_default_str()->type_name("N")->check(CLI::PositiveNumber);
+      ->capture_default_str()->type_name("N")->check(integer_in(1));
   command->add_option("--sig-panels", flags->sig_initial_intervals,
                       "sig: Simpson panels each token's path starts from (refined where the error is)")
-      ->capture_default_str()->type_name("P")->check(CLI::PositiveNumber);
+      ->capture_default_str()->type_name("P")->check(integer_in(1));
   command->add_option("--anchors", flags->anchors, "DIG: anchor words per token (m)")
-      ->capture_default_str()->type_name("M")->check(CLI::PositiveNumber);
+      ->capture_default_str()->type_name("M")->check(integer_in(1));
   command->add_option("--neighbours", flags->neighbours, "DIG: nearest vocabulary words searched per anchor (K)")
-      ->capture_default_str()->type_name("K")->check(CLI::PositiveNumber);
+      ->capture_default_str()->type_name("K")->check(integer_in(1));
   command->add_option("--upscale", flags->upscale, "DIG: sub-intervals per anchor interval")
-      ->capture_default_str()->type_name("U")->check(CLI::PositiveNumber);
+      ->capture_default_str()->type_name("U")->check(integer_in(1));
   command->add_option("--dig-score", flags->dig_score,
                       "DIG: what candidates are scored against, the previous anchor word (the authors' rule) or the "
                       "current path point")
       ->capture_default_str()->type_name("word|point");
   command->add_option("--percent", flags->percent, "k of log-odds, comprehensiveness and sufficiency (AOPC: 1,5,10,20,50)")
-      ->capture_default_str()->type_name("K");
-  command->add_option("--seed", flags->seed, "Seed of the random scores")->capture_default_str()->type_name("S");
+      ->capture_default_str()->type_name("K")->check(number_in(0, 100, /*upper_included=*/true));
+  command->add_option("--seed", flags->seed, "Seed of the random scores")->capture_default_str()->type_name("S")->check(integer_in(0));
   command->add_option("--batch-size", flags->batch_size, "Most rows per model call")
-      ->capture_default_str()->type_name("B")->check(CLI::NonNegativeNumber);
+      ->capture_default_str()->type_name("B")->check(integer_in(0));
   command->add_option("--threads", flags->threads, "CPU threads; 0 = all cores")
-      ->capture_default_str()->type_name("T")->check(CLI::NonNegativeNumber);
+      ->capture_default_str()->type_name("T")->check(integer_in(0, std::numeric_limits<int>::max()));
   command->add_option("-o,--out", flags->markdown, "Markdown file for the table and the command that reproduces it")
       ->type_name("FILE");
   command->add_option("--json", flags->json, "JSON file with the summary and every example's scores")->type_name("FILE");

@@ -6,6 +6,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <limits>
 #include <string>
 #include <tuple>
 
@@ -48,8 +49,8 @@ bool given(const ExplainFlags& flags, const std::string& flag) { return flags.co
 // The flags that only some inputs use are errors with the others, never silently ignored.
 void check_flags_apply(const ExplainFlags& flags, igx::Modality modality) {
   const auto refuse = [&](const std::string& flag, const std::string& applies_to) {
-    if (given(flags, flag)) throw igx::Error(flag + " applies to " + applies_to + "; this run explains " +
-                                             igx::modality_name(modality) + "s");
+    if (given(flags, flag)) throw igx::UsageError(flag + " applies to " + applies_to + "; this run explains " +
+                                                  igx::modality_name(modality) + "s");
   };
   if (modality != igx::Modality::Text) {
     refuse("--html", "texts (the token heat-map)");
@@ -65,7 +66,7 @@ void check_flags_apply(const ExplainFlags& flags, igx::Modality modality) {
   }
 }
 
-igx::ExplainRequest request_of(const ExplainFlags& flags) {
+igx::ExplainRequest request_of(const ExplainFlags& flags, const igx::ExplainOptions& options) {
   igx::ExplainRequest request;
   request.texts = flags.texts;
   request.image_paths = flags.images;
@@ -73,8 +74,55 @@ igx::ExplainRequest request_of(const ExplainFlags& flags) {
     request.inputs = igx::read_tensor(flags.input);
     if (flags.single) request.inputs = request.inputs.unsqueeze(0);
   }
-  flags.request.apply(request.options);
+  request.options = options;
   return request;
+}
+
+// Where the outputs go ("" for one not asked for), registered before any work.
+struct OutputPaths {
+  std::string json;
+  std::string html;
+  std::vector<std::string> heatmaps;  // one per image
+  // --compare-steps on images: per image, the heat-maps "fixed" and "difference".
+  std::vector<std::map<std::string, std::string>> comparisons;
+  std::string npy;
+};
+
+OutputPaths resolve_outputs(const ExplainFlags& flags, const igx::ExplainOptions& options, igx::Modality modality,
+                            OutputFiles& files) {
+  OutputPaths paths;
+  switch (modality) {
+    case igx::Modality::Text:
+      paths.json = files.resolve(flags.json, "explanation.json", "--out");
+      paths.html = files.resolve(flags.html, "explanation.html", "--html");
+      break;
+    case igx::Modality::Image:
+      if (!flags.heatmap.empty() && flags.images.size() > 1) {
+        throw igx::UsageError("--heatmap names one file but " + std::to_string(flags.images.size()) +
+                              " images were given; leave it out to get one heat-map per image in --out-dir");
+      }
+      paths.json = files.resolve(flags.json, "explanation.json", "--out");
+      // Two images with one file name would share a heat-map: refused here, as any two outputs on one path.
+      for (const std::string& image : flags.images) {
+        paths.heatmaps.push_back(
+            files.resolve(flags.heatmap, "heatmap-" + fs::path(image).stem().string() + ".png", "--heatmap"));
+      }
+      if (options.compare_steps) {
+        for (const std::string& image : flags.images) {
+          const std::string stem = fs::path(image).stem().string();
+          std::map<std::string, std::string>& compared = paths.comparisons.emplace_back();
+          for (const std::string suffix : {"fixed", "difference"}) {
+            compared[suffix] = files.resolve("", "heatmap-" + stem + "-" + suffix + ".png", "--compare-steps");
+          }
+        }
+      }
+      break;
+    case igx::Modality::Tensor:
+      if (!flags.json.empty()) paths.json = files.resolve(flags.json, "", "--out");
+      break;
+  }
+  if (!flags.npy.empty()) paths.npy = files.resolve(flags.npy, "", "--npy");
+  return paths;
 }
 
 // Completeness in expectation, when the baselines are a distribution.
@@ -136,11 +184,7 @@ void write_npy(const std::string& path, const igx::Explanation& explanation) {
 }
 
 void render_texts(const ExplainFlags& flags, igx::Explainer& explainer, igx::PreparedRequest& prepared,
-                  const igx::ExplainRequest& request) {
-  OutputFiles files(flags.out_dir, flags.force);
-  const std::string json_path = files.resolve(flags.json, "explanation.json");
-  const std::string html_path = files.resolve(flags.html, "explanation.html");
-  const std::string npy_path = flags.npy.empty() ? "" : files.resolve(flags.npy, "");
+                  const igx::ExplainRequest& request, const OutputPaths& paths) {
   const igx::Explanation explanation = explainer.explain(prepared, request);
 
   const std::vector<igx::TextExplanationView> views = igx::text_views(explanation);
@@ -165,35 +209,14 @@ void render_texts(const ExplainFlags& flags, igx::Explainer& explainer, igx::Pre
       std::cout << "\n";
     }
   }
-  write_text_file(json_path, igx::to_json(explanation).dump(2) + "\n");
-  write_text_file(html_path, igx::render_html(igx::text_page_views(explanation), "igx: " + explainer.name()));
-  std::cout << "wrote " << html_path << " and " << json_path << "\n";
-  write_npy(npy_path, explanation);
+  write_text_file(paths.json, igx::to_json(explanation).dump(2) + "\n");
+  write_text_file(paths.html, igx::render_html(igx::text_page_views(explanation), "igx: " + explainer.name()));
+  std::cout << "wrote " << paths.html << " and " << paths.json << "\n";
+  write_npy(paths.npy, explanation);
 }
 
 void render_images(const ExplainFlags& flags, igx::Explainer& explainer, igx::PreparedRequest& prepared,
-                   const igx::ExplainRequest& request) {
-  if (!flags.heatmap.empty() && flags.images.size() > 1) {
-    throw igx::Error("--heatmap names one file but " + std::to_string(flags.images.size()) +
-                     " images were given; leave it out to get one heat-map per image in --out-dir");
-  }
-  OutputFiles files(flags.out_dir, flags.force);
-  const std::string json_path = files.resolve(flags.json, "explanation.json");
-  std::vector<std::string> heatmap_paths;
-  for (const std::string& image : flags.images) {
-    heatmap_paths.push_back(files.resolve(flags.heatmap, "heatmap-" + fs::path(image).stem().string() + ".png"));
-  }
-  // --compare-steps: two more heat-maps per image, named now so that no file is overwritten later.
-  std::vector<std::map<std::string, std::string>> comparison_paths(flags.images.size());
-  if (request.options.compare_steps) {
-    for (size_t b = 0; b < flags.images.size(); ++b) {
-      const std::string stem = fs::path(flags.images[b]).stem().string();
-      for (const std::string suffix : {"fixed", "difference"}) {
-        comparison_paths[b][suffix] = files.resolve("", "heatmap-" + stem + "-" + suffix + ".png");
-      }
-    }
-  }
-  const std::string npy_path = flags.npy.empty() ? "" : files.resolve(flags.npy, "");
+                   const igx::ExplainRequest& request, const OutputPaths& paths) {
   const igx::Explanation explanation = explainer.explain(prepared, request);
 
   std::cout << igx::summarize(explanation, flags.top);
@@ -206,9 +229,9 @@ void render_images(const ExplainFlags& flags, igx::Explainer& explainer, igx::Pr
     std::snprintf(title, sizeof title, "pred %s (p=%.2f) target %s  delta=%.1e", example.prediction_label.c_str(),
                   example.probability.value_or(0.0), example.target_label.c_str(), example.report.delta);
     heatmap.title = title;
-    igx::write_attribution_heatmap(heatmap_paths[b], example.picture, example.pixel_attributions, heatmap);
-    json["examples"][b]["heatmap"] = heatmap_paths[b];
-    std::cout << "wrote " << heatmap_paths[b] << "\n";
+    igx::write_attribution_heatmap(paths.heatmaps[b], example.picture, example.pixel_attributions, heatmap);
+    json["examples"][b]["heatmap"] = paths.heatmaps[b];
+    std::cout << "wrote " << paths.heatmaps[b] << "\n";
     if (example.baseline_entropy) std::cout << max_entropy_line(example, b) << "\n";
     if (example.step_comparison) {
       // The fixed-step heat-map and the difference's, next to the explanation's.
@@ -221,62 +244,64 @@ void render_images(const ExplainFlags& flags, igx::Explainer& explainer, igx::Pr
             std::tuple{std::string("difference"), difference, "difference, " + compared.step_count + " minus IG"}}) {
         igx::HeatmapOptions options = heatmap;
         options.title = caption;
-        const std::string path = comparison_paths[b].at(suffix);
+        const std::string path = paths.comparisons[b].at(suffix);
         igx::write_attribution_heatmap(path, example.picture, values, options);
         json["examples"][b]["compare_steps"]["heatmap_" + suffix] = path;
         std::cout << "wrote " << path << "\n";
       }
     }
   }
-  write_text_file(json_path, json.dump(2) + "\n");
-  std::cout << "wrote " << json_path << "\n";
-  write_npy(npy_path, explanation);
+  write_text_file(paths.json, json.dump(2) + "\n");
+  std::cout << "wrote " << paths.json << "\n";
+  write_npy(paths.npy, explanation);
 }
 
 void render_tensors(const ExplainFlags& flags, igx::Explainer& explainer, igx::PreparedRequest& prepared,
-                    const igx::ExplainRequest& request) {
-  OutputFiles files(flags.out_dir, flags.force);
-  if (!flags.json.empty()) files.check_writable(flags.json, "--out");
-  if (!flags.npy.empty()) files.check_writable(flags.npy, "--npy");
+                    const igx::ExplainRequest& request, const OutputPaths& paths) {
   const igx::Explanation explanation = explainer.explain(prepared, request);
   std::cout << igx::summarize(explanation, flags.top);
   print_distribution(explanation);
   for (size_t b = 0; b < explanation.examples.size(); ++b) {
     if (explanation.examples[b].step_comparison) std::cout << comparison_line(explanation.examples[b], b, "entries") << "\n";
   }
-  if (!flags.json.empty()) {
-    write_text_file(flags.json, igx::to_json(explanation).dump(2) + "\n");
-    std::cout << "wrote " << flags.json << "\n";
+  if (!paths.json.empty()) {
+    write_text_file(paths.json, igx::to_json(explanation).dump(2) + "\n");
+    std::cout << "wrote " << paths.json << "\n";
   }
-  write_npy(flags.npy, explanation);
+  write_npy(paths.npy, explanation);
 }
 
 void run(const ExplainFlags& flags) {
   const int sources = !flags.texts.empty() + !flags.images.empty() + !flags.input.empty();
   if (sources != 1) {
-    throw igx::Error(std::string(sources == 0 ? "nothing to explain" : "several kinds of input given") +
-                     "; expected one of: \"TEXT\" ..., --image FILE ..., or --input FILE with --model FILE.pt");
+    throw igx::UsageError(std::string(sources == 0 ? "nothing to explain" : "several kinds of input given") +
+                          "; expected one of: \"TEXT\" ..., --image FILE ..., or --input FILE with --model FILE.pt");
   }
   const igx::Modality modality = !flags.texts.empty()    ? igx::Modality::Text
                                  : !flags.images.empty() ? igx::Modality::Image
                                                          : igx::Modality::Tensor;
   check_flags_apply(flags, modality);
   if (modality == igx::Modality::Tensor && flags.model.empty()) {
-    throw igx::Error("--input needs --model FILE.pt (a TorchScript model)");
+    throw igx::UsageError("--input needs --model FILE.pt (a TorchScript model)");
   }
-  igx::set_num_threads(flags.threads);
+  // Bad option values and outputs that may not be written are refused before any work.
+  igx::ExplainOptions options;
+  flags.request.apply(options);
+  OutputFiles files(flags.out_dir, flags.force);
+  const OutputPaths paths = resolve_outputs(flags, options, modality, files);
+  apply_threads(flags.threads, flags.force);
   const auto explainer = igx::Explainer::load(
       flags.model.empty() ? igx::default_model(modality) : flags.model,
       igx::LoadOptions().entry(flags.entry).device(igx::parse_device(flags.device)));
-  const igx::ExplainRequest request = request_of(flags);
+  const igx::ExplainRequest request = request_of(flags, options);
   igx::PreparedRequest prepared = explainer->prepare(request);
   switch (modality) {
     case igx::Modality::Text:
-      return render_texts(flags, *explainer, prepared, request);
+      return render_texts(flags, *explainer, prepared, request, paths);
     case igx::Modality::Image:
-      return render_images(flags, *explainer, prepared, request);
+      return render_images(flags, *explainer, prepared, request, paths);
     case igx::Modality::Tensor:
-      return render_tensors(flags, *explainer, prepared, request);
+      return render_tensors(flags, *explainer, prepared, request, paths);
   }
 }
 
@@ -326,7 +351,7 @@ std::function<void()> add_explain(CLI::App& app) {
   request.add(command, "dig-score");
   request.add(command, "compare-steps");
   command->add_option("--threads", flags->threads, "CPU threads; 0 = all cores")
-      ->capture_default_str()->type_name("T")->check(CLI::NonNegativeNumber);
+      ->capture_default_str()->type_name("T")->check(integer_in(0, std::numeric_limits<int>::max()));
   command->add_option("--device", flags->device, "cpu, cuda or cuda:N")->capture_default_str()->type_name("DEV");
   command->add_option("--out-dir", flags->out_dir, "Text, image: folder for the reports (made by igx)")
       ->capture_default_str()->type_name("DIR");
@@ -343,7 +368,7 @@ std::function<void()> add_explain(CLI::App& app) {
   request.add(command, "words");
   command->add_flag("--no-color", flags->no_colour, "Text: no colours on the terminal (also when NO_COLOR is set)");
   command->add_option("--top", flags->top, "Image, tensor: features listed per example on the terminal")
-      ->capture_default_str()->type_name("K")->check(CLI::NonNegativeNumber);
+      ->capture_default_str()->type_name("K")->check(integer_in(0, std::numeric_limits<int>::max()));
   command->add_flag("-f,--force", flags->force, "Overwrite output files that exist");
   return [flags] { run(*flags); };
 }

@@ -120,15 +120,17 @@ void render_layer(const LayerFlags& flags, const igx::Explanation& explanation, 
 }
 
 void run(const LayerFlags& flags) {
-  igx::set_num_threads(flags.threads);
-  const auto explainer = igx::Explainer::load(flags.model, igx::LoadOptions().device(igx::parse_device(flags.device)));
+  // Bad option values and outputs that may not be written are refused before any work.
   igx::ExplainRequest request;
   request.image_paths = {flags.image};
   flags.request.apply(request.options);
-  igx::PreparedRequest prepared = explainer->prepare(request);
   OutputFiles files(flags.out_dir, flags.force);
-  const std::string json_path = files.resolve(flags.json, "layer.json");
-  const std::string picture_path = files.resolve(flags.picture, "layer-" + prepared.method + ".png");
+  const std::string json_path = files.resolve(flags.json, "layer.json", "--out");
+  const std::string picture_path =
+      files.resolve(flags.picture, "layer-" + flags.request.value("method") + ".png", "--picture");
+  apply_threads(flags.threads, flags.force);
+  const auto explainer = igx::Explainer::load(flags.model, igx::LoadOptions().device(igx::parse_device(flags.device)));
+  igx::PreparedRequest prepared = explainer->prepare(request);
   const igx::Explanation explanation = explainer->explain(prepared, request);
   if (prepared.method == "neuron-conductance") return render_neuron_conductance(flags, explanation, json_path, picture_path);
   render_layer(flags, explanation, json_path, picture_path);
@@ -154,14 +156,14 @@ std::function<void()> add_layer(CLI::App& app) {
   request.add(command, "target", "-t", "Class to explain: pred or K");
   request.add(command, "output");
   request.add(command, "batch-size");
-  command->add_option("--threads", flags->threads, "CPU threads; 0 = all cores")->capture_default_str()->type_name("T");
+  command->add_option("--threads", flags->threads, "CPU threads; 0 = all cores")->capture_default_str()->type_name("T")->check(integer_in(0, std::numeric_limits<int>::max()));
   command->add_option("--device", flags->device, "cpu, cuda or cuda:N")->capture_default_str()->type_name("DEV");
   command->add_option("--out-dir", flags->out_dir, "Folder for the outputs (made by igx)")->capture_default_str()->type_name("DIR");
   command->add_option("-o,--out", flags->json, "JSON file (default OUT-DIR/layer.json)")->type_name("FILE");
   command->add_option("--picture", flags->picture,
                       "Channel grid PNG, or the pixel heat-map of neuron-conductance (default OUT-DIR/layer-METHOD.png)")->type_name("FILE");
   command->add_option("--top", flags->top, "Channels (pixels for neuron-conductance) listed on the terminal")
-      ->capture_default_str()->type_name("K");
+      ->capture_default_str()->type_name("K")->check(integer_in(0, std::numeric_limits<int>::max()));
   command->add_flag("-f,--force", flags->force, "Overwrite output files that exist");
   return [flags] { run(*flags); };
 }

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <set>
 #include <sstream>
@@ -196,8 +197,20 @@ void print_table(const igx::PruneStudy& study, int64_t max_k) {
   std::fflush(stdout);
 }
 
+// The files the study writes, in the order they are written.
+const char* const kOutputNames[] = {"inside-attribution.svg", "inside-share.svg", "prediction.svg",
+                                    "prune-study.csv",        "prune-study.json", "index.html"};
+
 void run(const PruneStudyFlags& flags) {
-  igx::set_num_threads(flags.threads);
+  if (flags.rank_by != "value" && flags.rank_by != "magnitude") {
+    throw bad_value("--rank-by", "value or magnitude", flags.rank_by);
+  }
+  // Every output is checked before the study runs (it takes minutes): nothing is computed for
+  // nothing, and nothing is replaced without --force.
+  OutputFiles files(flags.out_dir, flags.force);
+  std::map<std::string, std::string> output_paths;
+  for (const char* name : kOutputNames) output_paths[name] = files.resolve("", name);
+  apply_threads(flags.threads, flags.force);
   igx::parse_rule(flags.request.value("method"));  // the study integrates IG with a rule at fixed steps
   const auto explainer = igx::Explainer::load(flags.model, igx::LoadOptions().device(igx::parse_device(flags.device)));
   igx::ExplainRequest request;
@@ -206,10 +219,6 @@ void run(const PruneStudyFlags& flags) {
   const igx::PreparedRequest prepared = explainer->prepare(request);
   igx::SplitModel split = explainer->image_classifier().split(flags.layer);
   const igx::PruneUnit unit = igx::parse_prune_unit(flags.unit);
-  if (flags.rank_by != "value" && flags.rank_by != "magnitude") {
-    throw igx::Error("--rank-by '" + flags.rank_by + "' is not valid; expected value or magnitude");
-  }
-  OutputFiles files(flags.out_dir, flags.force);
 
   const torch::Tensor& pixels = prepared.inputs;
   // Without --patch: the densest window of ink, which lies on the digit's stroke.
@@ -288,7 +297,7 @@ void run(const PruneStudyFlags& flags) {
   outputs.push_back({"prune-study.csv", csv_of(study)});
   outputs.push_back({"prune-study.json", json_of(study, setup).dump(2) + "\n"});
   outputs.push_back({"index.html", html_of(study, setup, plot_files)});
-  for (const auto& [name, text] : outputs) write_text_file(files.resolve("", name), text);
+  for (const auto& [name, text] : outputs) write_text_file(output_paths.at(name), text);
   std::cout << "wrote " << (fs::path(flags.out_dir) / "index.html").string() << " (and prune-study.csv, .json, "
             << plot_files.size() << " SVG plots)\n";
 }
@@ -310,12 +319,12 @@ std::function<void()> add_prune_study(CLI::App& app) {
                       "the most ink")
       ->type_name("RECT");
   command->add_option("--patch-size", flags->patch_size, "Side of the default patch")
-      ->capture_default_str()->type_name("PX")->check(CLI::PositiveNumber);
+      ->capture_default_str()->type_name("PX")->check(integer_in(1));
   command->add_option("--unit", flags->unit, "What is pruned: neuron (one entry of the layer, as in the paper) or channel (all positions of a channel)")
       ->capture_default_str()->type_name("neuron|channel");
   command->add_option("--max-k", flags->max_k, "Prune k = 1 .. K units of each ranking")
-      ->capture_default_str()->type_name("K")->check(CLI::PositiveNumber);
-  command->add_option("--seed", flags->seed, "Seed of the random ranking")->capture_default_str()->type_name("S");
+      ->capture_default_str()->type_name("K")->check(integer_in(1));
+  command->add_option("--seed", flags->seed, "Seed of the random ranking")->capture_default_str()->type_name("S")->check(integer_in(0));
   command->add_option("--rank-by", flags->rank_by, "Rank by the signed score (value) or by its magnitude")
       ->capture_default_str()->type_name("value|magnitude");
   RequestFlags& request = flags->request;
@@ -325,7 +334,7 @@ std::function<void()> add_prune_study(CLI::App& app) {
   request.add(command, "baseline", "-b", "black, blur[:SIGMA] or noise[:SEED]", "black");
   request.add(command, "output");
   request.add(command, "batch-size");
-  command->add_option("--threads", flags->threads, "CPU threads; 0 = all cores")->capture_default_str()->type_name("T");
+  command->add_option("--threads", flags->threads, "CPU threads; 0 = all cores")->capture_default_str()->type_name("T")->check(integer_in(0, std::numeric_limits<int>::max()));
   command->add_option("--device", flags->device, "cpu, cuda or cuda:N")->capture_default_str()->type_name("DEV");
   command->add_option("--out-dir", flags->out_dir, "Folder for the CSV, JSON, SVG plots and index.html (made by igx)")
       ->capture_default_str()->type_name("DIR");

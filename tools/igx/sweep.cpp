@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <string>
 
@@ -14,6 +14,7 @@
 #include "igx/batch.h"
 #include "igx/datasets.h"
 #include "igx/explainer.h"
+#include "igx/file_io.h"
 #include "igx/heatmap.h"
 #include "igx/runtime.h"
 #include "igx/tensor_checks.h"
@@ -65,15 +66,15 @@ class Workload {
     const std::string& name = explainer_->name();
     const bool default_split = name == "spam-transformer" || name == "spam-bert" || name == "mnist-cnn";
     if (flags.data.empty() && !default_split) {
-      throw igx::Error("model '" + explainer_->name() +
-                       "' has no default test split; pass --data FILE (.jsonl texts or .npy images)");
+      throw igx::UsageError("model '" + explainer_->name() +
+                            "' has no default test split; pass --data FILE (.jsonl texts or .npy images)");
     }
     if (explainer_->modality() == igx::Modality::Text) {
       texts_ = flags.data.empty() ? igx::read_spam_split(igx::find_data_directory()) : igx::read_text_jsonl(flags.data);
       return;
     }
     if (explainer_->modality() != igx::Modality::Image) {
-      throw igx::Error("model '" + flags.model + "' is not a bundle; igx sweep takes text and image bundles");
+      throw igx::UsageError("model '" + flags.model + "' is not a bundle; igx sweep takes text and image bundles");
     }
     images_ = flags.data.empty() ? igx::read_mnist_split(igx::find_data_directory()) : igx::read_image_npy(flags.data);
     const std::vector<int64_t> expected = explainer_->image_classifier().input_shape();
@@ -147,29 +148,19 @@ std::vector<int64_t> pick_indices(int64_t available, int64_t count, const std::s
 }
 
 void check_flags(SweepFlags& flags) {
-  if (flags.model.empty()) throw igx::Error("--model is required: spam-transformer, mnist-cnn or a bundle folder");
+  if (flags.model.empty()) throw igx::UsageError("--model is required: spam-transformer, mnist-cnn or a bundle folder");
   if (flags.request.value("target").find(',') != std::string::npos) {
-    throw igx::Error("--target " + flags.request.value("target") + " names a class per example; igx sweep explains "
-                     "one class for every instance: pred or K");
+    throw igx::UsageError("--target " + flags.request.value("target") + " names a class per example; igx sweep "
+                          "explains one class for every instance: pred or K");
   }
-  if (flags.pick != "first" && flags.pick != "spread") {
-    throw igx::Error("--pick '" + flags.pick + "' is unknown; expected first or spread");
-  }
+  if (flags.pick != "first" && flags.pick != "spread") throw bad_value("--pick", "first or spread", flags.pick);
   for (const std::string& rule : flags.rules) igx::parse_rule(rule);
-  for (int64_t n : flags.steps) {
-    if (n < 2) throw igx::Error("--steps holds " + std::to_string(n) + "; every step count must be at least 2");
-  }
-  for (double tolerance : flags.tolerances) {
-    if (!(tolerance > 0 && tolerance < 1)) {
-      throw igx::Error("--tolerances holds " + std::to_string(tolerance) + "; expected relative errors in (0, 1)");
-    }
-  }
-  if (flags.tolerances.empty()) throw igx::Error("--tolerances is empty; expected e.g. 0.05,0.01");
+  if (flags.steps.empty()) throw igx::UsageError("--steps is empty; expected e.g. 16,64,300");
+  if (flags.tolerances.empty()) throw igx::UsageError("--tolerances is empty; expected e.g. 0.05,0.01");
   if (flags.strategies.size() == 1 && flags.strategies[0] == "none") flags.strategies.clear();
   for (const std::string& strategy : flags.strategies) {
     if (strategy != "doubling" && strategy != "adaptive" && strategy != "adaptive-completeness") {
-      throw igx::Error("--strategies holds '" + strategy +
-                       "'; expected doubling, adaptive, adaptive-completeness, or none");
+      throw bad_value("--strategies", "doubling, adaptive, adaptive-completeness, or none", strategy);
     }
   }
   std::sort(flags.steps.begin(), flags.steps.end());
@@ -177,31 +168,37 @@ void check_flags(SweepFlags& flags) {
   std::sort(flags.tolerances.begin(), flags.tolerances.end(), std::greater<>());
 }
 
-// summary.json, the plots and index.html; the terminal summary.
+// summary.json, the plots, the --show figures and index.html; the terminal summary. Every text is
+// made and every path registered before the first file is written, so a report that cannot be
+// made leaves the folder as it was.
 void write_report(OutputFiles& files, const sweep::SweepResults& results) {
   const nlohmann::json summary = sweep::summarize(results);
-  write_text_file(files.resolve("", "summary.json"), summary.dump(2) + "\n");
+  std::vector<std::pair<std::string, std::string>> outputs = sweep::plots(results, summary);
   std::vector<std::string> plot_files;
-  for (const auto& [name, svg] : sweep::plots(results, summary)) {
-    write_text_file(files.resolve("", name), svg);
-    plot_files.push_back(name);
-  }
+  for (const auto& [name, svg] : outputs) plot_files.push_back(name);
   const std::vector<sweep::WhereFigure> figures = sweep::where_figures(results, summary);
+  outputs.insert(outputs.begin(), {"summary.json", summary.dump(2) + "\n"});
   for (const sweep::WhereFigure& figure : figures) {
-    const std::string path = files.resolve("", figure.file);
-    if (!figure.html.empty()) {
-      write_text_file(path, figure.html);
-    } else {
-      igx::NdArray picture{figure.shape, figure.picture}, values{figure.shape, figure.values};
-      igx::HeatmapOptions options;
-      options.title = figure.title;
-      igx::write_attribution_heatmap(path, picture, values, options);
-    }
+    if (!figure.html.empty()) outputs.push_back({figure.file, figure.html});
   }
-  const std::string html_path = files.resolve("", "index.html");
-  write_text_file(html_path, sweep::html_report(summary, plot_files, figures));
+  outputs.push_back({"index.html", sweep::html_report(summary, plot_files, figures)});
+  std::vector<std::string> paths;
+  for (const auto& [name, text] : outputs) paths.push_back(files.default_output(name));
+  std::vector<std::string> heatmap_paths;
+  for (const sweep::WhereFigure& figure : figures) {
+    if (figure.html.empty()) heatmap_paths.push_back(files.default_output(figure.file));
+  }
+  for (size_t k = 0; k < outputs.size(); ++k) write_text_file(paths[k], outputs[k].second);
+  size_t heatmap = 0;
+  for (const sweep::WhereFigure& figure : figures) {
+    if (!figure.html.empty()) continue;
+    igx::NdArray picture{figure.shape, figure.picture}, values{figure.shape, figure.values};
+    igx::HeatmapOptions options;
+    options.title = figure.title;
+    igx::write_attribution_heatmap(heatmap_paths[heatmap++], picture, values, options);
+  }
   std::cout << sweep::terminal_summary(summary);
-  std::cout << "wrote summary.json, " << plot_files.size() << " plots and " << html_path << "\n";
+  std::cout << "wrote summary.json, " << plot_files.size() << " plots and " << paths.back() << "\n";
 }
 
 // Instance k of the study (row `index` of the data): every rule at every step count and every
@@ -282,8 +279,9 @@ nlohmann::json study_instance(Workload& workload, const SweepFlags& flags, const
 
 void run(SweepFlags flags) {
   if (!flags.replot.empty()) {
-    // The folder must be an earlier sweep's, which igx made and marked.
-    OutputFiles files(flags.replot, flags.force);
+    // The reports are made from the CSV files before any is written (write_report), so a folder
+    // that is not a sweep's is refused as it was.
+    OutputFiles files(flags.replot, flags.force, "--replot");
     write_report(files, sweep::read_results(flags.replot));
     return;
   }
@@ -295,10 +293,13 @@ void run(SweepFlags flags) {
   OutputFiles files(flags.out_dir, flags.force);
   std::string log_path, fixed_path, strategy_path, features_path;
   if (runner.coordinator()) {
-    log_path = files.resolve("", "records.jsonl");
+    // The log is resumed by a rerun of the same study and refused for another (RecordLog); the
+    // files made from it are checked here, before any work.
+    log_path = files.record_log("records.jsonl");
     fixed_path = files.resolve("", "sweep.csv");
     strategy_path = files.resolve("", "adaptive.csv");
     features_path = files.resolve("", "features.jsonl");
+    for (const char* name : {"summary.json", "index.html"}) files.default_output(name);  // the plots' follow the results
   }
 
   Workload workload(flags, device);
@@ -402,30 +403,30 @@ std::function<void()> add_sweep(CLI::App& app) {
                       "[N,C,H,W] (uint8 or floats in [0,1]). Default: the model's test split in .cache/data")
       ->type_name("FILE");
   command->add_option("--n", flags->count, "Instances to study")
-      ->capture_default_str()->type_name("N")->check(CLI::PositiveNumber);
+      ->capture_default_str()->type_name("N")->check(integer_in(1));
   command->add_option("--pick", flags->pick,
                       "Which instances: first (the first N rows) or spread (N rows evenly spaced; the test "
                       "splits are sorted by class)")
       ->capture_default_str()->type_name("first|spread");
-  command->add_option("--steps", flags->steps, "Step counts n of the fixed-step runs")
-      ->delimiter(',')->default_str("16,32,64,100,300,1000,2000,5000")->type_name("N1,N2,...");
+  command->add_option("--steps", flags->steps, "Step counts n (at least 2) of the fixed-step runs")
+      ->delimiter(',')->default_str("16,32,64,100,300,1000,2000,5000")->type_name("N1,N2,...")->check(integer_in(2));
   command->add_option("--rules", flags->rules, "Quadrature rules of the fixed-step runs")
       ->delimiter(',')->default_str("riemann_right,riemann_trapezoid,gausslegendre")->type_name("R1,R2,...");
   command->add_option("--tolerances", flags->tolerances,
                       "Relative errors: ideal steps are the first n reaching each; the strategies target each")
-      ->delimiter(',')->default_str("0.05,0.01")->type_name("T1,T2,...");
+      ->delimiter(',')->default_str("0.05,0.01")->type_name("T1,T2,...")->check(number_in(0, 1));
   command->add_option("--strategies", flags->strategies,
                       "Error-controlled runs: doubling (riemann_right from --initial-steps), adaptive "
                       "(interval-adaptive Simpson certifying the sum of the panels' |errors|), "
                       "adaptive-completeness (the same, certifying |delta| like doubling), or none")
       ->delimiter(',')->default_str("doubling,adaptive")->type_name("S1,S2");
   command->add_option("--max-steps", flags->max_steps, "Budget of gradient evaluations per instance of the strategies")
-      ->capture_default_str()->type_name("N")->check(CLI::PositiveNumber);
+      ->capture_default_str()->type_name("N")->check(integer_in(1));
   command->add_option("--initial-steps", flags->initial_steps, "Doubling: the first n")
-      ->capture_default_str()->type_name("N")->check(CLI::PositiveNumber);
+      ->capture_default_str()->type_name("N")->check(integer_in(1));
   command->add_option("--initial-intervals", flags->initial_intervals,
                       "Interval-adaptive: the Simpson panels of the first round (2 k + 1 gradient evaluations)")
-      ->capture_default_str()->type_name("K")->check(CLI::PositiveNumber);
+      ->capture_default_str()->type_name("K")->check(integer_in(1));
   flags->request.add(command, "output", "",
                      "Explained output: logit, prob (softmax; the seed's study) or logprob");
   flags->request.add(command, "baseline", "",
@@ -437,11 +438,11 @@ std::function<void()> add_sweep(CLI::App& app) {
   command->add_option("--show", flags->show,
                       "Where the error sits: the instances with the largest relative error at the largest n shown "
                       "per rule (accurate, fixed and difference side by side)")
-      ->capture_default_str()->type_name("K")->check(CLI::NonNegativeNumber);
+      ->capture_default_str()->type_name("K")->check(integer_in(0));
   command->add_option("--batch-size", flags->batch_size, "Most rows per forward+backward; 0 = no bound")
-      ->capture_default_str()->type_name("B")->check(CLI::NonNegativeNumber);
+      ->capture_default_str()->type_name("B")->check(integer_in(0));
   command->add_option("--threads", flags->threads, "CPU threads per process; 0 = all cores, shared among the MPI ranks on one host")
-      ->capture_default_str()->type_name("T")->check(CLI::NonNegativeNumber);
+      ->capture_default_str()->type_name("T")->check(integer_in(0, std::numeric_limits<int>::max()));
   command->add_option("--device", flags->device, "cpu, cuda or cuda:N")->capture_default_str()->type_name("DEV");
   command->add_option("--out-dir", flags->out_dir, "Folder for sweep.csv, adaptive.csv, summary.json, plots, index.html")
       ->capture_default_str()->type_name("DIR");

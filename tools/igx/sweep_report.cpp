@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
+#include <filesystem>
 #include <map>
 #include <numeric>
 #include <optional>
@@ -11,7 +11,10 @@
 #include <sstream>
 #include <tuple>
 
+#include "igx/csv.h"
 #include "igx/error.h"
+#include "igx/file_io.h"
+#include "igx/json_text.h"
 #include "igx/markup.h"
 #include "igx/statistics.h"
 #include "igx/step_comparison.h"
@@ -133,161 +136,166 @@ std::string strategy_csv_row(const SweepResults& results, const StrategyResult& 
 
 namespace {
 
-// One CSV record as the writers above write it (fields quoted only when they hold , " or a newline).
-std::vector<std::string> csv_fields(const std::string& line) {
-  std::vector<std::string> fields(1);
-  bool quoted = false;
-  for (size_t k = 0; k < line.size(); ++k) {
-    const char c = line[k];
-    if (quoted && c == '"' && k + 1 < line.size() && line[k + 1] == '"') {
-      fields.back() += '"';
-      ++k;
-    } else if (c == '"') {
-      quoted = !quoted;
-    } else if (c == ',' && !quoted) {
-      fields.emplace_back();
-    } else {
-      fields.back() += c;
-    }
-  }
-  return fields;
-}
-
-// The rows of a CSV file as maps from column name to field.
-std::vector<std::map<std::string, std::string>> read_csv(const std::string& path) {
-  std::ifstream file(path);
-  if (!file) throw igx::Error("cannot read '" + path + "'; --replot needs the folder of an earlier igx sweep");
-  std::string line;
-  std::getline(file, line);
-  const std::vector<std::string> header = csv_fields(line);
-  std::vector<std::map<std::string, std::string>> rows;
-  for (int64_t number = 2; std::getline(file, line); ++number) {
-    if (line.empty()) continue;
-    const std::vector<std::string> fields = csv_fields(line);
-    if (fields.size() != header.size()) {
-      throw igx::Error(path + " line " + std::to_string(number) + " has " + std::to_string(fields.size()) +
-                       " fields; the header names " + std::to_string(header.size()));
-    }
-    std::map<std::string, std::string> row;
-    for (size_t k = 0; k < header.size(); ++k) row[header[k]] = fields[k];
-    rows.push_back(std::move(row));
-  }
-  return rows;
-}
-
-std::optional<double> optional_number(const std::string& text) {
-  if (text.empty()) return std::nullopt;
-  return std::stod(text);
-}
-
-void note_instance(SweepResults& results, const std::map<std::string, std::string>& row) {
-  const size_t instance = std::stoull(row.at("instance"));
-  if (instance < results.instances.size()) return;
-  results.instances.resize(instance + 1);
-  InstanceInfo& info = results.instances[instance];
-  info.index = std::stoll(row.at("row"));
-  info.id = row.at("id");
-  info.label = std::stoll(row.at("label"));
-  info.prediction = std::stoll(row.at("prediction"));
+// The instance a row belongs to: a new one (numbered next) or one seen before.
+size_t note_instance(SweepResults& results, const igx::CsvTable::Row& row) {
+  const auto instance = static_cast<size_t>(row.integer("instance", 0, static_cast<int64_t>(results.instances.size())));
+  if (instance < results.instances.size()) return instance;
+  InstanceInfo info;
+  info.index = row.integer("row", 0);
+  info.id = row.text("id");
+  info.label = row.integer("label", -1);
+  info.prediction = row.integer("prediction", 0);
   // Sweeps before --target and --baseline max-entropy explained the prediction, with no entropy.
-  info.target = row.count("target") ? std::stoll(row.at("target")) : info.prediction;
-  if (row.count("baseline_entropy")) info.baseline_entropy = optional_number(row.at("baseline_entropy"));
-  info.tokens = row.at("tokens").empty() ? -1 : std::stoll(row.at("tokens"));
+  info.target = row.has("target") ? row.integer("target", 0) : info.prediction;
+  if (row.has("baseline_entropy")) info.baseline_entropy = row.optional_number("baseline_entropy");
+  info.tokens = row.text("tokens").empty() ? -1 : row.integer("tokens", 1);
+  results.instances.push_back(info);
+  return instance;
+}
+
+// A field of summary.json: absent gives the fallback, another type an error naming the file.
+template <typename T>
+T summary_field(const json& summary, const char* name, T fallback, const std::string& source) {
+  if (!summary.contains(name)) return fallback;
+  try {
+    return summary[name].get<T>();
+  } catch (const json::exception&) {
+    throw igx::Error(source + ": \"" + name + "\" is " + igx::clip_text(summary[name].dump()) +
+                     ", not what igx sweep writes there; remove the file to replot without it");
+  }
 }
 
 }  // namespace
 
-SweepResults read_results(const std::string& directory) {
+SweepResults parse_results(const std::string& fixed_csv, const std::string& strategy_csv,
+                           const std::optional<std::string>& summary_json, const std::string& directory) {
+  const std::string fixed_source = directory + "/sweep.csv", strategy_source = directory + "/adaptive.csv";
   SweepResults results;
   SweepSetup& setup = results.setup;
   std::set<int64_t> steps;
   std::set<double, std::greater<>> tolerances;
-  try {
-    for (const auto& row : read_csv(directory + "/sweep.csv")) {
-      note_instance(results, row);
-      FixedResult fixed;
-      fixed.instance = std::stoull(row.at("instance"));
-      fixed.rule = row.at("rule");
-      fixed.n = std::stoll(row.at("n"));
-      fixed.counts.gradient_rows = std::stoll(row.at("gradient_evaluations"));
-      fixed.counts.forward_rows = std::stoll(row.at("forward_rows"));
-      fixed.report.target = results.instances[fixed.instance].target;
-      fixed.report.output_input = std::stod(row.at("output_input"));
-      fixed.report.output_baseline = std::stod(row.at("output_baseline"));
-      fixed.report.attribution_sum = std::stod(row.at("attribution_sum"));
-      fixed.report.delta = std::stod(row.at("delta"));
-      fixed.report.relative_error = optional_number(row.at("relative_error"));
-      fixed.report.steps = fixed.n;
-      fixed.seconds = std::stod(row.at("seconds"));
-      if (std::find(setup.rules.begin(), setup.rules.end(), fixed.rule) == setup.rules.end()) setup.rules.push_back(fixed.rule);
-      steps.insert(fixed.n);
-      results.fixed.push_back(fixed);
-    }
-    for (const auto& row : read_csv(directory + "/adaptive.csv")) {
-      note_instance(results, row);
-      StrategyResult result;
-      result.instance = std::stoull(row.at("instance"));
-      result.strategy = row.at("strategy");
-      result.rule = row.at("rule");
-      result.tolerance = std::stod(row.at("tolerance"));
-      result.counts.gradient_rows = std::stoll(row.at("gradient_evaluations"));
-      result.counts.forward_rows = std::stoll(row.at("forward_rows"));
-      result.report.target = results.instances[result.instance].target;
-      result.report.certified = row.at("certified") == "true";
-      result.report.relative_error = optional_number(row.at("relative_error"));
-      result.report.error_bound = optional_number(row.at("error_bound"));
-      result.report.delta = std::stod(row.at("delta"));
-      result.report.steps = result.counts.gradient_rows;
-      result.seconds = std::stod(row.at("seconds"));
-      setup.max_steps = std::stoll(row.at("max_steps"));
-      if (std::find(setup.strategies.begin(), setup.strategies.end(), result.strategy) == setup.strategies.end()) {
-        setup.strategies.push_back(result.strategy);
-      }
-      tolerances.insert(result.tolerance);
-      results.strategies.push_back(result);
-    }
-  } catch (const std::logic_error& error) {  // std::stod and friends, a missing column
-    throw igx::Error("the CSV files in '" + directory + "' are not igx sweep's: " + error.what());
+  const igx::CsvTable fixed_table = igx::CsvTable::parse(fixed_csv, fixed_source);
+  if (fixed_table.size() == 0) {
+    throw igx::Error(fixed_source + " has no rows; expected the fixed-step results of an igx sweep "
+                     "(a run stopped before its first instance finished leaves nothing to replot)");
   }
-  if (results.instances.empty()) throw igx::Error("'" + directory + "' holds no sweep rows to summarize");
+  for (size_t k = 0; k < fixed_table.size(); ++k) {
+    const igx::CsvTable::Row row = fixed_table.row(k);
+    FixedResult fixed;
+    fixed.instance = note_instance(results, row);
+    fixed.rule = row.text("rule");
+    igx::parse_rule(fixed.rule);
+    fixed.n = row.integer("n", 1);
+    fixed.counts.gradient_rows = row.integer("gradient_evaluations", 0);
+    fixed.counts.forward_rows = row.integer("forward_rows", 0);
+    fixed.report.target = results.instances[fixed.instance].target;
+    fixed.report.output_input = row.number("output_input");
+    fixed.report.output_baseline = row.number("output_baseline");
+    fixed.report.attribution_sum = row.number("attribution_sum");
+    fixed.report.delta = row.number("delta");
+    fixed.report.relative_error = row.optional_number("relative_error");
+    fixed.report.steps = fixed.n;
+    fixed.seconds = row.number("seconds");
+    if (std::find(setup.rules.begin(), setup.rules.end(), fixed.rule) == setup.rules.end()) setup.rules.push_back(fixed.rule);
+    steps.insert(fixed.n);
+    results.fixed.push_back(fixed);
+  }
+  const igx::CsvTable strategy_table = igx::CsvTable::parse(strategy_csv, strategy_source);
+  for (size_t k = 0; k < strategy_table.size(); ++k) {
+    const igx::CsvTable::Row row = strategy_table.row(k);
+    StrategyResult result;
+    result.instance = note_instance(results, row);
+    result.strategy = row.text("strategy");
+    if (result.strategy != "doubling" && result.strategy != "adaptive" && result.strategy != "adaptive-completeness") {
+      throw igx::Error(row.where() + ", column strategy: expected doubling, adaptive or adaptive-completeness, got '" +
+                       igx::clip_text(result.strategy) + "'");
+    }
+    result.rule = row.text("rule");
+    result.tolerance = row.number("tolerance");
+    if (!(result.tolerance > 0 && result.tolerance < 1)) {
+      throw igx::Error(row.where() + ", column tolerance: expected a relative error in (0, 1), got '" +
+                       row.text("tolerance") + "'");
+    }
+    result.counts.gradient_rows = row.integer("gradient_evaluations", 0);
+    result.counts.forward_rows = row.integer("forward_rows", 0);
+    result.report.target = results.instances[result.instance].target;
+    result.report.certified = row.boolean("certified");
+    result.report.relative_error = row.optional_number("relative_error");
+    result.report.error_bound = row.optional_number("error_bound");
+    result.report.delta = row.number("delta");
+    result.report.steps = result.counts.gradient_rows;
+    result.seconds = row.number("seconds");
+    setup.max_steps = row.integer("max_steps", 1);
+    if (std::find(setup.strategies.begin(), setup.strategies.end(), result.strategy) == setup.strategies.end()) {
+      setup.strategies.push_back(result.strategy);
+    }
+    tolerances.insert(result.tolerance);
+    results.strategies.push_back(result);
+  }
   setup.steps.assign(steps.begin(), steps.end());
   setup.tolerances.assign(tolerances.begin(), tolerances.end());
 
   // What the CSV files do not say comes from the earlier summary, when there is one.
-  std::ifstream summary_file(directory + "/summary.json");
-  const json summary = summary_file ? json::parse(summary_file, nullptr, false) : json();
-  const auto text = [&](const char* name, const std::string& fallback) {
-    return summary.is_object() && summary.contains(name) ? summary[name].get<std::string>() : fallback;
-  };
-  setup.model = text("model", "unknown model");
-  setup.data = text("data", "unknown data");
-  setup.pick = text("pick", "unknown");
-  setup.baseline = text("baseline", "unknown");
-  setup.output = text("output", "logit");
-  setup.target = text("target", "pred");
-  setup.device = text("device", "unknown");
-  if (summary.is_object()) {
-    setup.initial_steps = summary.value("initial_steps", setup.initial_steps);
-    setup.initial_intervals = summary.value("initial_intervals", setup.initial_intervals);
-    setup.batch_size = summary.value("batch_size", setup.batch_size);
-    setup.threads = summary.value("threads", setup.threads);
-    setup.show = summary.value("show", setup.show);
-    if (summary.contains("tolerances")) {  // the study's tolerances even without strategies
-      for (double tolerance : summary["tolerances"]) tolerances.insert(tolerance);
-      setup.tolerances.assign(tolerances.begin(), tolerances.end());
+  const std::string summary_source = directory + "/summary.json";
+  const json summary = summary_json ? igx::parse_json(*summary_json, summary_source) : json::object();
+  if (!summary.is_object()) throw igx::Error(summary_source + ": expected the JSON object igx sweep writes");
+  setup.model = summary_field<std::string>(summary, "model", "unknown model", summary_source);
+  setup.data = summary_field<std::string>(summary, "data", "unknown data", summary_source);
+  setup.pick = summary_field<std::string>(summary, "pick", "unknown", summary_source);
+  setup.baseline = summary_field<std::string>(summary, "baseline", "unknown", summary_source);
+  setup.output = summary_field<std::string>(summary, "output", "logit", summary_source);
+  setup.target = summary_field<std::string>(summary, "target", "pred", summary_source);
+  setup.device = summary_field<std::string>(summary, "device", "unknown", summary_source);
+  setup.initial_steps = summary_field<int64_t>(summary, "initial_steps", setup.initial_steps, summary_source);
+  setup.initial_intervals = summary_field<int64_t>(summary, "initial_intervals", setup.initial_intervals, summary_source);
+  setup.batch_size = summary_field<int64_t>(summary, "batch_size", setup.batch_size, summary_source);
+  setup.threads = summary_field<int>(summary, "threads", setup.threads, summary_source);
+  setup.show = summary_field<int64_t>(summary, "show", setup.show, summary_source);
+  // The study's tolerances even without strategies.
+  for (double tolerance : summary_field<std::vector<double>>(summary, "tolerances", {}, summary_source)) {
+    if (!(tolerance > 0 && tolerance < 1)) {
+      throw igx::Error(summary_source + ": \"tolerances\" holds " + std::to_string(tolerance) +
+                       "; expected relative errors in (0, 1)");
     }
-    results.seconds = summary.value("seconds", 0.0);
+    tolerances.insert(tolerance);
   }
-  std::ifstream features(directory + "/features.jsonl");
-  for (std::string line; features && std::getline(features, line);) {
-    if (line.empty()) continue;
-    const json parsed = json::parse(line, nullptr, false);
-    if (parsed.is_discarded()) throw igx::Error("'" + directory + "/features.jsonl' holds a line that is not JSON");
-    results.features.push_back(feature_row_from_json(parsed));
-  }
-  if (results.seconds == 0) {
+  setup.tolerances.assign(tolerances.begin(), tolerances.end());
+  results.seconds = summary_field<double>(summary, "seconds", 0.0, summary_source);
+  if (!(results.seconds > 0) || !std::isfinite(results.seconds)) {
+    results.seconds = 0;
     for (const FixedResult& row : results.fixed) results.seconds += row.seconds;
     for (const StrategyResult& row : results.strategies) results.seconds += row.seconds;
+  }
+  return results;
+}
+
+SweepResults read_results(const std::string& directory) {
+  const auto read = [&](const std::string& name) {
+    const std::string path = directory + "/" + name;
+    if (!std::filesystem::exists(path)) {
+      throw igx::Error("'" + path + "' does not exist; --replot needs the folder of an earlier igx sweep");
+    }
+    return igx::read_file_bytes(path, igx::kMaxInputFileBytes, "a CSV file");
+  };
+  const std::string summary_path = directory + "/summary.json";
+  std::optional<std::string> summary;
+  if (std::filesystem::exists(summary_path)) summary = igx::read_file_bytes(summary_path, igx::kMaxJsonFileBytes, "a JSON file");
+  SweepResults results = parse_results(read("sweep.csv"), read("adaptive.csv"), summary, directory);
+  // features.jsonl (optional: sweeps before --show have none), one JSON object per line.
+  const std::string features_path = directory + "/features.jsonl";
+  if (std::filesystem::exists(features_path)) {
+    std::istringstream lines(igx::read_file_bytes(features_path, igx::kMaxInputFileBytes, "a JSON lines file"));
+    int64_t number = 0;
+    for (std::string line; std::getline(lines, line);) {
+      ++number;
+      if (line.empty()) continue;
+      const std::string where = features_path + " line " + std::to_string(number);
+      try {
+        results.features.push_back(feature_row_from_json(igx::parse_json(line, where)));
+      } catch (const json::exception& error) {
+        throw igx::Error(where + ": not a row igx sweep writes (" + igx::clip_text(error.what(), 120) + ")");
+      }
+    }
   }
   return results;
 }
@@ -685,6 +693,11 @@ std::string cell(const json& value, const char* format = "%.3g") {
 
 std::string percent_cell(const json& value) { return value.is_null() ? "–" : percent(value.get<double>()); }
 
+// Seconds as milliseconds; "–" when no run had this setting (a stopped sweep, say).
+std::string milliseconds_cell(const json& seconds) {
+  return seconds.is_null() ? "–" : short_number(seconds.get<double>() * 1000, "%.1f");
+}
+
 std::string fixed_table(const json& summary) {
   std::ostringstream html;
   html << "<table><tr><th>rule</th><th>n</th><th>mean RE</th><th>median RE</th><th>p90 RE</th><th>max RE</th>";
@@ -698,7 +711,7 @@ std::string fixed_table(const json& summary) {
       for (const json& tolerance : summary["tolerances"]) {
         html << "<td>" << percent_cell(entry["within"][short_number(tolerance.get<double>(), "%g")]) << "</td>";
       }
-      html << "<td>" << short_number(entry["seconds"]["mean"].get<double>() * 1000, "%.1f") << "</td></tr>\n";
+      html << "<td>" << milliseconds_cell(entry["seconds"]["mean"]) << "</td></tr>\n";
     }
   }
   html << "</table>\n";
@@ -737,7 +750,7 @@ std::string strategy_table(const json& summary) {
          << cell(evaluations["median"], "%.0f") << "</td><td>" << cell(evaluations["p99"], "%.0f") << "</td><td>"
          << cell(evaluations["max"], "%.0f") << "</td>";
     for (const char* which : {"mean", "median", "p99"}) {
-      html << "<td>" << (seconds[which].is_null() ? "–" : short_number(seconds[which].get<double>() * 1000, "%.1f"))
+      html << "<td>" << milliseconds_cell(seconds[which])
            << "</td>";
     }
     html << "</tr>\n";
@@ -991,7 +1004,7 @@ std::string terminal_summary(const json& summary) {
         << ": certified " << percent(entry["certified"].get<double>()) << ", gradient evaluations mean "
         << cell(entry["gradient_evaluations"]["mean"], "%.1f") << " median "
         << cell(entry["gradient_evaluations"]["median"], "%.0f") << " p99 " << cell(entry["gradient_evaluations"]["p99"], "%.0f")
-        << ", mean " << short_number(entry["seconds"]["mean"].get<double>() * 1000, "%.1f") << " ms\n";
+        << ", mean " << milliseconds_cell(entry["seconds"]["mean"]) << " ms\n";
   }
   return out.str();
 }

@@ -120,6 +120,11 @@ SweepResults read_results(const std::string& directory);
 /// 0.05 -> "0.05": tolerances as summary.json's keys and the strategies' labels write them.
 std::string tolerance_key(double tolerance);
 
+/// The same from the files' texts (summary.json's optional); every field is checked, and every
+/// error names the file, the line and the column.
+SweepResults parse_results(const std::string& fixed_csv, const std::string& strategy_csv,
+                           const std::optional<std::string>& summary_json, const std::string& directory);
+
 /// "0.05" -> "5%" (tolerances as people read them).
 std::string percent(double fraction);
 
