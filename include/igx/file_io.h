@@ -30,37 +30,6 @@ void require_readable_file(const std::string& path, const std::string& what);
 /// path and the reason when it fails; the temporary file is removed and `path` is untouched.
 void write_file_bytes(const std::string& path, const std::string& bytes);
 
-/// A file written in pieces (rows of a long study) that appears under its name only when
-/// complete. Until commit() the bytes live in `staging_path` in the same folder (by default
-/// a hidden temporary name). The destructor removes an uncommitted staging file unless
-/// keep_on_failure() was called, so that a stopped run can keep what it wrote.
-class StagedFile {
- public:
-  /// Opens the staging file; igx::Error naming `path` when it cannot be created.
-  explicit StagedFile(std::string path, std::string staging_path = "");
-  StagedFile(const StagedFile&) = delete;
-  StagedFile& operator=(const StagedFile&) = delete;
-  ~StagedFile();
-
-  /// Appends and flushes `bytes` (so that a killed process leaves them on disk).
-  void append(const std::string& bytes);
-  /// Syncs the staging file and renames it over the target; igx::Error when it fails.
-  void commit();
-  /// Leaves the staging file in place when the object is destroyed uncommitted.
-  void keep_on_failure() { keep_ = true; }
-
-  const std::string& path() const { return path_; }
-  const std::string& staging_path() const { return staging_path_; }
-  int64_t bytes_written() const { return bytes_written_; }
-
- private:
-  std::string path_;
-  std::string staging_path_;
-  int descriptor_ = -1;
-  int64_t bytes_written_ = 0;
-  bool keep_ = false;
-};
-
 /// "1.5 GiB", "300 MiB", "12 KiB", "17 bytes": sizes in messages.
 std::string format_bytes(double bytes);
 

@@ -162,33 +162,4 @@ void write_file_bytes(const std::string& path, const std::string& bytes) {
   sync_and_rename(descriptor, temporary, path);
 }
 
-StagedFile::StagedFile(std::string path, std::string staging_path)
-    : path_(std::move(path)), staging_path_(std::move(staging_path)) {
-  if (staging_path_.empty()) {
-    descriptor_ = create_temporary_beside(path_, staging_path_);
-  } else {
-    descriptor_ = ::open(staging_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (descriptor_ < 0) throw Error(staging_path_ + ": cannot write: " + reason());
-  }
-}
-
-StagedFile::~StagedFile() {
-  if (descriptor_ < 0) return;
-  ::close(descriptor_);
-  if (!keep_) ::unlink(staging_path_.c_str());
-}
-
-void StagedFile::append(const std::string& bytes) {
-  if (descriptor_ < 0) throw Error(path_ + ": written after it was committed");
-  write_all(descriptor_, bytes.data(), bytes.size(), staging_path_);
-  bytes_written_ += static_cast<int64_t>(bytes.size());
-}
-
-void StagedFile::commit() {
-  if (descriptor_ < 0) throw Error(path_ + ": committed twice");
-  const int descriptor = descriptor_;
-  descriptor_ = -1;
-  sync_and_rename(descriptor, staging_path_, path_);
-}
-
 }  // namespace igx

@@ -103,28 +103,6 @@ TEST_F(FileIo, ReadsAreBounded) {
   EXPECT_TRUE(contains(error_of([&] { igx::read_file_bytes(path("missing")); }), "No such file"));
 }
 
-TEST_F(FileIo, StagedFileAppearsOnlyWhenCommitted) {
-  {
-    igx::StagedFile rows(path("rows.csv"), path("rows.csv.partial"));
-    rows.append("a,b\n");
-    rows.append("1,2\n");
-    EXPECT_FALSE(fs::exists(path("rows.csv")));
-    EXPECT_EQ(contents(path("rows.csv.partial")), "a,b\n1,2\n");  // flushed as it goes
-    rows.commit();
-  }
-  EXPECT_EQ(contents(path("rows.csv")), "a,b\n1,2\n");
-  {
-    igx::StagedFile abandoned(path("other.csv"));
-    abandoned.append("x\n");
-  }
-  {
-    igx::StagedFile kept(path("kept.csv"), path("kept.csv.partial"));
-    kept.append("y\n");
-    kept.keep_on_failure();
-  }
-  EXPECT_EQ(entries(), (std::vector<std::string>{"kept.csv.partial", "rows.csv"}));
-}
-
 TEST(FormatBytes, ReadableSizes) {
   EXPECT_EQ(igx::format_bytes(17), "17 bytes");
   EXPECT_EQ(igx::format_bytes(1536), "1.5 KiB");
