@@ -240,10 +240,10 @@ ErrorStanding stand(const ExampleState& state, double target, const IgOptions& o
 
 void check_adaptive_options(const IgOptions& options) {
   if (options.initial_intervals() < 1) {
-    throw Error("initial_intervals must be at least 1, got " + std::to_string(options.initial_intervals()));
+    throw UsageError("initial_intervals must be at least 1, got " + std::to_string(options.initial_intervals()));
   }
   if (options.max_steps() < 3) {
-    throw Error("max_steps " + std::to_string(options.max_steps()) + " is below 3, the fewest nodes of one Simpson panel");
+    throw UsageError("max_steps " + std::to_string(options.max_steps()) + " is below 3, the fewest nodes of one Simpson panel");
   }
 }
 

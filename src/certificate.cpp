@@ -12,28 +12,28 @@ namespace igx::detail {
 
 void check_error_control_options(const IgOptions& options, int64_t batch_size) {
   if (!(options.tolerance() > 0.0) || !std::isfinite(options.tolerance())) {
-    throw Error("tolerance must be positive, got " + std::to_string(options.tolerance()));
+    throw UsageError("tolerance must be positive, got " + std::to_string(options.tolerance()));
   }
   if (!(options.attribution_tolerance() >= 0.0) || !std::isfinite(options.attribution_tolerance())) {
-    throw Error("attribution_tolerance must be >= 0 (0: completeness alone), got " +
-                std::to_string(options.attribution_tolerance()));
+    throw UsageError("attribution_tolerance must be >= 0 (0: completeness alone), got " +
+                     std::to_string(options.attribution_tolerance()));
   }
   if (options.scan_points() < 0) {
-    throw Error("scan_points must be >= 0 (0: no scan), got " + std::to_string(options.scan_points()));
+    throw UsageError("scan_points must be >= 0 (0: no scan), got " + std::to_string(options.scan_points()));
   }
   const std::vector<double>& targets = options.absolute_targets();
   if (!targets.empty()) {
     if (static_cast<int64_t>(targets.size()) != batch_size) {
-      throw Error("absolute_targets has " + std::to_string(targets.size()) + " entries for " +
-                  std::to_string(batch_size) + " examples");
+      throw UsageError("absolute_targets has " + std::to_string(targets.size()) + " entries for " +
+                       std::to_string(batch_size) + " examples");
     }
     for (double target : targets) {
       if (!(target >= 0.0) || !std::isfinite(target)) {
-        throw Error("absolute_targets must be finite and >= 0 (0: the relative target), got " + std::to_string(target));
+        throw UsageError("absolute_targets must be finite and >= 0 (0: the relative target), got " + std::to_string(target));
       }
     }
   }
-  if (options.max_steps() < 1) throw Error("max_steps must be at least 1, got " + std::to_string(options.max_steps()));
+  if (options.max_steps() < 1) throw UsageError("max_steps must be at least 1, got " + std::to_string(options.max_steps()));
 }
 
 double error_target(int64_t b, double output_input, double output_baseline, const IgOptions& options,

@@ -72,7 +72,7 @@ Attribution integrate_by_doubling(Model& model, const torch::Tensor& inputs, con
     throw UsageError("doubling needs nested nodes: riemann_left, riemann_right or riemann_trapezoid; got " + rule_name(rule));
   }
   if (options.initial_steps() < (rule == Rule::RiemannTrapezoid ? 2 : 1)) {
-    throw Error("initial_steps " + std::to_string(options.initial_steps()) + " is too small for " + rule_name(rule));
+    throw UsageError("initial_steps " + std::to_string(options.initial_steps()) + " is too small for " + rule_name(rule));
   }
   const int64_t batch_size = inputs.size(0);
   const torch::ScalarType dtype = inputs.scalar_type();

@@ -69,13 +69,10 @@ std::optional<double> read_number(const std::string& text) {
 }
 
 double parse_non_negative(const std::string& name, const std::string& text) {
-  try {
-    size_t used = 0;
-    const double value = std::stod(text, &used);
-    if (used == text.size() && value >= 0 && std::isfinite(value)) return value;
-  } catch (const std::exception&) {
-  }
-  invalid(name, text, "a number >= 0");
+  const std::string problem = number_value_problem(text, 0, std::numeric_limits<double>::infinity(),
+                                                   /*upper_included=*/false, /*lower_included=*/true);
+  if (!problem.empty()) throw UsageError("--" + name + ": " + problem);
+  return std::strtod(text.c_str(), nullptr);
 }
 
 bool parse_bool(const std::string& name, const std::string& text) {
@@ -293,12 +290,17 @@ std::string integer_value_problem(const std::string& text, int64_t minimum, int6
   return expected_got(expected, text);
 }
 
-std::string number_value_problem(const std::string& text, double lower, double upper, bool upper_included) {
+std::string number_value_problem(const std::string& text, double lower, double upper, bool upper_included,
+                                 bool lower_included) {
   const std::optional<double> value = read_number(text);
-  if (value && std::isfinite(*value) && *value > lower && (upper_included ? *value <= upper : *value < upper)) return "";
+  if (value && std::isfinite(*value) && (lower_included ? *value >= lower : *value > lower) &&
+      (upper_included ? *value <= upper : *value < upper)) {
+    return "";
+  }
   const std::string expected =
-      std::isinf(upper) ? "a finite number > " + number_text(lower)
-                        : "a number in (" + number_text(lower) + ", " + number_text(upper) + (upper_included ? "]" : ")");
+      std::isinf(upper) ? "a finite number " + std::string(lower_included ? "≥ " : "> ") + number_text(lower)
+                        : "a number in " + std::string(lower_included ? "[" : "(") + number_text(lower) + ", " +
+                              number_text(upper) + (upper_included ? "]" : ")");
   return expected_got(expected, text);
 }
 

@@ -98,8 +98,8 @@ SplitModel ImageClassifier::split(const std::string& layer) {
   std::string known;
   for (const auto& item : layers.items()) known += (known.empty() ? "" : ", ") + item.key();
   if (name.empty() || !layers.contains(name) || name == "head") {
-    throw Error("model '" + config_.name + "' has no split point '" + name + "'; its layers are: " +
-                (known.empty() ? "(none)" : known) + " (the split is before 'head')");
+    throw UsageError("model '" + config_.name + "' has no split point '" + name + "'; its layers are: " +
+                     (known.empty() ? "(none)" : known) + " (the split is before 'head')");
   }
   const std::string lower_method = layers[name].value("method", name);
   const std::string upper_method = layers.contains("head") ? layers["head"].value("method", "head") : "head";

@@ -182,7 +182,7 @@ Attribution layer_conductance(SplitModel& model, const torch::Tensor& inputs, co
                               const ExtraInputs& extras) {
   const LayerProblem problem = prepare(model, inputs, options, extras);
   const int64_t steps = options.n_steps();
-  if (steps < 1) throw Error("conductance needs at least 1 step, got " + std::to_string(steps));
+  if (steps < 1) throw UsageError("conductance needs at least 1 step, got " + std::to_string(steps));
   std::vector<double> alphas(steps + 1);
   for (int64_t k = 0; k <= steps; ++k) alphas[k] = static_cast<double>(k) / static_cast<double>(steps);
   const auto [points, examples] = path_points(inputs, problem.baselines, alphas);
@@ -217,8 +217,8 @@ Attribution patch_neuron_attribution(SplitModel& model, const torch::Tensor& inp
                                      const IgOptions& options, const ExtraInputs& extras) {
   const LayerProblem problem = prepare(model, inputs, options, extras);
   if (patch.sizes() != inputs.sizes().slice(1)) {
-    throw Error("patch has shape " + shape_string(patch) + "; expected one example's shape " +
-                shape_string(inputs.sizes().slice(1)));
+    throw UsageError("patch has shape " + shape_string(patch) + "; expected one example's shape " +
+                     shape_string(inputs.sizes().slice(1)));
   }
   const Quadrature quadrature = make_quadrature(options.method(), options.n_steps());
   const int64_t count = static_cast<int64_t>(quadrature.nodes.size());
@@ -247,14 +247,14 @@ Attribution neuron_conductance(SplitModel& model, const torch::Tensor& inputs, c
   const torch::Tensor hidden = activations(model, points, examples, extras, options.internal_batch_size());
 
   const int64_t layer_size = hidden.numel() / hidden.size(0);
-  if (neurons.empty()) throw Error("neuron conductance needs at least one neuron of layer '" + model.layer + "'");
+  if (neurons.empty()) throw UsageError("neuron conductance needs at least one neuron of layer '" + model.layer + "'");
   std::vector<double> chosen(layer_size, 0.0);
   for (int64_t neuron : neurons) {
     if (neuron < 0 || neuron >= layer_size) {
-      throw Error("neuron " + std::to_string(neuron) + " is not in layer '" + model.layer + "' of shape " +
-                  shape_string(hidden.sizes().slice(1)) + "; expected a flat index 0.." + std::to_string(layer_size - 1));
+      throw UsageError("neuron " + std::to_string(neuron) + " is not in layer '" + model.layer + "' of shape " +
+                       shape_string(hidden.sizes().slice(1)) + "; expected a flat index 0.." + std::to_string(layer_size - 1));
     }
-    if (chosen[neuron] != 0.0) throw Error("neuron " + std::to_string(neuron) + " is listed twice; expected each once");
+    if (chosen[neuron] != 0.0) throw UsageError("neuron " + std::to_string(neuron) + " is listed twice; expected each once");
     chosen[neuron] = 1.0;
   }
   const torch::Tensor selected = torch::tensor(chosen, torch::kDouble);
@@ -332,13 +332,13 @@ Attribution neuron_conductance(SplitModel& model, const torch::Tensor& inputs, c
 
 torch::Tensor rectangle_patch(c10::IntArrayRef image_shape, int64_t x0, int64_t y0, int64_t x1, int64_t y1) {
   if (image_shape.size() != 3) {
-    throw Error("a rectangle patch needs an image shape [C, H, W], got " + shape_string(image_shape));
+    throw UsageError("a rectangle patch needs an image shape [C, H, W], got " + shape_string(image_shape));
   }
   const int64_t height = image_shape[1], width = image_shape[2];
   if (!(0 <= x0 && x0 < x1 && x1 <= width && 0 <= y0 && y0 < y1 && y1 <= height)) {
-    throw Error("patch " + std::to_string(x0) + "," + std::to_string(y0) + "," + std::to_string(x1) + "," +
-                std::to_string(y1) + " is not a rectangle inside the " + std::to_string(width) + "x" +
-                std::to_string(height) + " image; expected 0 <= x0 < x1 <= W and 0 <= y0 < y1 <= H");
+    throw UsageError("patch " + std::to_string(x0) + "," + std::to_string(y0) + "," + std::to_string(x1) + "," +
+                     std::to_string(y1) + " is not a rectangle inside the " + std::to_string(width) + "x" +
+                     std::to_string(height) + " image; expected 0 <= x0 < x1 <= W and 0 <= y0 < y1 <= H");
   }
   torch::Tensor mask = torch::zeros(image_shape, torch::kFloat);
   mask.index_put_({torch::indexing::Slice(), torch::indexing::Slice(y0, y1), torch::indexing::Slice(x0, x1)}, 1.0);

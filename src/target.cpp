@@ -68,8 +68,8 @@ torch::Tensor Target::resolve(int64_t batch_size, const torch::Tensor& outputs) 
       break;
     case Kind::PerExample:
       if (static_cast<int64_t>(indices_.size()) != batch_size) {
-        throw Error("got " + std::to_string(indices_.size()) + " targets for " +
-                    std::to_string(batch_size) + " examples; expected one target per example");
+        throw UsageError("got " + std::to_string(indices_.size()) + " targets for " +
+                         std::to_string(batch_size) + " examples; expected one target per example");
       }
       targets = torch::tensor(indices_, torch::kLong);
       break;
@@ -82,10 +82,10 @@ void check_targets(const torch::Tensor& targets, int64_t classes) {
   const int64_t* data = targets.data_ptr<int64_t>();
   for (int64_t i = 0; i < targets.numel(); ++i) {
     if (data[i] < 0 || data[i] >= classes) {
-      throw Error("target " + std::to_string(data[i]) + " of example " + std::to_string(i) +
-                  " is out of range; the model has " + std::to_string(classes) +
-                  " output" + (classes == 1 ? "" : "s") + ", so expected 0.." +
-                  std::to_string(classes - 1));
+      throw UsageError("target " + std::to_string(data[i]) + " of example " + std::to_string(i) +
+                       " is out of range; the model has " + std::to_string(classes) +
+                       " output" + (classes == 1 ? "" : "s") + ", so expected 0.." +
+                       std::to_string(classes - 1));
     }
   }
 }

@@ -59,7 +59,7 @@ TextClassifier TextClassifier::load(const std::string& bundle_directory, torch::
 }
 
 TextBatch TextClassifier::encode(const std::vector<std::string>& texts) const {
-  if (texts.empty()) throw Error("no text to explain; expected at least one text");
+  if (texts.empty()) throw UsageError("no text to explain; expected at least one text");
   TextBatch batch;
   size_t longest = 0;
   for (const std::string& text : texts) {
@@ -140,7 +140,7 @@ int64_t baseline_word(const TextClassifier& classifier, TextBaseline baseline) {
     case TextBaseline::Zero:
       break;
   }
-  throw Error("DIG needs a baseline that is a vocabulary word (pad, mask or unk); got " + text_baseline_name(baseline));
+  throw UsageError("DIG needs a baseline that is a vocabulary word (pad, mask or unk); got " + text_baseline_name(baseline));
 }
 
 void check_text_method(const std::string& method) {
@@ -148,7 +148,7 @@ void check_text_method(const std::string& method) {
   if (std::find(names.begin(), names.end(), method) == names.end()) {
     std::string known;
     for (const auto& name : names) known += (known.empty() ? "" : ", ") + name;
-    throw Error("unknown attribution method '" + method + "'; expected one of: " + known);
+    throw UsageError("unknown attribution method '" + method + "'; expected one of: " + known);
   }
 }
 

@@ -266,7 +266,7 @@ TEST_F(Cli, LayerNeuronConductanceDrawsThePixels) {
   EXPECT_NEAR(sum, expected, 1e-4 * (1 + std::abs(expected)));
   expect_one_line_error(run_igx("layer --image " + digit + " --method neuron-conductance --out-dir " + path("nc3")), "--neuron J", igx::kExitUsage);
   expect_one_line_error(run_igx("layer --image " + digit + " --method neuron-conductance --neuron 1568 --out-dir " + path("nc4")),
-                        "neuron 1568 is not in layer 'features'");
+                        "neuron 1568 is not in layer 'features'", igx::kExitUsage);
   expect_one_line_error(run_igx("layer --image " + digit + " --method neuron-conductance --neuron x --out-dir " + path("nc5")),
                         "--neuron 'x'", igx::kExitUsage);
 }

@@ -101,10 +101,12 @@ std::string expected_got(const std::string& expected, const std::string& text);
 std::string integer_value_problem(const std::string& text, int64_t minimum,
                                   int64_t maximum = std::numeric_limits<int64_t>::max());
 
-/// "" when `text` is a finite number above `lower` and below `upper` (or at it, when
-/// `upper_included`), else what was expected ("inf", "nan" and 1e999 are never numbers here).
+/// "" when `text` is a finite number above `lower` and below `upper` (or at them, when
+/// `upper_included`, `lower_included`), else what was expected ("inf", "nan" and 1e999 are never
+/// numbers here).
 std::string number_value_problem(const std::string& text, double lower,
-                                 double upper = std::numeric_limits<double>::infinity(), bool upper_included = false);
+                                 double upper = std::numeric_limits<double>::infinity(), bool upper_included = false,
+                                 bool lower_included = false);
 
 /// A request's distribution of baselines (options.baselines), parsed.
 struct BaselinesSpec {

@@ -60,8 +60,8 @@ std::pair<std::string, int64_t> id_and_item(const nlohmann::json& record, const 
 }
 
 [[noreturn]] void not_a_log(const std::string& path, const std::string& why) {
-  throw Error("'" + path + "' exists and is not a record log of igx (" + why +
-              "); choose another output file, or pass --force to replace it");
+  throw UsageError("'" + path + "' exists and is not a record log of igx (" + why +
+                   "); choose another output file, or pass --force to replace it");
 }
 
 }  // namespace
@@ -98,7 +98,7 @@ std::unique_ptr<RecordLog> RecordLog::open(const std::string& path, const nlohma
   log->path_ = path;
   log->header_ = header;
   log->header_["schema"] = kRecordLogSchema;
-  if (fs::is_directory(path)) throw Error("output '" + path + "' is a folder; expected a file name");
+  if (fs::is_directory(path)) throw UsageError("output '" + path + "' is a folder; expected a file name");
   log->descriptor_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log->descriptor_ < 0) throw Error(path + ": cannot open for writing: " + std::strerror(errno));
   if (::flock(log->descriptor_, LOCK_EX | LOCK_NB) != 0) {
@@ -152,9 +152,9 @@ bool RecordLog::resume(std::istream& file, const std::string& first, bool whole_
   }
   const std::string difference = header_difference(recorded, header_);
   if (!difference.empty()) {
-    throw Error("'" + path + "' holds the records of another run: " + difference +
-                "; rerun with the same data and options to resume it, or pass --force to start over "
-                "(its records are then lost)");
+    throw UsageError("'" + path + "' holds the records of another run: " + difference +
+                     "; rerun with the same data and options to resume it, or pass --force to start over "
+                     "(its records are then lost)");
   }
   header_ = recorded;  // keeps the first run's "about"
   uint64_t offset = first.size() + 1;

@@ -59,8 +59,8 @@ void check_summary_writable(const std::string& path, bool force) {
   } catch (const std::exception&) {
   }
   if (!ours) {
-    throw igx::Error("summary file '" + path + "' exists and is not igx batch's; name another with --summary, or pass "
-                     "--force to replace it");
+    throw igx::UsageError("summary file '" + path + "' exists and is not igx batch's; name another with --summary, or pass "
+                          "--force to replace it");
   }
 }
 

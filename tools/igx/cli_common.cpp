@@ -157,9 +157,10 @@ CLI::Validator integer_in(int64_t minimum, int64_t maximum) {
   return CLI::Validator([=](std::string& text) { return igx::integer_value_problem(text, minimum, maximum); }, "");
 }
 
-CLI::Validator number_in(double lower, double upper, bool upper_included) {
-  return CLI::Validator([=](std::string& text) { return igx::number_value_problem(text, lower, upper, upper_included); },
-                        "");
+CLI::Validator number_in(double lower, double upper, bool upper_included, bool lower_included) {
+  return CLI::Validator(
+      [=](std::string& text) { return igx::number_value_problem(text, lower, upper, upper_included, lower_included); },
+      "");
 }
 
 igx::UsageError bad_value(const std::string& flag, const std::string& expected, const std::string& text) {

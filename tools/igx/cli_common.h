@@ -103,9 +103,10 @@ bool terminal_colour(bool disabled);
 /// An integer from `minimum` to `maximum` (written in full: no fraction, no exponent).
 CLI::Validator integer_in(int64_t minimum, int64_t maximum = std::numeric_limits<int64_t>::max());
 
-/// A finite number above `lower` and below `upper` (or at it, when `upper_included`).
+/// A finite number above `lower` and below `upper` (or at them, when `upper_included`,
+/// `lower_included`).
 CLI::Validator number_in(double lower, double upper = std::numeric_limits<double>::infinity(),
-                         bool upper_included = false);
+                         bool upper_included = false, bool lower_included = false);
 
 /// The usage error "FLAG: expected EXPECTED, got 'TEXT'" (the text clipped to a readable length).
 igx::UsageError bad_value(const std::string& flag, const std::string& expected, const std::string& text);

@@ -8,6 +8,7 @@
 #include <memory>
 #include <thread>
 
+#include "cli_common.h"
 #include "commands.h"
 #include "igx/error.h"
 #include "igx/explainer.h"
@@ -35,7 +36,7 @@ igx_serve::ServedModel load_model(const std::string& spec, const igx::LoadOption
   if (equals != std::string::npos) {
     served.name = spec.substr(0, equals);
     if (served.name.empty() || served.name.find_first_of("/:") != std::string::npos) {
-      throw igx::Error("--model '" + spec + "': the name before '=' must be non-empty, without '/' or ':'");
+      throw igx::UsageError("--model '" + spec + "': the name before '=' must be non-empty, without '/' or ':'");
     }
     served.explainer = igx::Explainer::load(spec.substr(equals + 1), load);
   } else {
@@ -50,7 +51,7 @@ igx_serve::ServedModel load_model(const std::string& spec, const igx::LoadOption
 }
 
 void run_serve(ServeFlags& flags) {
-  igx::set_num_threads(flags.threads);
+  apply_threads(flags.threads, /*force=*/false);
   const igx::LoadOptions load = igx::LoadOptions().entry(flags.entry).device(igx::parse_device(flags.device));
   if (flags.models.empty()) flags.models = {"spam-transformer", "mnist-cnn"};
   std::vector<igx_serve::ServedModel> models;
@@ -107,35 +108,37 @@ std::function<void()> add_serve(CLI::App& app) {
                       "(default: spam-transformer and mnist-cnn)")
       ->type_name("MODEL");
   command->add_option("--host", options.host, "address to listen on")->capture_default_str();
-  command->add_option("--port", options.port, "port to listen on; 0 = a free one (printed)")->capture_default_str();
+  command->add_option("--port", options.port, "port to listen on; 0 = a free one (printed)")
+      ->capture_default_str()->check(integer_in(0, 65535));
   command->add_flag("--no-batching", flags->no_batching, "explain one request at a time");
   command->add_option("--batch-window-ms", options.batch_window_ms,
                       "how long an idle model waits for requests to explain together")
       ->capture_default_str()
-      ->check(CLI::Range(0.0, 10000.0));
+      ->check(number_in(0, 10000, /*upper_included=*/true, /*lower_included=*/true));
   command->add_option("--max-batch-requests", options.max_batch_requests, "most requests explained together")
       ->capture_default_str()
-      ->check(CLI::Range(int64_t{1}, int64_t{1024}));
+      ->check(integer_in(1, 1024));
   command->add_option("--max-queue", options.max_queue, "most requests waiting per model; beyond: 503")
       ->capture_default_str()
-      ->check(CLI::Range(int64_t{1}, int64_t{100000}));
+      ->check(integer_in(1, 100000));
   command->add_option("--max-body-bytes", options.max_body_bytes, "largest request body; beyond: 413")
       ->capture_default_str()
-      ->check(CLI::Range(int64_t{1024}, int64_t{1} << 30));
+      ->check(integer_in(1024, int64_t{1} << 30));
   command->add_option("--max-instances", options.max_instances, "most instances in one request")
       ->capture_default_str()
-      ->check(CLI::Range(int64_t{1}, int64_t{4096}));
+      ->check(integer_in(1, 4096));
   command->add_option("--max-batch-size", options.max_batch_size,
                       "most rows per forward+backward a request's batch_size may ask for")
       ->capture_default_str()
-      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
+      ->check(integer_in(1, int64_t{1} << 20));
   command->add_option("--timeout", options.timeout_seconds, "seconds a request may take from its arrival; then 504")
       ->capture_default_str()
-      ->check(CLI::Range(0.001, 86400.0));
+      ->check(number_in(0, 86400, /*upper_included=*/true));
   command->add_option("--http-threads", options.http_threads, "connections served at once")
       ->capture_default_str()
-      ->check(CLI::Range(1, 4096));
-  command->add_option("--threads", flags->threads, "CPU threads of LibTorch; 0 = all cores")->capture_default_str();
+      ->check(integer_in(1, 4096));
+  command->add_option("--threads", flags->threads, "CPU threads of LibTorch; 0 = all cores")
+      ->capture_default_str()->type_name("T")->check(integer_in(0, std::numeric_limits<int>::max()));
   command->add_option("--device", flags->device, "cpu, cuda or cuda:N")->capture_default_str()->type_name("DEV");
   command->add_option("--entry", flags->entry, "TorchScript models: the method explained")->capture_default_str();
   return [flags] { run_serve(*flags); };

@@ -5,6 +5,7 @@
 #include "igx/error.h"
 #include "igx/image.h"
 #include "igx/image_io.h"
+#include "igx/json_text.h"
 #include "igx/tensor_checks.h"
 
 namespace igx_serve {
@@ -116,11 +117,12 @@ bool decode_base64(const std::string& text, std::string& bytes) {
 }
 
 igx::ExplainRequest parse_instances(const std::string& body, const ModelInputs& model) {
+  // igx's JSON reader: nesting bounded, the line and column of a syntax error, quoted text clipped.
   json document;
   try {
-    document = json::parse(body);
-  } catch (const json::exception& error) {
-    throw RequestError(400, "body", std::string("body: not valid JSON (") + error.what() + ")");
+    document = igx::parse_json(body, "body");
+  } catch (const igx::Error& error) {
+    throw RequestError(400, "body", error.what());
   }
   if (!document.is_object()) refuse("body", "expected a JSON object {\"instances\": [...]}");
   for (const auto& [key, value] : document.items()) {

@@ -351,10 +351,10 @@ struct Server::State {
 
 Server::Server(std::vector<ServedModel> models, ServeOptions options) : state_(std::make_unique<State>()) {
   state_->options = std::move(options);
-  if (models.empty()) throw igx::Error("igx serve needs at least one model");
+  if (models.empty()) throw igx::UsageError("igx serve needs at least one model");
   for (ServedModel& served : models) {
     if (state_->models.count(served.name) != 0) {
-      throw igx::Error("two models are named '" + served.name + "'; give each a name of its own (name=PATH)");
+      throw igx::UsageError("two models are named '" + served.name + "'; give each a name of its own (name=PATH)");
     }
     auto model = std::make_unique<ModelState>();
     model->name = served.name;
