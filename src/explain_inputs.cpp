@@ -66,8 +66,8 @@ std::string describe_baselines(const BaselinesSpec& spec, int64_t count, uint64_
 
 void require_file_allowed(const ExplainRequest& request, const std::string& option, const std::string& path) {
   if (!request.allow_files) {
-    throw Error("--" + option + " names a file ('" + path + "'), and this service reads no files for requests; "
-                "send the values instead");
+    throw UsageError("--" + option + " names a file ('" + path + "'), and this service reads no files for requests; "
+                     "send the values instead");
   }
 }
 
@@ -92,8 +92,8 @@ std::string unknown_test_split(const std::string& bundle) {
 BaselinesSpec baselines_spec(const ExplainRequest& request, Modality modality) {
   const BaselinesSpec spec = BaselinesSpec::parse(*request.options.baselines);
   if (spec.kind == BaselinesSpec::Kind::Train && modality != Modality::Image) {
-    throw Error("--baselines train:N draws from an image bundle's training data; with --input give a FILE of "
-                "baselines [M, ...] or noise:N[:SIGMA]");
+    throw UsageError("--baselines train:N draws from an image bundle's training data; with --input give a FILE of "
+                     "baselines [M, ...] or noise:N[:SIGMA]");
   }
   if (spec.kind == BaselinesSpec::Kind::File) require_file_allowed(request, "baselines", spec.path);
   return spec;

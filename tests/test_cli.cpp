@@ -115,7 +115,7 @@ TEST_F(Cli, BadInputGivesOneReadableLine) {
   expect_one_line_error(run_igx("explain --model " + model("linear3") + " --entry embed --input " + x),
                         "no method 'embed'");
   expect_one_line_error(run_igx("explain --model " + model("linear3") + " --input " + x + " --target 9"),
-                        "target 9");
+                        "target 9", igx::kExitUsage);
   expect_one_line_error(
       run_igx("explain --model " + model("linear3") + " --input " + x + " --baseline " + write("b.json", "[1, 2]")),
       "baseline has shape [2]");
@@ -240,7 +240,7 @@ TEST_F(Cli, LayerPatchNeuronsShareOutThePatch) {
   EXPECT_TRUE(fs::exists(path("layer") + "/layer-patch.png"));
   expect_one_line_error(run_igx("layer --image " + digit + " --method patch --out-dir " + path("l2")), "--patch",
                         igx::kExitUsage);
-  expect_one_line_error(run_igx("layer --image " + digit + " --layer conv9 --out-dir " + path("l3")), "'conv9'");
+  expect_one_line_error(run_igx("layer --image " + digit + " --layer conv9 --out-dir " + path("l3")), "'conv9'", igx::kExitUsage);
   expect_one_line_error(run_igx("layer --image " + digit + " --method patch --patch 1,2,3 --out-dir " + path("l4")), "x0,y0,x1,y1", igx::kExitUsage);
 }
 

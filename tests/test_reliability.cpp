@@ -220,7 +220,16 @@ TEST_F(ReliabilityCli, UsageErrorsExitWithTwoAndRunNothing) {
   EXPECT_EQ(read(path("study/index.html")), "mine");
   expect_error(run_igx(base + " --no-such-flag"), igx::kExitUsage,
                "The following argument was not expected: --no-such-flag (igx explain --help lists the flags)");
-  expect_error(run_igx(""), igx::kExitUsage, "a command is required: explain, sweep, layer, eval, prune-study or batch");
+  expect_error(run_igx(""), igx::kExitUsage, "a command is required: explain, sweep, layer, eval, prune-study, batch or serve");
+  // igx serve's flags read alike, and are checked before a model is loaded or a port taken.
+  expect_error(run_igx("serve --port 70000"), igx::kExitUsage, "--port: expected an integer from 0 to 65535, got 70000");
+  expect_error(run_igx("serve --timeout 0"), igx::kExitUsage, "--timeout: expected a number in (0, 86400], got 0");
+  expect_error(run_igx("serve --batch-window-ms -1"), igx::kExitUsage,
+               "--batch-window-ms: expected a number in [0, 10000], got -1");
+  expect_error(run_igx("serve --model =" + model("linear3")), igx::kExitUsage, "the name before '=' must be non-empty");
+  // A request the model cannot answer is the request's fault too: nothing is run.
+  expect_error(run_igx(base + " --target 3"), igx::kExitUsage,
+               "target 3 of example 0 is out of range; the model has 2 outputs, so expected 0..1");
 }
 
 TEST_F(ReliabilityCli, MoreThreadsThanCoresAreCappedWithAWarning) {

@@ -290,8 +290,9 @@ class SweepTest(unittest.TestCase):
         self.assert_same_study(out)
         other = subprocess.run([CLI, *self.common[:-2], "--threads", "1", "--steps", "8", "--out-dir", out],
                                capture_output=True, text=True)
-        self.assertNotEqual(other.returncode, 0)
-        self.assertIn("run.steps", other.stderr)
+        # A finished study is not replaced without --force (its sweep.csv exists), whatever the options.
+        self.assertEqual(other.returncode, 2, other.stderr)
+        self.assertIn("sweep.csv' already exists", other.stderr)
 
     def test_shards_merged_then_rerun_write_the_study_of_one_process(self):
         out = os.path.join(self.folder, "sharded")
