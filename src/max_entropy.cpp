@@ -43,7 +43,7 @@ std::string max_entropy_form_name(MaxEntropyForm form) { return form == MaxEntro
 MaxEntropyForm parse_max_entropy_form(const std::string& name) {
   if (name == "data") return MaxEntropyForm::Data;
   if (name == "optimize") return MaxEntropyForm::Optimize;
-  throw Error("unknown maximum-entropy form '" + name + "'; expected data or optimize");
+  throw UsageError("unknown maximum-entropy form '" + name + "'; expected data or optimize");
 }
 
 torch::Tensor output_entropy(const torch::Tensor& outputs) {
