@@ -186,7 +186,7 @@ TEST_F(PapersCli, CompareStepsSideBySideInTheTerminalHtmlAndHeatMaps) {
   EXPECT_TRUE(contains(image.output, "of the pixels carry")) << image.output;
 
   const auto bad = run_igx("explain --compare-steps simpson:4 \"hello\"");
-  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_EQ(bad.exit_code, igx::kExitUsage);
   EXPECT_TRUE(contains(bad.output, "simpson")) << bad.output;
 }
 
