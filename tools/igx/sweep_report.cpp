@@ -4,12 +4,14 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <numeric>
 #include <optional>
 #include <set>
 #include <sstream>
 #include <tuple>
+#include <type_traits>
 
 #include "igx/csv.h"
 #include "igx/error.h"
@@ -157,11 +159,25 @@ size_t note_instance(SweepResults& results, const igx::CsvTable::Row& row) {
 template <typename T>
 T summary_field(const json& summary, const char* name, T fallback, const std::string& source) {
   if (!summary.contains(name)) return fallback;
+  const json& value = summary[name];
+  const auto refuse = [&] {
+    return igx::Error(source + ": \"" + name + "\" is " + igx::clip_text(value.dump()) +
+                      ", not what igx sweep writes there; remove the file to replot without it");
+  };
+  // Integers are whole JSON integers within T's range: nlohmann would cast 5e50 to int (undefined
+  // behaviour, found by fuzzing).
+  if constexpr (std::is_integral_v<T>) {
+    if (value.is_number_unsigned()) {
+      if (value.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<T>::max())) throw refuse();
+    } else if (!value.is_number_integer() || value.get<int64_t>() < std::numeric_limits<T>::min() ||
+               value.get<int64_t>() > std::numeric_limits<T>::max()) {
+      throw refuse();
+    }
+  }
   try {
-    return summary[name].get<T>();
+    return value.get<T>();
   } catch (const json::exception&) {
-    throw igx::Error(source + ": \"" + name + "\" is " + igx::clip_text(summary[name].dump()) +
-                     ", not what igx sweep writes there; remove the file to replot without it");
+    throw refuse();
   }
 }
 
