@@ -185,6 +185,13 @@ Image decode_image(const std::string& bytes, const std::string& source_name) {
   if (pixels == nullptr) {
     fail(source_name, std::string("cannot decode as a PNG, JPEG, BMP, PGM or PPM image: ") + stbi_failure_reason());
   }
+  // stb_image accepts some headers that describe no picture (a BMP of height 0, say).
+  if (image.width < 1 || image.height < 1 || image.channels < 1 || image.channels > 4) {
+    stbi_image_free(pixels);
+    fail(source_name, "describes a picture of " + std::to_string(image.width) + "x" + std::to_string(image.height) +
+                          " pixels and " + std::to_string(image.channels) +
+                          " channels; expected at least 1x1 pixels and 1 to 4 channels");
+  }
   image.pixels.assign(pixels, pixels + static_cast<size_t>(image.width) * image.height * image.channels);
   stbi_image_free(pixels);
   return image;
