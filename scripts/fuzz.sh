@@ -18,8 +18,8 @@ if [ -z "$compiler" ]; then
   echo "igx fuzz: clang++-14 is missing (bash scripts/setup.sh installs clang-14 and libfuzzer-14-dev)" >&2
   exit 1
 fi
-# sweep_csv links the engine of the main build (build/, made by scripts/test.sh before this):
-# without it that harness is left out, with a note.
+# sweep_csv and serve_request link the engine of the main build (build/, made by scripts/test.sh
+# before this): without it those harnesses are left out, with a note.
 engine=()
 if [ -f build/libigx.a ]; then engine=(-DIGX_BUILD_DIR="$PWD/build"); fi
 cmake -S tests/fuzz -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER="$compiler" \
@@ -27,10 +27,10 @@ cmake -S tests/fuzz -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DC
 cmake --build build-fuzz -j "$(nproc)" >/dev/null
 if [ "${#harnesses[@]}" -eq 0 ]; then
   harnesses=(npy json_array image wordpiece bundle_config)
-  if [ -x build-fuzz/fuzz_sweep_csv ]; then
-    harnesses+=(sweep_csv)
+  if [ -x build-fuzz/fuzz_sweep_csv ] && [ -x build-fuzz/fuzz_serve_request ]; then
+    harnesses+=(sweep_csv serve_request)
   else
-    echo "igx fuzz: sweep_csv left out: it links build/libigx.a, which is not built" >&2
+    echo "igx fuzz: sweep_csv and serve_request left out: they link build/libigx.a, which is not built" >&2
   fi
 fi
 

@@ -10,6 +10,7 @@
 
 #include "ig_detail.h"
 #include "igx/error.h"
+#include "igx/json_text.h"
 #include "igx/memory.h"
 #include "igx/tensor_checks.h"
 
@@ -403,7 +404,7 @@ std::string anchor_score_name(AnchorScore score) { return score == AnchorScore::
 AnchorScore parse_anchor_score(const std::string& name) {
   if (name == "word") return AnchorScore::Word;
   if (name == "point") return AnchorScore::Point;
-  throw Error("unknown DIG anchor score '" + name + "'; expected word or point");
+  throw Error("unknown DIG anchor score '" + clip_text(name) + "'; expected word or point");
 }
 
 std::vector<DigPath> build_dig_paths(NeighbourIndex& index, const torch::Tensor& ids, const torch::Tensor& moving,

@@ -115,7 +115,7 @@ const std::vector<std::pair<ExplainOptionInfo, OptionCodec>>& options_with_codec
        {[](ExplainOptions& o, const std::string& v) {
           const std::vector<std::string> names = all_method_names();
           if (std::find(names.begin(), names.end(), v) == names.end()) {
-            throw UsageError("unknown attribution method '" + v + "'; expected one of: " + join(names));
+            throw UsageError("unknown attribution method '" + clip_text(v) + "'; expected one of: " + join(names));
           }
           o.method = v;
         },
@@ -266,7 +266,7 @@ const std::pair<ExplainOptionInfo, OptionCodec>& find_option(const std::string& 
   }
   std::vector<std::string> names;
   for (const auto& entry : options_with_codecs()) names.push_back(entry.first.name);
-  throw UsageError("unknown option '" + name + "'; expected one of: " + join(names));
+  throw UsageError("unknown option '" + clip_text(name) + "'; expected one of: " + join(names));
 }
 
 }  // namespace
@@ -337,7 +337,7 @@ ExplainOptions explain_options_from_json(const nlohmann::json& object) {
       std::snprintf(buffer, sizeof buffer, "%.17g", value.get<double>());
       text = buffer;
     } else {
-      throw UsageError("option '" + key + "' is a JSON " + value.type_name() + "; expected a string, number or boolean");
+      throw UsageError("option '" + clip_text(key) + "' is a JSON " + value.type_name() + "; expected a string, number or boolean");
     }
     set_explain_option(options, key, text);
   }
@@ -377,7 +377,7 @@ BaselinesSpec BaselinesSpec::parse(const std::string& text) {
       if (used != sigma.size() || !(spec.sigma > 0.0) || !std::isfinite(spec.sigma)) throw std::invalid_argument(sigma);
     }
   } catch (const std::exception&) {
-    throw UsageError("--baselines '" + text + "' is not valid; expected " + kForms + " with a count N >= 1 and SIGMA > 0");
+    throw UsageError("--baselines '" + clip_text(text) + "' is not valid; expected " + kForms + " with a count N >= 1 and SIGMA > 0");
   }
   return spec;
 }
@@ -401,7 +401,7 @@ std::optional<std::vector<int64_t>> parse_integer_list(const std::string& text) 
 std::array<int64_t, 4> parse_corners(const std::string& text, const std::string& option) {
   const auto corners = parse_integer_list(text);
   if (!corners || corners->size() != 4) {
-    throw UsageError(option + " '" + text + "' is not valid; expected x0,y0,x1,y1 (pixels, x1 and y1 excluded)");
+    throw UsageError(option + " '" + clip_text(text) + "' is not valid; expected x0,y0,x1,y1 (pixels, x1 and y1 excluded)");
   }
   return {(*corners)[0], (*corners)[1], (*corners)[2], (*corners)[3]};
 }
@@ -409,7 +409,7 @@ std::array<int64_t, 4> parse_corners(const std::string& text, const std::string&
 std::vector<int64_t> parse_neurons(const std::string& text) {
   const auto neurons = parse_integer_list(text);
   if (!neurons || neurons->empty()) {
-    throw UsageError("--neuron '" + text + "' is not valid; expected J or J1,J2,... (flat indices c*H*W + y*W + x)");
+    throw UsageError("--neuron '" + clip_text(text) + "' is not valid; expected J or J1,J2,... (flat indices c*H*W + y*W + x)");
   }
   return *neurons;
 }

@@ -6,6 +6,7 @@
 
 #include "ig_detail.h"
 #include "igx/error.h"
+#include "igx/json_text.h"
 #include "igx/memory.h"
 #include "igx/tensor_checks.h"
 
@@ -83,7 +84,7 @@ Strategy parse_strategy(const std::string& name) {
   if (name == "fixed") return Strategy::Fixed;
   if (name == "doubling") return Strategy::Doubling;
   if (name == "adaptive" || name == "interval-adaptive") return Strategy::IntervalAdaptive;
-  throw UsageError("unknown integration strategy '" + name + "'; expected fixed, doubling or adaptive");
+  throw UsageError("unknown integration strategy '" + clip_text(name) + "'; expected fixed, doubling or adaptive");
 }
 
 std::string certify_name(Certify certify) {
@@ -93,7 +94,7 @@ std::string certify_name(Certify certify) {
 Certify parse_certify(const std::string& name) {
   if (name == "panels") return Certify::PanelSum;
   if (name == "completeness") return Certify::Completeness;
-  throw UsageError("unknown certification criterion '" + name + "'; expected panels (sum of the Simpson panels' |errors|) "
+  throw UsageError("unknown certification criterion '" + clip_text(name) + "'; expected panels (sum of the Simpson panels' |errors|) "
                    "or completeness (|delta| itself)");
 }
 

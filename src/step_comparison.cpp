@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "igx/error.h"
+#include "igx/json_text.h"
 #include "igx/tensor_checks.h"
 
 namespace igx {
@@ -12,7 +13,7 @@ namespace igx {
 StepCount StepCount::parse(const std::string& text) {
   const size_t colon = text.rfind(':');
   const std::string expected = "; expected RULE:N, e.g. riemann_right:1000";
-  if (colon == std::string::npos) throw UsageError("step count '" + text + "' has no ':'" + expected);
+  if (colon == std::string::npos) throw UsageError("step count '" + clip_text(text) + "' has no ':'" + expected);
   StepCount result;
   result.rule = parse_rule(text.substr(0, colon));
   const std::string number = text.substr(colon + 1);
@@ -25,7 +26,7 @@ StepCount StepCount::parse(const std::string& text) {
   }
   const int64_t least = result.rule == Rule::RiemannTrapezoid ? 2 : 1;
   if (number.empty() || used != number.size() || steps < least) {
-    throw UsageError("step count '" + text + "' has N = '" + number + "'" + expected + " with N >= " + std::to_string(least));
+    throw UsageError("step count '" + clip_text(text) + "' has N = '" + clip_text(number) + "'" + expected + " with N >= " + std::to_string(least));
   }
   result.steps = steps;
   return result;

@@ -2,6 +2,7 @@
 
 #include "igx/error.h"
 #include "igx/explain_options.h"
+#include "igx/json_text.h"
 #include "igx/tensor_checks.h"
 
 namespace igx {
@@ -24,7 +25,7 @@ OutputKind parse_output_kind(const std::string& name) {
   if (name == "logprob" || name == "log-probability" || name == "log_probability") {
     return OutputKind::LogProbability;
   }
-  throw UsageError("unknown output kind '" + name + "'; expected logit, prob or logprob");
+  throw UsageError("unknown output kind '" + clip_text(name) + "'; expected logit, prob or logprob");
 }
 
 Target Target::predicted() { return Target(Kind::Predicted, {}); }
@@ -37,7 +38,7 @@ Target parse_target(const std::string& text) {
   if (text == "pred" || text == "predicted") return Target::predicted();
   const auto indices = parse_integer_list(text);
   if (!indices) {
-    throw UsageError("--target '" + text + "' is not valid; expected pred, a class index K, or K1,K2,... (one per example)");
+    throw UsageError("--target '" + clip_text(text) + "' is not valid; expected pred, a class index K, or K1,K2,... (one per example)");
   }
   if (indices->empty()) throw UsageError("--target is empty; expected pred, K or K1,K2,...");
   if (indices->size() == 1) return Target::index(indices->front());

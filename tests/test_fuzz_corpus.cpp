@@ -38,7 +38,8 @@ TEST_P(FuzzCorpus, EveryInputIsReadOrRefusedWithAnIgxError) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Harnesses, FuzzCorpus,
-                         ::testing::Values("npy", "json_array", "image", "wordpiece", "bundle_config", "sweep_csv"),
+                         ::testing::Values("npy", "json_array", "image", "wordpiece", "bundle_config", "sweep_csv",
+                                           "serve_request"),
                          [](const ::testing::TestParamInfo<const char*>& info) { return std::string(info.param); });
 
 }  // namespace

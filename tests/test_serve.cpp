@@ -388,6 +388,44 @@ TEST(ServeProtocol, Base64IsStrict) {
   }
 }
 
+// A refusal names the field at fault and stays one short line, however long what the client sent
+// (found by the serve_request fuzzer: an unknown key and option values were echoed whole).
+TEST(ServeProtocol, RefusalsNameTheFieldInAShortLine) {
+  igx_serve::ModelInputs text_model;
+  text_model.modality = igx::Modality::Text;
+  const auto refusal = [&](const json& body) {
+    try {
+      igx_serve::parse_instances(body.dump(), text_model);
+    } catch (const igx_serve::RequestError& error) {
+      EXPECT_EQ(error.status, 400);
+      return std::make_pair(error.field, std::string(error.what()));
+    }
+    ADD_FAILURE() << "accepted " << body.dump().substr(0, 80);
+    return std::make_pair(std::string(), std::string());
+  };
+  const std::string long_text(5000, 'k');
+  const auto [empty_key, empty_key_message] = refusal({{"", 1}, {"instances", {"a text"}}});
+  EXPECT_EQ(empty_key, "\"\"");
+  EXPECT_NE(empty_key_message.find("unknown field"), std::string::npos) << empty_key_message;
+  const auto [long_key, long_key_message] = refusal({{long_text, 1}, {"instances", {"a text"}}});
+  EXPECT_EQ(long_key.rfind("kkkk", 0), 0u) << long_key;
+  EXPECT_LT(long_key.size(), 100u);
+  EXPECT_LT(long_key_message.size(), 200u);
+  for (const char* option : {"method", "strategy", "certify", "output", "target", "compare_steps", "dig_score",
+                             "patch", "neuron", "baselines", "words"}) {
+    // A --baselines value without train: or noise: names a file (refused later, by the service).
+    const std::string value = std::string(option) == "baselines" ? "noise:" + long_text : long_text;
+    const auto [field, message] = refusal({{"instances", {"a text"}}, {"parameters", {{option, value}}}});
+    EXPECT_EQ(field, std::string("parameters.") + option);
+    EXPECT_NE(message.find("kkkk"), std::string::npos) << option << ": the value is quoted: " << message;
+    EXPECT_LT(message.size(), 400u) << option << ": " << message.substr(0, 400);
+  }
+  const auto [long_option, long_option_message] =
+      refusal({{"instances", {"a text"}}, {"parameters", {{long_text, 1}}}});
+  EXPECT_LT(long_option.size(), 100u);
+  EXPECT_LT(long_option_message.size(), 1000u) << long_option_message.substr(0, 400);
+}
+
 }  // namespace
 
 namespace {

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "igx/error.h"
+#include "igx/json_text.h"
 
 namespace igx {
 namespace {
@@ -156,7 +157,7 @@ Rule parse_rule(const std::string& name) {
   }
   std::string known;
   for (const auto& named : kRules) known += std::string(known.empty() ? "" : ", ") + named.name;
-  throw UsageError("unknown integration method '" + name + "'; expected one of: " + known);
+  throw UsageError("unknown integration method '" + clip_text(name) + "'; expected one of: " + known);
 }
 
 }  // namespace igx

@@ -5,6 +5,7 @@ so this only needs to run again when a harness's format grows. Seeds are small v
 few near misses) from which libFuzzer mutates; inputs that once crashed a harness are added to the
 same folders by hand, under a name saying what they found.
 """
+import base64
 import io
 import json
 import os
@@ -153,9 +154,41 @@ def sweep_seeds():
     write("sweep_csv", "unclosed_quote.bin", fixed + '2,3,"open,0,0\n' + "\0" + strategies)
 
 
+def serve_request_seeds():
+    # The first byte picks the model (0 text, 1 a 28x28 greyscale image, 2 a 4x4 colour image,
+    # 3 a tensor model: fuzz_serve_request.cpp); the rest is the body.
+    def body(model, document):
+        return bytes([model]) + (document if isinstance(document, str) else json.dumps(document)).encode("utf-8")
+
+    grey = (np.arange(28 * 28).reshape(28, 28) % 256).astype(np.uint8)
+    png = io.BytesIO()
+    Image.fromarray(grey, "L").save(png, format="PNG")
+    b64 = base64.b64encode(png.getvalue()).decode("ascii")
+    seeds = {
+        "texts.bin": body(0, {"instances": ["win a free cruise", {"text": "see you tomorrow", "id": "b"}],
+                              "parameters": {"tolerance": 0.01, "method": "gausslegendre", "target": "1"}}),
+        "text_options.bin": body(0, {"instances": ["hello"], "parameters": {"method": "dig-greedy", "anchors": 8,
+                                                                           "baseline": "mask", "max_steps": 64}}),
+        "empty_text.bin": body(0, {"instances": ["  "]}),
+        "png.bin": body(1, {"instances": [{"b64": b64, "id": "digit"}], "parameters": {"steps": 16}}),
+        "pixels.bin": body(1, {"instances": [[[0.5] * 28] * 28]}),
+        "colour_pixels.bin": body(2, {"instances": [[[[0.1, 0.2, 0.3, 0.4]] * 4] * 3]}),
+        "bad_b64.bin": body(2, {"instances": [{"b64": "iVBORw0KGgo="}]}),
+        "tensors.bin": body(3, {"instances": [[1.0, 2.0, 3.0], {"data": [0.5, -1, 2e3], "id": "x"}],
+                                "parameters": {"baseline": "zero", "strategy": "doubling"}}),
+        "ragged.bin": body(3, {"instances": [[[1, 2], [3]]]}),
+        "unknown_field.bin": body(3, {"instances": [[1]], "extra": True}),
+        "deep.bin": body(3, "{\"instances\": [" + "[" * 40 + "1" + "]" * 40 + "]}"),
+        "not_json.bin": body(0, "{\"instances\": [\"unterminated"),
+        "long_values.bin": body(3, {"instances": [[1]], "parameters": {"method": "x" * 3000, "target": "1," * 1500}}),
+    }
+    for name, data in seeds.items():
+        write("serve_request", name, data)
+
 if __name__ == "__main__":
     wanted = set(sys.argv[1:])
     for harness, make in (("npy", npy_seeds), ("json_array", json_seeds), ("image", image_seeds),
-                          ("wordpiece", wordpiece_seeds), ("bundle_config", bundle_seeds), ("sweep_csv", sweep_seeds)):
+                          ("wordpiece", wordpiece_seeds), ("bundle_config", bundle_seeds), ("sweep_csv", sweep_seeds),
+                          ("serve_request", serve_request_seeds)):
         if not wanted or harness in wanted:
             make()

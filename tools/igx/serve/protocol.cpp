@@ -126,7 +126,10 @@ igx::ExplainRequest parse_instances(const std::string& body, const ModelInputs& 
   }
   if (!document.is_object()) refuse("body", "expected a JSON object {\"instances\": [...]}");
   for (const auto& [key, value] : document.items()) {
-    if (key != "instances" && key != "parameters") refuse(key, "unknown field; expected \"instances\" and \"parameters\"");
+    if (key != "instances" && key != "parameters") {
+      // The field is the key itself; an empty key is shown as "" so that the field is never blank.
+      refuse(key.empty() ? "\"\"" : igx::clip_text(key), "unknown field; expected \"instances\" and \"parameters\"");
+    }
   }
   if (!document.contains("instances")) refuse("instances", "missing; expected a list of inputs");
   const json& instances = document["instances"];
@@ -146,7 +149,7 @@ igx::ExplainRequest parse_instances(const std::string& body, const ModelInputs& 
       try {
         igx::explain_options_from_json(json{{key, value}});
       } catch (const igx::Error& error) {
-        refuse("parameters." + key, error.what());
+        refuse("parameters." + igx::clip_text(key), error.what());
       }
     }
     request.options = igx::explain_options_from_json(parameters);
