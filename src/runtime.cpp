@@ -39,7 +39,7 @@ int available_cores() {
 
 int set_num_threads(int threads, bool allow_more_than_cores) {
   if (threads < 0) {
-    throw Error("thread count must be 0 (all cores) or positive, got " + std::to_string(threads));
+    throw UsageError("thread count must be 0 (all cores) or positive, got " + std::to_string(threads));
   }
   const int cores = available_cores();
   if (threads == 0 || (threads > cores && !allow_more_than_cores)) threads = cores;

@@ -20,7 +20,7 @@ explanation service, as `igx explain` does::
 import torch  # first: the extension needs torch's libraries and Python types loaded
 
 from . import _C
-from ._C import Error, __version__, set_num_threads
+from ._C import Error, __version__
 from .attr import (
     DistributionIntegratedGradients,
     ExpectedGradients,
@@ -33,6 +33,7 @@ from .attr import (
 from .bundle import Bundle, ExampleExplanation, Explanation, explain_options, load_bundle
 from .layer import InternalInfluence, LayerConductance, LayerIntegratedGradients, NeuronConductance
 from .report import ExampleReport, Report, TokenReport
+from .runtime import set_num_threads
 from .text import DiscretizedIntegratedGradients, SequentialIntegratedGradients
 
 __all__ = [

@@ -189,10 +189,10 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
       "A Python callable function(points, extras) -> Tensor, called for every batch; float64_factory() "
       "returns the same function in float64 (or None) for the certificates' float64 ends.");
 
-  m.def(
-      "set_num_threads", [](int threads) { return set_num_threads(threads); }, py::arg("threads") = 0,
-      "Sets LibTorch's and OpenBLAS's thread counts, as igx's --threads does (torch.set_num_threads leaves "
-      "OpenBLAS's pool at one thread per core); 0 = all cores. Returns the count in force.");
+  m.def("set_num_threads", &igx::set_num_threads, py::arg("threads") = 0, py::arg("allow_more_than_cores") = false,
+        "Sets LibTorch's and OpenBLAS's thread counts (igx.set_num_threads, which warns when it caps them, "
+        "calls it); 0 = all cores. Returns the count in force.");
+  m.def("available_cores", &igx::available_cores, "The cores this process may run on (its CPU affinity).");
 
   m.def(
       "integrated_gradients",

@@ -6,6 +6,7 @@ import ctypes
 import json
 import os
 import subprocess
+import warnings
 from pathlib import Path
 
 import pytest
@@ -153,6 +154,25 @@ def test_set_num_threads_sizes_torch_and_openblas_as_the_cli_does():
         assert every_core == torch.get_num_threads() >= 1
         if openblas is not None:
             assert openblas.openblas_get_num_threads() == every_core
+    finally:
+        igx.set_num_threads(threads)
+
+
+def test_set_num_threads_beyond_the_cores_warns_and_caps_as_the_cli_does():
+    threads = torch.get_num_threads()
+    cores = len(os.sched_getaffinity(0))
+    try:
+        with pytest.warns(UserWarning, match=rf"set_num_threads\({cores + 3}\) is more than the {cores} cores here; "
+                                             rf"using {cores} .*force=True"):
+            assert igx.set_num_threads(cores + 3) == cores
+        assert torch.get_num_threads() == cores
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # at the cores, or forced beyond them: no warning
+            assert igx.set_num_threads(cores) == cores
+            assert igx.set_num_threads(cores + 1, force=True) == cores + 1
+        assert torch.get_num_threads() == cores + 1
+        with pytest.raises(igx.Error, match="thread count must be 0 .* got -1"):
+            igx.set_num_threads(-1)
     finally:
         igx.set_num_threads(threads)
 
