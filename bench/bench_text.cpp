@@ -56,7 +56,8 @@ int main(int argc, char** argv) {
   bool together = false;
   app.add_option("--batch-sizes", batch_sizes, "Internal batch sizes (0 = automatic, at most 256)")->delimiter(',');
   app.add_flag("--together", together, "Explain all texts in one call instead of one at a time");
-  app.add_option("--strategies", strategies, "fixed, adaptive")->delimiter(',');
+  app.add_option("--strategies", strategies,
+                 "fixed, adaptive; adaptive-no-scan, adaptive-no-float64, adaptive-bare (neither)")->delimiter(',');
   app.add_option("--tolerance", tolerance, "Adaptive: relative error to certify")->capture_default_str();
   app.add_option("--threads", threads, "CPU threads (0 = all cores)")->capture_default_str();
   app.add_option("--repeats", repeats, "Timed passes over the texts")->capture_default_str();
@@ -79,8 +80,17 @@ int main(int argc, char** argv) {
                                          : igx::IgOptions().internal_batch_size(256).batch_sizing(igx::BatchSizing::Automatic);
       if (strategy == "fixed") {
         options.strategy(igx::Strategy::Fixed).n_steps(steps).method(igx::Rule::GaussLegendre);
-      } else if (strategy == "adaptive") {
+      } else if (strategy.rfind("adaptive", 0) == 0) {
+        // The certificate's parts, for a breakdown of its cost: without the scan of F, without
+        // the float64 ends, without either.
         options.strategy(igx::Strategy::IntervalAdaptive).tolerance(tolerance);
+        if (strategy == "adaptive-no-scan" || strategy == "adaptive-bare") options.scan_points(0);
+        if (strategy == "adaptive-no-float64" || strategy == "adaptive-bare") options.float64_ends(false);
+        if (strategy != "adaptive" && strategy != "adaptive-no-scan" && strategy != "adaptive-no-float64" &&
+            strategy != "adaptive-bare") {
+          std::cerr << "unknown strategy " << strategy << "\n";
+          return 1;
+        }
       } else {
         std::cerr << "unknown strategy " << strategy << "\n";
         return 1;
@@ -101,7 +111,7 @@ int main(int argc, char** argv) {
     run["first_seconds"] = seconds_since(first_start);
     run["first_cpu_seconds"] = process_cpu_seconds() - first_cpu_start;
     std::vector<double> totals, cpu_totals;
-    int64_t batches = 0, rows = 0;  // model calls and gradient rows of the last pass
+    int64_t batches = 0, rows = 0, forward_rows = 0;  // model calls, gradient and forward-only rows of the last pass
     nlohmann::json examples = nlohmann::json::array();
     for (int64_t repeat = 0; repeat < repeats; ++repeat) {
       double total = 0, cpu_total = 0;
@@ -120,6 +130,7 @@ int main(int argc, char** argv) {
         if (repeat + 1 < repeats) continue;
         batches += explanation.attribution.counts.batches;
         rows += explanation.attribution.counts.gradient_rows;
+        forward_rows += explanation.attribution.counts.forward_rows;
         for (size_t b = 0; b < call.size(); ++b) {
           const igx::ExampleReport& report = explanation.attribution.examples[b];
           // Each text's own tokens (a call with several texts pads them to the longest).
@@ -144,6 +155,7 @@ int main(int argc, char** argv) {
     run["examples"] = examples;
     run["batches"] = batches;
     run["gradient_rows"] = rows;
+    run["forward_rows"] = forward_rows;
     runs.push_back(run);
   }
   result["runs"] = runs;

@@ -5,13 +5,15 @@ predicted class, Gauss-Legendre n = 50, at several internal batch sizes; plus ig
 integration certified to 1 %. Prints a Markdown table of seconds for all texts and the ratios.
 
     bench/compare_captum_text.py [--build build] [--texts 20] [--batch-sizes 16,50,256] [--threads 1]
-                            [--repeats 3] [--captum .cache/captum]
+                            [--repeats 3] [--captum .cache/captum] [--before OTHER_BUILD]
 
 igx runs in a subprocess (build/bench/bench_text); Captum (github.com/pytorch/captum, imported
 from its source folder: `--captum DIR` or $CAPTUM_DIR, which holds the `captum` package) runs in
 this process when it is importable; otherwise only igx's part is printed. The passes alternate
 (igx, Captum, igx, Captum, ...) so that load on a shared machine hits both alike; the table gives
 the median over passes. Attributions of both are compared (largest absolute difference).
+`--before OTHER_BUILD` runs a second igx build's adaptive integration in the same passes (a
+before/after comparison measured in one run) and adds its columns.
 """
 import argparse
 import json
@@ -39,9 +41,9 @@ def load_captum(folder):
         return None
 
 
-def run_igx(args, batch_sizes, strategies):
+def run_igx(args, batch_sizes, strategies, build=None):
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        command = [str(Path(args.build) / "bench" / "bench_text"), "--texts", str(args.texts), "--threads",
+        command = [str(Path(build or args.build) / "bench" / "bench_text"), "--texts", str(args.texts), "--threads",
                    str(args.threads), "--steps", str(args.steps), "--tolerance", str(args.tolerance),
                    "--batch-sizes", ",".join(map(str, batch_sizes)), "--strategies", ",".join(strategies),
                    "--out", out.name]
@@ -98,6 +100,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=3, help="alternating passes of igx and Captum")
     parser.add_argument("--captum", default=None, help="folder holding Captum's `captum` package")
     parser.add_argument("--no-adaptive", action="store_true", help="leave out igx's adaptive runs")
+    parser.add_argument("--before", default=None, help="another igx build whose adaptive runs to time alongside")
     args = parser.parse_args()
     batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
     strategies = ["fixed"] + ([] if args.no_adaptive else ["adaptive"])
@@ -108,11 +111,17 @@ def main():
     # Wall-clock and process CPU seconds per configuration and pass. With one thread on a loaded
     # machine the CPU time measures the work; the wall clock adds the waiting for a core.
     igx_times, igx_cpu, captum_times, captum_cpu, igx_last, captum_last = {}, {}, {}, {}, None, {}
+    before_last = None
     for _ in range(args.repeats):
         igx_last = run_igx(args, batch_sizes, strategies)
         for run in igx_last["runs"]:
             igx_times.setdefault((run["strategy"], run["batch_size"]), []).append(run["seconds"][0])
             igx_cpu.setdefault((run["strategy"], run["batch_size"]), []).append(run["cpu_seconds"][0])
+        if args.before and not args.no_adaptive:
+            before_last = run_igx(args, batch_sizes, ["adaptive"], build=args.before)
+            for run in before_last["runs"]:
+                igx_times.setdefault(("before", run["batch_size"]), []).append(run["seconds"][0])
+                igx_cpu.setdefault(("before", run["batch_size"]), []).append(run["cpu_seconds"][0])
         if captum:
             texts = igx_last["runs"][0]["examples"]
             for batch in batch_sizes:
@@ -129,8 +138,9 @@ def main():
     print()
     print(f"| internal batch rows | igx fixed n={args.steps} | Captum n={args.steps} | igx / Captum | "
           f"max \\|igx − Captum\\| | igx adaptive {100 * args.tolerance:g} % | adaptive / Captum | "
-          "evaluations/text | certified |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "evaluations/text | certified |" + (" adaptive, before | before / Captum | evaluations/text, before |"
+                                              if before_last else ""))
+    print("|---|---|---|---|---|---|---|---|---|" + ("---|---|---|" if before_last else ""))
     median = statistics.median
 
     def pair(wall, cpu):  # "wall s (CPU s)"
@@ -159,6 +169,12 @@ def main():
                       f"{sum(e['certified'] for e in examples)}/{len(examples)}"]
         else:
             cells += ["–", "–", "–", "–"]
+        if before_last:
+            examples = next(r for r in before_last["runs"] if r["batch_size"] == batch)["examples"]
+            before, before_cpu = median(igx_times[("before", batch)]), median(igx_cpu[("before", batch)])
+            cells += [pair(before, before_cpu),
+                      pair(before / reference, before_cpu / reference_cpu) if reference else "–",
+                      f"{statistics.mean(e['steps'] for e in examples):.1f}"]
         print("| " + " | ".join(cells) + " |")
     print()
     print("Cells: wall-clock seconds for all texts (process CPU seconds in brackets); ratios of the same.")

@@ -260,14 +260,10 @@ Attribution integrate_adaptively(Model& model, const torch::Tensor& inputs, cons
   set_targets(integrator, options.target(), options.output(), inputs, false);
 
   std::vector<ExampleState> states(static_cast<size_t>(batch_size), ExampleState(dtype, options.output()));
-  std::vector<PathScan> scans =
-      scan_paths(integrator, baselines, inputs, options.scan_points(), options.output(), options.internal_batch_size());
   for (int64_t b = 0; b < batch_size; ++b) {
     ExampleState& state = states[b];
     state.difference = inputs[b] - baselines[b];
     state.absolute_difference = state.difference.to(torch::kDouble).abs();
-    state.scan = std::move(scans[b]);
-    state.rounding.see(state.scan.output_magnitude);
   }
 
   // Evaluates new nodes of several examples in one batched pass; `alphas[b]` may be empty.
@@ -299,6 +295,7 @@ Attribution integrate_adaptively(Model& model, const torch::Tensor& inputs, cons
   // F at the ends in float64, when the model has a float64 form: the rounding of the model's own
   // values is then measured rather than assumed.
   const std::optional<Float64Ends> exact = float64_ends(model, inputs, baselines, integrator.targets(), options, extras);
+  std::vector<ScanStart> scan_starts(static_cast<size_t>(batch_size));
   for (int64_t b = 0; b < batch_size; ++b) {
     ExampleState& state = states[b];
     if (exact) {
@@ -307,6 +304,19 @@ Attribution integrate_adaptively(Model& model, const torch::Tensor& inputs, cons
       state.rounding.calibrate(state.output_input, *state.float64_input);
       state.rounding.calibrate(state.output_baseline, *state.float64_baseline);
     }
+    for (const Node& node : state.nodes) {
+      scan_starts[b].alphas.push_back(node.alpha);
+      scan_starts[b].values.push_back(node.value);
+    }
+    scan_starts[b].rounding = &state.rounding;
+  }
+  // The scan of F between the first nodes (certificate.h: coarse to fine).
+  std::vector<PathScan> scans = scan_paths(integrator, baselines, inputs, scan_starts, options.scan_points(),
+                                           options.output(), options.internal_batch_size());
+  for (int64_t b = 0; b < batch_size; ++b) {
+    ExampleState& state = states[b];
+    state.scan = std::move(scans[b]);
+    state.rounding.see(state.scan.output_magnitude);
     // Pairs of first panels are the halves of a coarser panel: the Richardson estimate needs no
     // bisection to start (a last, unpaired panel has only its own three nodes).
     for (int64_t i = 0; i < first_panels; ++i) {

@@ -1,10 +1,12 @@
 #include "certificate.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 
 #include "ig_detail.h"
+#include "igx/cancellation.h"
 #include "igx/error.h"
 #include "igx/target.h"
 
@@ -93,6 +95,8 @@ std::optional<Float64Ends> float64_ends(Model& model, const torch::Tensor& input
   torch::Tensor outputs;
   try {
     outputs = integrator.outputs(torch::cat({inputs, baselines}).to(torch::kDouble), both);
+  } catch (const Cancelled&) {
+    throw;  // the request was cancelled, not the float64 form refused
   } catch (const std::exception&) {
     return std::nullopt;  // a form that does not run in float64 (weights it keeps in float32, say)
   }
@@ -105,30 +109,26 @@ std::optional<Float64Ends> float64_ends(Model& model, const torch::Tensor& input
   return ends;
 }
 
-double PathScan::hidden_variation(const std::vector<double>& alphas, const std::vector<double>& node_values,
+double PathScan::hidden_variation(const std::vector<double>& node_alphas, const std::vector<double>& node_values,
                                   const Rounding& rounding) const {
-  if (values.empty() || alphas.size() < 2) return 0.0;
-  const double points = static_cast<double>(values.size() - 1);
-  const double a = alphas.front(), b = alphas.back();
-  // Scan indices strictly inside (a, b) that are not nodes themselves.
-  const auto first = static_cast<int64_t>(std::floor(a * points)) + 1;
-  const auto last = static_cast<int64_t>(std::ceil(b * points)) - 1;
+  if (values.empty() || node_alphas.size() < 2) return 0.0;
+  const double a = node_alphas.front(), b = node_alphas.back();
   double merged = 0.0, seen = 0.0, previous = node_values.front(), allowance = 0.0;
   size_t node = 1;
-  for (int64_t k = first; k <= last; ++k) {
-    const double alpha = static_cast<double>(k) / points;
-    if (alpha <= a || alpha >= b) continue;
-    while (node < alphas.size() && alphas[node] <= alpha) {
+  // The scan points strictly inside (a, b) that are not nodes themselves, merged with the nodes.
+  for (auto k = std::upper_bound(alphas.begin(), alphas.end(), a); k != alphas.end() && *k < b; ++k) {
+    while (node < node_alphas.size() && node_alphas[node] <= *k) {
       merged += std::abs(node_values[node] - previous);
       previous = node_values[node];
       ++node;
     }
-    if (alphas[node - 1] == alpha) continue;  // a node sits on this scan point
-    merged += std::abs(values[static_cast<size_t>(k)] - previous);
-    previous = values[static_cast<size_t>(k)];
+    if (node_alphas[node - 1] == *k) continue;  // a node sits on this scan point
+    const double value = values[static_cast<size_t>(k - alphas.begin())];
+    merged += std::abs(value - previous);
+    previous = value;
     allowance += 2.0 * rounding.of_value(previous);
   }
-  for (; node < alphas.size(); ++node) {
+  for (; node < node_alphas.size(); ++node) {
     merged += std::abs(node_values[node] - previous);
     previous = node_values[node];
   }
@@ -136,45 +136,157 @@ double PathScan::hidden_variation(const std::vector<double>& alphas, const std::
   return std::max(0.0, merged - seen - allowance);
 }
 
-std::vector<PathScan> scan_paths(Integrator& integrator, const torch::Tensor& baselines, const torch::Tensor& inputs,
-                                 int64_t points, OutputKind output, int64_t internal_batch_size) {
-  const int64_t batch_size = inputs.size(0);
-  std::vector<PathScan> scans(static_cast<size_t>(batch_size));
-  if (points <= 0) return scans;
-  const int64_t per_path = points + 1;
-  std::vector<double> alphas(static_cast<size_t>(per_path));
-  for (int64_t k = 0; k < per_path; ++k) alphas[k] = static_cast<double>(k) / static_cast<double>(points);
-  const Quadrature nodes{alphas, std::vector<double>(alphas.size(), 0.0)};
-  // Whole paths per model call, as many as fit in the batch size (at least one).
-  const int64_t paths_per_call =
-      internal_batch_size > 0 ? std::max<int64_t>(1, internal_batch_size / per_path) : batch_size;
-  for (int64_t begin = 0; begin < batch_size; begin += paths_per_call) {
-    const int64_t count = std::min(paths_per_call, batch_size - begin);
+namespace {
+
+// Forward-only rows per model call: on the shipped spam-transformer a forward-only row costs
+// about 1.5 times as much in batches of 32 rows or more as in batches of 16 (docs/benchmarks.md).
+constexpr int64_t kScanRowsPerCall = 16;
+
+// Evaluates F at grid indices `wanted[b]` (increasing) of every example's path and merges them
+// into its scan, at most `rows_per_call` rows per model call.
+void evaluate_scan_points(Integrator& integrator, const torch::Tensor& baselines, const torch::Tensor& inputs,
+                          const std::vector<std::vector<int64_t>>& wanted, int64_t points, OutputKind output,
+                          int64_t rows_per_call, std::vector<PathScan>& scans) {
+  const auto batch_size = static_cast<int64_t>(wanted.size());
+  std::vector<StraightLinePath> paths;
+  std::vector<int64_t> owners;
+  for (int64_t b = 0; b < batch_size; ++b) {
+    if (wanted[b].empty()) continue;
+    std::vector<double> alphas;
+    for (int64_t k : wanted[b]) alphas.push_back(static_cast<double>(k) / static_cast<double>(points));
+    paths.emplace_back(baselines[b], inputs[b], Quadrature{alphas, std::vector<double>(alphas.size(), 0.0)});
+    owners.push_back(b);
+  }
+  std::vector<std::vector<double>> values(static_cast<size_t>(batch_size));
+  std::vector<double> magnitudes(static_cast<size_t>(batch_size), 0.0);
+  // Pieces (path, first point, end) of one model call.
+  std::vector<std::array<int64_t, 3>> call;
+  int64_t call_rows = 0;
+  auto flush = [&] {
+    if (call.empty()) return;
     std::vector<int64_t> shape = inputs.sizes().vec();
-    shape[0] = count * per_path;
+    shape[0] = call_rows;
     torch::Tensor buffer = torch::empty(shape, inputs.options());
     std::vector<int64_t> example_of_row;
-    for (int64_t b = begin; b < begin + count; ++b) {
-      StraightLinePath(baselines[b], inputs[b], nodes)
-          .write_points(0, per_path, buffer.narrow(0, (b - begin) * per_path, per_path));
-      example_of_row.insert(example_of_row.end(), per_path, b);
+    int64_t row = 0;
+    for (const auto& [path, begin, end] : call) {
+      paths[static_cast<size_t>(path)].write_points(begin, end, buffer.narrow(0, row, end - begin));
+      example_of_row.insert(example_of_row.end(), static_cast<size_t>(end - begin), owners[static_cast<size_t>(path)]);
+      row += end - begin;
     }
     const torch::Tensor examples = torch::tensor(example_of_row, torch::kLong);
     const torch::Tensor outputs = integrator.outputs(buffer, examples);
     check_targets(integrator.targets(), outputs.dim() == 1 ? 1 : outputs.size(1));
-    const torch::Tensor selected =
-        select_output(outputs, integrator.targets().index_select(0, examples), output).to(torch::kCPU, torch::kDouble);
-    const torch::Tensor magnitudes =
-        outputs.detach().abs().reshape({outputs.size(0), -1}).amax(1).to(torch::kCPU, torch::kDouble);
-    const std::vector<double> values = to_vector(selected);
-    const std::vector<double> largest = to_vector(magnitudes);
-    for (int64_t b = begin; b < begin + count; ++b) {
-      PathScan& scan = scans[static_cast<size_t>(b)];
-      const auto offset = static_cast<size_t>((b - begin) * per_path);
-      scan.values.assign(values.begin() + offset, values.begin() + offset + per_path);
-      scan.output_magnitude = *std::max_element(largest.begin() + offset, largest.begin() + offset + per_path);
+    const std::vector<double> selected = to_vector(
+        select_output(outputs, integrator.targets().index_select(0, examples), output).to(torch::kCPU, torch::kDouble));
+    const std::vector<double> largest =
+        to_vector(outputs.detach().abs().reshape({outputs.size(0), -1}).amax(1).to(torch::kCPU, torch::kDouble));
+    for (size_t r = 0; r < selected.size(); ++r) {
+      const auto b = static_cast<size_t>(example_of_row[r]);
+      values[b].push_back(selected[r]);
+      magnitudes[b] = std::max(magnitudes[b], largest[r]);
+    }
+    call.clear();
+    call_rows = 0;
+  };
+  for (size_t p = 0; p < paths.size(); ++p) {
+    const int64_t size = paths[p].size();
+    for (int64_t begin = 0; begin < size;) {
+      const int64_t take = std::min(size - begin, rows_per_call - call_rows);
+      call.push_back({static_cast<int64_t>(p), begin, begin + take});
+      call_rows += take;
+      begin += take;
+      if (call_rows == rows_per_call) flush();
     }
   }
+  flush();
+  for (int64_t b = 0; b < batch_size; ++b) {
+    if (wanted[b].empty()) continue;
+    PathScan& scan = scans[static_cast<size_t>(b)];
+    // Merge the new points into the scan's, keeping alphas increasing.
+    std::vector<std::pair<double, double>> merged;
+    for (size_t i = 0; i < scan.alphas.size(); ++i) merged.emplace_back(scan.alphas[i], scan.values[i]);
+    for (size_t i = 0; i < wanted[b].size(); ++i) {
+      merged.emplace_back(static_cast<double>(wanted[b][i]) / static_cast<double>(points), values[b][i]);
+    }
+    std::sort(merged.begin(), merged.end());
+    scan.alphas.clear();
+    scan.values.clear();
+    for (const auto& [alpha, value] : merged) {
+      scan.alphas.push_back(alpha);
+      scan.values.push_back(value);
+    }
+    scan.output_magnitude = std::max(scan.output_magnitude, magnitudes[static_cast<size_t>(b)]);
+  }
+}
+
+// The grid indices strictly between two nodes at alphas p < q.
+std::pair<int64_t, int64_t> grid_between(double p, double q, int64_t points) {
+  const auto scaled = static_cast<double>(points);
+  int64_t first = static_cast<int64_t>(std::floor(p * scaled));
+  while (static_cast<double>(first) / scaled <= p) ++first;
+  int64_t last = static_cast<int64_t>(std::ceil(q * scaled));
+  while (static_cast<double>(last) / scaled >= q) --last;
+  return {first, last};
+}
+
+}  // namespace
+
+std::vector<PathScan> scan_paths(Integrator& integrator, const torch::Tensor& baselines, const torch::Tensor& inputs,
+                                 const std::vector<ScanStart>& starts, int64_t points, OutputKind output,
+                                 int64_t internal_batch_size) {
+  const int64_t batch_size = inputs.size(0);
+  std::vector<PathScan> scans(static_cast<size_t>(batch_size));
+  if (points <= 0) return scans;
+  const int64_t rows_per_call =
+      internal_batch_size > 0 ? std::min(internal_batch_size, kScanRowsPerCall) : kScanRowsPerCall;
+  auto start_of = [&](int64_t b) -> const ScanStart* {
+    return static_cast<size_t>(b) < starts.size() && !starts[b].alphas.empty() ? &starts[b] : nullptr;
+  };
+  // Coarse: every kCoarseStride-th grid point between two nodes (the middle one where none is);
+  // all of them before the first node and after the last, and on paths without nodes.
+  std::vector<std::vector<int64_t>> coarse(static_cast<size_t>(batch_size));
+  for (int64_t b = 0; b < batch_size; ++b) {
+    const ScanStart* start = start_of(b);
+    if (!start) {
+      for (int64_t k = 0; k <= points; ++k) coarse[b].push_back(k);
+      continue;
+    }
+    const std::vector<double>& nodes = start->alphas;
+    const auto scaled = static_cast<double>(points);
+    for (int64_t k = 0; static_cast<double>(k) / scaled < nodes.front(); ++k) coarse[b].push_back(k);
+    for (size_t i = 1; i < nodes.size(); ++i) {
+      const auto [first, last] = grid_between(nodes[i - 1], nodes[i], points);
+      if (first > last) continue;
+      const size_t before = coarse[b].size();
+      for (int64_t k = first; k <= last; ++k) {
+        if (k % kCoarseStride == 0) coarse[b].push_back(k);
+      }
+      if (coarse[b].size() == before) coarse[b].push_back((first + last) / 2);
+    }
+    for (int64_t k = points; k >= 0 && static_cast<double>(k) / scaled > nodes.back(); --k) {
+      coarse[b].push_back(k);
+    }
+    std::sort(coarse[b].begin(), coarse[b].end());
+  }
+  evaluate_scan_points(integrator, baselines, inputs, coarse, points, output, rows_per_call, scans);
+  // Fine: the rest of the grid between two nodes where the coarse points show what they do not.
+  std::vector<std::vector<int64_t>> fine(static_cast<size_t>(batch_size));
+  for (int64_t b = 0; b < batch_size; ++b) {
+    const ScanStart* start = start_of(b);
+    if (!start) continue;
+    const std::vector<double>& nodes = start->alphas;
+    for (size_t i = 1; i < nodes.size(); ++i) {
+      const double hidden = scans[b].hidden_variation({nodes[i - 1], nodes[i]}, {start->values[i - 1], start->values[i]},
+                                                      *start->rounding);
+      if (!(hidden > 0.0)) continue;
+      const auto [first, last] = grid_between(nodes[i - 1], nodes[i], points);
+      for (int64_t k = first; k <= last; ++k) {
+        if (!std::binary_search(coarse[b].begin(), coarse[b].end(), k)) fine[b].push_back(k);
+      }
+    }
+  }
+  evaluate_scan_points(integrator, baselines, inputs, fine, points, output, rows_per_call, scans);
   return scans;
 }
 

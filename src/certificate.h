@@ -75,9 +75,11 @@ std::optional<Float64Ends> float64_ends(Model& model, const torch::Tensor& input
                                         const torch::Tensor& targets, const IgOptions& options,
                                         const ExtraInputs& extras);
 
-/// F along one straight path at alpha = k / points, k = 0 ... points, from forward passes only.
+/// F along one straight path at some of the points alpha = k / points, k = 0 ... points, from
+/// forward passes only (scan_paths says which).
 struct PathScan {
-  std::vector<double> values;      ///< F at the scan points; empty when there was no scan
+  std::vector<double> alphas;      ///< the scan points evaluated, increasing; empty when there was no scan
+  std::vector<double> values;      ///< F at them
   double output_magnitude = 0.0;   ///< the largest |raw model output| over the scan (rounding scale)
 
   bool empty() const { return values.empty(); }
@@ -89,10 +91,25 @@ struct PathScan {
                           const Rounding& rounding) const;
 };
 
-/// Scans every example's straight path from baselines[b] to inputs[b] at `points` + 1 points,
-/// forward only, at most the integrator's batch size rows at a time. No scan when points is 0.
+/// What one path's scan starts from: the nodes evaluated already (alphas increasing, with their F)
+/// and the rounding of F on that path. No nodes: the whole scan at once.
+struct ScanStart {
+  std::vector<double> alphas;
+  std::vector<double> values;
+  const Rounding* rounding = nullptr;
+};
+
+/// Scans every example's straight path from baselines[b] to inputs[b] on the grid k / points,
+/// forward only, a few rows per model call (forward-only rows cost least in small batches). No
+/// scan when points is 0. A grid point where a node of starts[b] sits is not evaluated again.
+/// Given nodes, the scan goes coarse to fine: first every kCoarseStride-th grid point (at least
+/// one between each two consecutive nodes), then every grid point between the two nodes where the
+/// coarse points show variation the nodes do not (PathScan::hidden_variation > 0). Without nodes,
+/// every grid point.
+constexpr int64_t kCoarseStride = 4;
 std::vector<PathScan> scan_paths(Integrator& integrator, const torch::Tensor& baselines, const torch::Tensor& inputs,
-                                 int64_t points, OutputKind output, int64_t internal_batch_size);
+                                 const std::vector<ScanStart>& starts, int64_t points, OutputKind output,
+                                 int64_t internal_batch_size);
 
 /// Where one example stands against its two criteria; all quantities absolute (output units for
 /// completeness, attribution units for the vector).

@@ -89,7 +89,7 @@ Attribution integrate_by_doubling(Model& model, const torch::Tensor& inputs, con
 
   std::vector<DoublingState> states(static_cast<size_t>(batch_size), DoublingState(dtype, options.output()));
   std::vector<PathScan> scans =
-      scan_paths(integrator, baselines, inputs, options.scan_points(), options.output(), options.internal_batch_size());
+      scan_paths(integrator, baselines, inputs, {}, options.scan_points(), options.output(), options.internal_batch_size());
   // The change of the last doubling is the leading term of a first-order rule's error (left,
   // right) and three times the trapezoid's: twice it for the former leaves a margin for the rest.
   const double change_factor = rule == Rule::RiemannTrapezoid ? 1.0 : 2.0;

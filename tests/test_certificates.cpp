@@ -67,9 +67,13 @@ TEST(Certificates, TargetIsTheRealGapAfterSeveralRounds) {
               .target(igx::Target::index(0)).max_steps(4097));
       const auto& report = result.examples[0];
       SCOPED_TRACE(igx::certify_name(certify) + " tolerance " + std::to_string(tolerance));
-      // One batch per round and one for the scan of F (no batch limit): several rounds happened.
-      EXPECT_GE(result.counts.batches, 4);
-      EXPECT_EQ(result.counts.forward_rows, 65);  // the scan only: the ends are nodes
+      // One batch per round and two for the scan of F (no batch limit): several rounds happened.
+      EXPECT_GE(result.counts.batches, 5);
+      // The scan only (the ends are nodes); no grid point k / 64 evaluated twice or where a first
+      // node (k / 8) is: between the 8 coarse points and all 56 grid points that are not nodes.
+      EXPECT_EQ(result.counts.forward_rows, report.forward_steps);
+      EXPECT_GE(report.forward_steps, 8);
+      EXPECT_LE(report.forward_steps, 56);
       ASSERT_TRUE(report.certified.value_or(false));
       EXPECT_NEAR(report.output_input, 1.0, 1e-12);
       EXPECT_NEAR(report.output_baseline, 0.0, 1e-12);
@@ -248,21 +252,22 @@ TEST(Certificates, Float32RoundingIsReportedNotRefined) {
   const torch::Tensor target = torch::tensor({int64_t{0}}, torch::kLong);
   EXPECT_EQ(report.output_input, outputs_of(model, x, target, igx::OutputKind::Logit)[0]);  // float64
   EXPECT_LE(recomputed_relative_error(model, x, torch::zeros_like(x), checked, 0, igx::OutputKind::Logit, 0.0), 0.01);
-  EXPECT_EQ(checked.counts.forward_rows, 65 + 2);  // the scan, and the two float64 ends
+  // The coarse scan (F is monotone along the path: nothing for the fine one), and the two float64 ends.
+  EXPECT_EQ(checked.counts.forward_rows, 8 + 2);
 }
 
 // ---------------------------------------------------------------------------------------------
 // The attribution vector: errors that cancel in completeness.
 
-// Along the path from 0 to x = (1, 1), F = u(x1) - u(x2 - 0.03) + 0.5 x1 with u a steep sigmoid at
-// 0.06: F rises by 1 at alpha = 0.06 (feature 1) and falls back at 0.09 (feature 2), between the
+// Along the path from 0 to x = (1, 1), F = u(x1 - rise) - u(x2 - fall) + 0.5 x1 with u a steep
+// sigmoid: F rises by 1 at alpha = rise (feature 1) and falls back at fall (feature 2), between the
 // first gradient nodes (0 and 0.125), where F and its gradient show nothing. IG = (1.5, -1) to
 // within 1e-6; completeness (gap 0.5) holds for any rule that misses the excursion.
-igx::FunctionModel hidden_excursion() {
+igx::FunctionModel hidden_excursion(double rise = 0.06, double fall = 0.09) {
   return igx::FunctionModel(
-      [](const torch::Tensor& x) {
-        auto u = [](const torch::Tensor& t) { return torch::sigmoid((t - 0.06) / 0.002); };
-        return (u(x.select(1, 0)) - u(x.select(1, 1) - 0.03) + 0.5 * x.select(1, 0)).unsqueeze(1);
+      [rise, fall](const torch::Tensor& x) {
+        auto u = [](const torch::Tensor& t) { return torch::sigmoid(t / 0.002); };
+        return (u(x.select(1, 0) - rise) - u(x.select(1, 1) - fall) + 0.5 * x.select(1, 0)).unsqueeze(1);
       },
       "hidden excursion");
 }
@@ -279,7 +284,10 @@ TEST(Certificates, TheScanFindsWhatTheNodesMiss) {
   // The defaults: the scan sees F move between the nodes, refinement follows, the vector is right.
   const auto seen = igx::integrated_gradients(model, x, base);
   const auto& report = seen.examples[0];
-  EXPECT_EQ(report.forward_steps, 65);
+  // The coarse scan: the 8 grid points k / 16 between the 9 first nodes k / 8; the one at 1/16
+  // sees the excursion, so the 6 other points k / 64 between the nodes 0 and 1/8 follow. Nowhere
+  // else do the coarse points show what the nodes miss.
+  EXPECT_EQ(report.forward_steps, 8 + 6);
   ASSERT_TRUE(report.certified.value_or(false));
   EXPECT_TRUE(report.attribution_certified.value_or(false));
   EXPECT_LE(relative_l1(seen.values[0], exact), base.attribution_tolerance());
@@ -287,9 +295,31 @@ TEST(Certificates, TheScanFindsWhatTheNodesMiss) {
   // Doubling too: certified only when the levels agree and the scan sees nothing between nodes.
   const auto doubling = igx::integrated_gradients(
       model, x, IgOptions(base).strategy(Strategy::Doubling).method(igx::Rule::RiemannTrapezoid));
+  EXPECT_EQ(doubling.examples[0].forward_steps, 65);  // doubling scans the whole grid first
   if (doubling.examples[0].certified.value_or(false)) {
     EXPECT_LE(relative_l1(doubling.values[0], exact), base.attribution_tolerance());
   }
+}
+
+// The scan's resolution (docs/methods.md): the coarse pass sees an excursion that covers one of its
+// points (spacing 4 / scan_points); a narrower one between a coarse point and a node is missed.
+// Here F goes up and back between alpha = 0.07 and 0.085, inside (1/16, 1/8): the default coarse
+// points (k / 16) miss it; scan_points 256 puts them at k / 64, and 5/64 sees it.
+TEST(Certificates, TheScanResolvesFourGridSpacings) {
+  auto model = hidden_excursion(0.07, 0.085);
+  const torch::Tensor x = torch::tensor({1.0, 1.0}, torch::kDouble).unsqueeze(0);
+  const torch::Tensor exact = torch::tensor({1.5, -1.0}, torch::kDouble);
+  const auto base = IgOptions().strategy(Strategy::IntervalAdaptive).target(igx::Target::index(0));
+  const auto coarse = igx::integrated_gradients(model, x, base);
+  EXPECT_EQ(coarse.examples[0].forward_steps, 8);  // nothing flagged: no fine points
+  EXPECT_GT(relative_l1(coarse.values[0], exact), 0.5);
+  const auto finer = igx::integrated_gradients(model, x, IgOptions(base).scan_points(256));
+  const auto& report = finer.examples[0];
+  // The 56 grid points k / 64 that are not first nodes, then the 3 * 8 points k / 256 of [0, 1/8].
+  EXPECT_EQ(report.forward_steps, 56 + 24);
+  ASSERT_TRUE(report.certified.value_or(false));
+  EXPECT_LE(relative_l1(finer.values[0], exact), base.attribution_tolerance());
+  EXPECT_GE(*report.attribution_error, relative_l1(finer.values[0], exact));
 }
 
 // Which features carry the error: with a small budget and a kink in feature 0 only, the

@@ -138,7 +138,10 @@ class SaturatedBertCertificates(unittest.TestCase):
         self.assertIn("certified:", stdout)
         self.assertGreaterEqual(self.check_certificates(report, attributions), len(report["examples"]) // 2)
         for example in report["examples"]:
-            self.assertEqual(example["forward_steps"], 65)  # the scan
+            # The scan: the coarse points between the first nodes (8), and at most every grid point
+            # k / 64 that is not a first node (56).
+            self.assertGreaterEqual(example["forward_steps"], 8)
+            self.assertLessEqual(example["forward_steps"], 56)
             self.assertTrue(example["attribution_error_features"])  # where the error is
 
     def test_adaptive_panels_hold(self):
