@@ -404,7 +404,7 @@ std::string anchor_score_name(AnchorScore score) { return score == AnchorScore::
 AnchorScore parse_anchor_score(const std::string& name) {
   if (name == "word") return AnchorScore::Word;
   if (name == "point") return AnchorScore::Point;
-  throw Error("unknown DIG anchor score '" + clip_text(name) + "'; expected word or point");
+  throw UsageError("unknown DIG anchor score '" + clip_text(name) + "'; expected word or point");
 }
 
 std::vector<DigPath> build_dig_paths(NeighbourIndex& index, const torch::Tensor& ids, const torch::Tensor& moving,

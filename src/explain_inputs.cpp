@@ -105,14 +105,14 @@ void use_max_entropy_baseline(PreparedRequest& prepared, MaxEntropyForm form, co
   const bool data = form == MaxEntropyForm::Data;
   MaxEntropyBaseline chosen;
   if (text != nullptr) {
-    if (data && bundle != "spam-transformer" && bundle != "spam-bert") throw Error(unknown_test_split(bundle));
+    if (data && bundle != "spam-transformer" && bundle != "spam-bert") throw UsageError(unknown_test_split(bundle));
     const TextDataset test = data ? read_spam_split(data_directory_with(bundle, "spam"), "test") : TextDataset{};
     chosen = max_entropy_text_baseline(*text, prepared.text, form, test.texts, options);
     if (data) {
       for (int64_t row : chosen.chosen) prepared.baseline_sources.push_back(test.ids.at(static_cast<size_t>(row)));
     }
   } else {
-    if (data && bundle != "mnist-cnn") throw Error(unknown_test_split(bundle));
+    if (data && bundle != "mnist-cnn") throw UsageError(unknown_test_split(bundle));
     const torch::Tensor candidates =
         data ? read_mnist_split(data_directory_with(bundle, "mnist"), "test").images.to(prepared.inputs.device())
              : torch::Tensor();

@@ -4,6 +4,7 @@
 
 #include "explain_detail.h"
 #include "igx/error.h"
+#include "igx/json_text.h"
 #include "igx/layer.h"
 
 namespace igx::detail {
@@ -40,7 +41,7 @@ std::optional<MaxEntropyForm> max_entropy_form(const ExplainOptions& options) {
   if (name.rfind("max-entropy:", 0) != 0) return std::nullopt;
   const std::string form = name.substr(12);
   if (form != "data" && form != "optimize") {
-    throw Error("--baseline '" + name + "' is not valid; expected max-entropy, max-entropy:data or max-entropy:optimize");
+    throw UsageError("--baseline '" + clip_text(name) + "' is not valid; expected max-entropy, max-entropy:data or max-entropy:optimize");
   }
   return parse_max_entropy_form(form);
 }

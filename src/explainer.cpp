@@ -208,7 +208,7 @@ std::string default_model(Modality modality) {
     case Modality::Tensor:
       break;
   }
-  throw Error("tensor inputs need a model: a TorchScript file (--model FILE.pt)");
+  throw UsageError("tensor inputs need a model: a TorchScript file (--model FILE.pt)");
 }
 
 std::shared_ptr<Explainer> Explainer::load(const std::string& model, const LoadOptions& options) {
@@ -224,7 +224,7 @@ std::shared_ptr<Explainer> Explainer::load(const std::string& model, const LoadO
   const std::string directory = find_bundle(model);
   const BundleConfig config = load_bundle_config(directory);
   if (options.entry() != "forward") {
-    throw Error("--entry " + options.entry() + " applies to TorchScript files; bundle '" + config.name +
+    throw UsageError("--entry " + options.entry() + " applies to TorchScript files; bundle '" + config.name +
                 "' names its methods in igx.json");
   }
   explainer->name_ = config.name;

@@ -230,6 +230,12 @@ TEST_F(ReliabilityCli, UsageErrorsExitWithTwoAndRunNothing) {
   // A request the model cannot answer is the request's fault too: nothing is run.
   expect_error(run_igx(base + " --target 3"), igx::kExitUsage,
                "target 3 of example 0 is out of range; the model has 2 outputs, so expected 0..1");
+  // Values read by the method's own parsers are usage errors too (they were exit 1).
+  expect_error(run_igx("explain hello --method dig-greedy --dig-score nearest --out-dir " + path("dig")), igx::kExitUsage,
+               "unknown DIG anchor score 'nearest'; expected word or point");
+  expect_error(run_igx("explain hello --baseline max-entropy:best --out-dir " + path("entropy")), igx::kExitUsage,
+               "--baseline 'max-entropy:best' is not valid; expected max-entropy, max-entropy:data or max-entropy:optimize");
+  EXPECT_FALSE(fs::exists(path("dig")) || fs::exists(path("entropy")));
 }
 
 TEST_F(ReliabilityCli, MoreThreadsThanCoresAreCappedWithAWarning) {
