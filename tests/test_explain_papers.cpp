@@ -15,31 +15,21 @@
 #include "igx/explainer.h"
 #include "igx/max_entropy.h"
 
+#include "test_explainers.h"
 #include "test_support.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 using igx_test::contains;
+using igx_test::digit;
 using igx_test::error_of;
+using igx_test::mnist;
 using igx_test::run_igx;
+using igx_test::spam;
+using igx_test::with_options;
 
 const std::string kModels = std::string(IGX_SOURCE_DIR) + "/models/";
-
-std::shared_ptr<igx::Explainer> spam() {
-  static const auto explainer = igx::Explainer::load(kModels + "spam-transformer");
-  return explainer;
-}
-std::shared_ptr<igx::Explainer> mnist() {
-  static const auto explainer = igx::Explainer::load(kModels + "mnist-cnn");
-  return explainer;
-}
-
-igx::ExplainRequest with_options(const std::vector<std::pair<std::string, std::string>>& options) {
-  igx::ExplainRequest request;
-  for (const auto& [name, value] : options) igx::set_explain_option(request.options, name, value);
-  return request;
-}
 
 double sum(const std::vector<double>& values) { return std::accumulate(values.begin(), values.end(), 0.0); }
 
@@ -67,7 +57,7 @@ TEST(MaxEntropyRequest, DataFormChoosesTheTestImageOfLargestEntropy) {
   const std::string data = igx::find_data_directory();
   if (!fs::exists(fs::path(data) / "mnist" / "test.npy")) GTEST_SKIP() << "needs scripts/fetch_data.sh";
   igx::ExplainRequest request = with_options({{"baseline", "max-entropy"}, {"steps", "8"}});
-  request.image_paths = {kModels + "mnist-cnn/samples/digit_3_0.png"};
+  request.image_paths = {digit(3)};
   const igx::Explanation explanation = mnist()->explain(request);
   const igx::ExampleExplanation& example = explanation.examples[0];
   // Every test image's entropy, computed here: the chosen one has the largest.

@@ -15,6 +15,7 @@
 #include "igx/faithfulness.h"
 #include "igx/runtime.h"
 
+#include "test_explainers.h"
 #include "test_models.h"
 #include "test_support.h"
 
@@ -22,31 +23,17 @@ namespace {
 
 namespace fs = std::filesystem;
 using igx_test::contains;
+using igx_test::digit;
 using igx_test::error_of;
-
-const std::string kModels = std::string(IGX_SOURCE_DIR) + "/models/";
-
-std::shared_ptr<igx::Explainer> spam() {
-  static const auto explainer = igx::Explainer::load(kModels + "spam-transformer");
-  return explainer;
-}
-std::shared_ptr<igx::Explainer> mnist() {
-  static const auto explainer = igx::Explainer::load(kModels + "mnist-cnn");
-  return explainer;
-}
-std::string digit(int label) { return kModels + "mnist-cnn/samples/digit_" + std::to_string(label) + "_0.png"; }
+using igx_test::mnist;
+using igx_test::spam;
+using igx_test::with_options;
 
 // F(x) = W x + b with W [2, 3]: IG from x' is W[c] * (x - x') exactly, whatever the rule.
 std::shared_ptr<igx::Explainer> linear_explainer() {
   const torch::Tensor weight = torch::tensor({{1.0, 2.0, 3.0}, {-1.0, 0.5, 0.25}}, torch::kDouble);
   const torch::Tensor bias = torch::tensor({0.5, 0.0}, torch::kDouble);
   return igx::Explainer::from_model(std::make_shared<igx::FunctionModel>(igx_test::linear(weight, bias)), "linear");
-}
-
-igx::ExplainRequest with_options(const std::vector<std::pair<std::string, std::string>>& options) {
-  igx::ExplainRequest request;
-  for (const auto& [name, value] : options) igx::set_explain_option(request.options, name, value);
-  return request;
 }
 
 TEST(ExplainOptions, EveryOptionRoundTripsThroughJsonByItsName) {

@@ -15,12 +15,16 @@
 #include "igx/image_io.h"
 #include "serve/protocol.h"
 #include "serve_process.h"
+#include "test_explainers.h"
 #include "test_support.h"
 
 namespace {
 
 using nlohmann::json;
 using igx_test::ServeProcess;
+using igx_test::digit;
+using igx_test::mnist;
+using igx_test::spam;
 
 std::string read_bytes(const std::string& path) {
   std::ifstream file(path, std::ios::binary);
@@ -43,19 +47,6 @@ std::string base64(const std::string& bytes) {
   if (bits > 0) text.push_back(alphabet[(buffer << (6 - bits)) & 63]);
   while (text.size() % 4 != 0) text.push_back('=');
   return text;
-}
-
-std::string digit_path(int label) {
-  return std::string(IGX_SOURCE_DIR) + "/models/mnist-cnn/samples/digit_" + std::to_string(label) + "_0.png";
-}
-
-std::shared_ptr<igx::Explainer> spam() {
-  static const auto explainer = igx::Explainer::load("spam-transformer");
-  return explainer;
-}
-std::shared_ptr<igx::Explainer> mnist() {
-  static const auto explainer = igx::Explainer::load("mnist-cnn");
-  return explainer;
 }
 
 struct Reply {
@@ -185,15 +176,15 @@ TEST_F(Serve, ExplainedDigitsAreTheLibrarysExplanations) {
   // The same digit as a base64 PNG and as a pixel list; steps fixed so that the two requests run
   // the same computation as the library's.
   igx::ExplainRequest request;
-  request.image_paths = {digit_path(7)};
+  request.image_paths = {digit(7)};
   igx::set_explain_option(request.options, "steps", "16");
   const igx::Explanation expected = mnist()->explain(request);
-  const torch::Tensor pixels = mnist()->image_classifier().read_image(digit_path(7))[0][0].to(torch::kDouble);
+  const torch::Tensor pixels = mnist()->image_classifier().read_image(digit(7))[0][0].to(torch::kDouble);
   json rows = json::array();
   for (int64_t y = 0; y < 28; ++y) {
     rows.push_back(std::vector<double>(pixels[y].data_ptr<double>(), pixels[y].data_ptr<double>() + 28));
   }
-  const json body = {{"instances", {{{"b64", base64(read_bytes(digit_path(7)))}}, rows}},
+  const json body = {{"instances", {{{"b64", base64(read_bytes(digit(7)))}}, rows}},
                      {"parameters", {{"steps", 16}}}};
   const Reply reply = post(*client_, "/v1/models/mnist-cnn:explain", body.dump());
   ASSERT_EQ(reply.status, 200) << reply.body;
