@@ -11,9 +11,11 @@ igx runs in a subprocess (build/bench/bench_text); Captum (github.com/pytorch/ca
 from its source folder: `--captum DIR` or $CAPTUM_DIR, which holds the `captum` package) runs in
 this process when it is importable; otherwise only igx's part is printed. The passes alternate
 (igx, Captum, igx, Captum, ...) so that load on a shared machine hits both alike; the table gives
-the median over passes. Attributions of both are compared (largest absolute difference).
-`--before OTHER_BUILD` runs a second igx build's adaptive integration in the same passes (a
-before/after comparison measured in one run) and adds its columns.
+the median over passes. Attributions of both are compared (largest absolute difference). Each igx
+process goes over the texts `--igx-passes` times (2) and the last pass is timed: Captum runs in
+this long-lived process, and a fresh process's first calls cost more (docs/benchmarks.md).
+`--before OTHER_BUILD` runs a second igx build (fixed steps and adaptive integration) in the same
+passes (a before/after comparison measured in one run) and adds its columns.
 """
 import argparse
 import json
@@ -46,7 +48,7 @@ def run_igx(args, batch_sizes, strategies, build=None):
         command = [str(Path(build or args.build) / "bench" / "bench_text"), "--texts", str(args.texts), "--threads",
                    str(args.threads), "--steps", str(args.steps), "--tolerance", str(args.tolerance),
                    "--batch-sizes", ",".join(map(str, batch_sizes)), "--strategies", ",".join(strategies),
-                   "--out", out.name]
+                   "--repeats", str(args.igx_passes), "--out", out.name]
         subprocess.run(command, check=True)
         return json.load(open(out.name))
 
@@ -100,7 +102,10 @@ def main():
     parser.add_argument("--repeats", type=int, default=3, help="alternating passes of igx and Captum")
     parser.add_argument("--captum", default=None, help="folder holding Captum's `captum` package")
     parser.add_argument("--no-adaptive", action="store_true", help="leave out igx's adaptive runs")
-    parser.add_argument("--before", default=None, help="another igx build whose adaptive runs to time alongside")
+    parser.add_argument("--before", default=None, help="another igx build to time alongside")
+    parser.add_argument("--igx-passes", type=int, default=2,
+                        help="passes over the texts inside each igx process; the last one is timed (a warm "
+                             "process, as Captum's)")
     args = parser.parse_args()
     batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
     strategies = ["fixed"] + ([] if args.no_adaptive else ["adaptive"])
@@ -115,13 +120,13 @@ def main():
     for _ in range(args.repeats):
         igx_last = run_igx(args, batch_sizes, strategies)
         for run in igx_last["runs"]:
-            igx_times.setdefault((run["strategy"], run["batch_size"]), []).append(run["seconds"][0])
-            igx_cpu.setdefault((run["strategy"], run["batch_size"]), []).append(run["cpu_seconds"][0])
-        if args.before and not args.no_adaptive:
-            before_last = run_igx(args, batch_sizes, ["adaptive"], build=args.before)
+            igx_times.setdefault((run["strategy"], run["batch_size"]), []).append(run["seconds"][-1])
+            igx_cpu.setdefault((run["strategy"], run["batch_size"]), []).append(run["cpu_seconds"][-1])
+        if args.before:
+            before_last = run_igx(args, batch_sizes, strategies, build=args.before)
             for run in before_last["runs"]:
-                igx_times.setdefault(("before", run["batch_size"]), []).append(run["seconds"][0])
-                igx_cpu.setdefault(("before", run["batch_size"]), []).append(run["cpu_seconds"][0])
+                igx_times.setdefault(("before " + run["strategy"], run["batch_size"]), []).append(run["seconds"][-1])
+                igx_cpu.setdefault(("before " + run["strategy"], run["batch_size"]), []).append(run["cpu_seconds"][-1])
         if captum:
             texts = igx_last["runs"][0]["examples"]
             for batch in batch_sizes:
@@ -138,9 +143,9 @@ def main():
     print()
     print(f"| internal batch rows | igx fixed n={args.steps} | Captum n={args.steps} | igx / Captum | "
           f"max \\|igx − Captum\\| | igx adaptive {100 * args.tolerance:g} % | adaptive / Captum | "
-          "evaluations/text | certified |" + (" adaptive, before | before / Captum | evaluations/text, before |"
-                                              if before_last else ""))
-    print("|---|---|---|---|---|---|---|---|---|" + ("---|---|---|" if before_last else ""))
+          "evaluations/text | certified |" + (" fixed, before | before / Captum | adaptive, before | "
+                                              "before / Captum | evaluations/text, before |" if before_last else ""))
+    print("|---|---|---|---|---|---|---|---|---|" + ("---|---|---|---|---|" if before_last else ""))
     median = statistics.median
 
     def pair(wall, cpu):  # "wall s (CPU s)"
@@ -170,11 +175,16 @@ def main():
         else:
             cells += ["–", "–", "–", "–"]
         if before_last:
-            examples = next(r for r in before_last["runs"] if r["batch_size"] == batch)["examples"]
-            before, before_cpu = median(igx_times[("before", batch)]), median(igx_cpu[("before", batch)])
-            cells += [pair(before, before_cpu),
-                      pair(before / reference, before_cpu / reference_cpu) if reference else "–",
-                      f"{statistics.mean(e['steps'] for e in examples):.1f}"]
+            for strategy in strategies:
+                before, before_cpu = median(igx_times[("before " + strategy, batch)]), median(igx_cpu[("before " + strategy, batch)])
+                cells += [pair(before, before_cpu),
+                          pair(before / reference, before_cpu / reference_cpu) if reference else "–"]
+            if "adaptive" in strategies:
+                examples = next(r for r in before_last["runs"]
+                                if r["batch_size"] == batch and r["strategy"] == "adaptive")["examples"]
+                cells += [f"{statistics.mean(e['steps'] for e in examples):.1f}"]
+            else:
+                cells += ["–", "–", "–"]
         print("| " + " | ".join(cells) + " |")
     print()
     print("Cells: wall-clock seconds for all texts (process CPU seconds in brackets); ratios of the same.")

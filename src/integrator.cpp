@@ -3,7 +3,13 @@
 #include <c10/core/Allocator.h>
 #include <c10/util/ThreadLocalDebugInfo.h>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <optional>
@@ -108,6 +114,30 @@ int64_t row_limit(int64_t internal_batch_size) {
   return internal_batch_size == 0 ? std::numeric_limits<int64_t>::max() : internal_batch_size;
 }
 
+// Batches allocate and free the same large buffers over and over (a batch's activations,
+// megabytes each). glibc maps blocks above its mmap threshold afresh and gives free memory above
+// its trim threshold back to the system; its dynamic threshold grows only as mapped blocks are
+// freed, so a process running igx's batches paid page faults, batch after batch, for memory it
+// had just freed: on the spam-transformer, 16-row batches took 30-40 % more CPU time than in a
+// process whose thresholds had grown (docs/benchmarks.md). Once per process, both are set to
+// what glibc's own heuristic reaches at most (32 MiB; trim at twice that), unless the process
+// was started with malloc settings of its own.
+void keep_freed_memory_for_reuse() {
+#if defined(__GLIBC__)
+  static const bool done = [] {
+    const char* tunables = std::getenv("GLIBC_TUNABLES");
+    if ((tunables != nullptr && std::strstr(tunables, "malloc") != nullptr) ||
+        std::getenv("MALLOC_MMAP_THRESHOLD_") != nullptr || std::getenv("MALLOC_TRIM_THRESHOLD_") != nullptr) {
+      return false;
+    }
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+    return true;
+  }();
+  (void)done;
+#endif
+}
+
 // Sysfs cache size: "32768K", "2M" or plain bytes.
 int64_t parse_cache_size(const std::string& text) {
   size_t used = 0;
@@ -160,7 +190,9 @@ Integrator::Integrator(Model& model, ExtraInputs extras, OutputKind output, int6
       extras_(std::move(extras)),
       output_(output),
       max_rows_(row_limit(internal_batch_size)),
-      sizing_(model.device().is_cpu() ? sizing : BatchSizing::Fixed) {}
+      sizing_(model.device().is_cpu() ? sizing : BatchSizing::Fixed) {
+  keep_freed_memory_for_reuse();
+}
 
 int64_t Integrator::gradient_batch_rows() const {
   if (sizing_ == BatchSizing::Fixed) return max_rows_;
