@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <numeric>
 #include <optional>
 
@@ -41,6 +42,9 @@ struct Panel {
   double vector_error = 0;     // L1 norm of the per-feature estimate (panel_feature_errors)
   double hidden_variation = 0; // variation of F inside that the scan sees and the nodes do not
   double slope_magnitude = 0;  // Simpson of the nodes' slope magnitudes (rounding of the attributions)
+  // Folded to keep within the memory budget: its gradients are summed into the example's
+  // accumulators and it is not bisected again; its errors still count.
+  bool frozen = false;
 
   double error() const { return std::abs(signed_error); }
   // What the attribution-vector criterion counts for this panel.
@@ -60,7 +64,10 @@ struct ExampleState {
   Rounding rounding;
   ErrorStanding standing;
   bool finished = false;
-  // Once finished: the Simpson gradient sum and the per-feature errors (its gradients are let go).
+  // Frozen panels' share of the Simpson gradient sum and of the per-feature error estimate
+  // (float64, example shape); undefined until a panel is frozen.
+  torch::Tensor folded_sum, folded_errors;
+  // Once finished: the Simpson gradient sum and the per-feature errors (the gradients are let go).
   torch::Tensor integrated, feature_errors;
 
   ExampleState(torch::ScalarType dtype, OutputKind output) : rounding(dtype, output) {}
@@ -132,43 +139,147 @@ Panel make_panel(const ExampleState& state, size_t left, size_t middle, size_t r
   return panel;
 }
 
-// Composite Simpson over the example's panels, as a weighted sum of its nodes' gradients.
+// Composite Simpson over the example's panels, as a weighted sum of its nodes' gradients (the
+// frozen panels' share is folded already).
 torch::Tensor simpson_gradient_sum(const ExampleState& state) {
   std::vector<double> weights(state.nodes.size(), 0.0);
   for (const Panel& panel : state.panels) {
+    if (panel.frozen) continue;
     const double width = state.nodes[panel.right].alpha - state.nodes[panel.left].alpha;
     weights[panel.left] += width / 6.0;
     weights[panel.middle] += 4.0 * width / 6.0;
     weights[panel.right] += width / 6.0;
   }
-  // kSumChunk nodes at a time: a float64 copy of all nodes at once took three times the memory
-  // of the nodes themselves (2.7 GB peak for 1023 nodes of a 3x224x224 input: docs/benchmarks.md).
+  // kSumChunk nodes at a time: a float64 copy of every node at once would take three times the
+  // memory the nodes themselves take.
   constexpr size_t kSumChunk = 32;
-  torch::Tensor sum;
-  for (size_t begin = 0; begin < state.nodes.size(); begin += kSumChunk) {
-    const size_t end = std::min(state.nodes.size(), begin + kSumChunk);
-    std::vector<torch::Tensor> gradients;
-    gradients.reserve(end - begin);
-    for (size_t i = begin; i < end; ++i) gradients.push_back(state.nodes[i].gradient);
+  torch::Tensor sum = state.folded_sum;
+  std::vector<torch::Tensor> gradients;
+  std::vector<double> chunk_weights;
+  auto add_chunk = [&] {
+    if (gradients.empty()) return;
     const torch::Tensor stacked = torch::stack(gradients).to(torch::kDouble);
-    const std::vector<double> chunk_weights(weights.begin() + static_cast<std::ptrdiff_t>(begin),
-                                            weights.begin() + static_cast<std::ptrdiff_t>(end));
     const torch::Tensor weight_tensor = torch::tensor(chunk_weights, torch::kDouble).to(stacked.device());
     const torch::Tensor part = torch::matmul(weight_tensor.unsqueeze(0), stacked.reshape({stacked.size(0), -1}))
                                    .reshape(stacked.sizes().slice(1));
     sum = sum.defined() ? sum + part : part;
+    gradients.clear();
+    chunk_weights.clear();
+  };
+  for (size_t i = 0; i < state.nodes.size(); ++i) {
+    if (!state.nodes[i].gradient.defined()) continue;  // only frozen panels used it
+    gradients.push_back(state.nodes[i].gradient);
+    chunk_weights.push_back(weights[i]);
+    if (gradients.size() == kSumChunk) add_chunk();
   }
-  return sum;
+  add_chunk();
+  return sum.defined() ? sum : torch::zeros_like(state.absolute_difference);
 }
 
-// The example's result, computed once it is finished; its gradients are let go, so that examples
-// still refining can use the memory.
+// The per-feature error estimate of the whole example.
+torch::Tensor example_feature_errors(const ExampleState& state) {
+  torch::Tensor errors = torch::zeros_like(state.absolute_difference);
+  if (state.folded_errors.defined()) errors += state.folded_errors;
+  for (const Panel& panel : state.panels) {
+    if (!panel.frozen) errors += panel_feature_errors(state, panel);
+  }
+  return errors;
+}
+
+// Lets go of the gradients that no panel still being refined needs (a frozen panel's are folded).
+// A node's gradient is a row of its round's tensor: the rows still needed of a tensor that lost
+// some are copied out, so that the rows let go free their memory (unbounded runs copy nothing).
+void release_unreferenced(ExampleState& state) {
+  std::vector<bool> needed(state.nodes.size(), false);
+  for (const Panel& panel : state.panels) {
+    if (panel.frozen) continue;
+    needed[panel.left] = needed[panel.middle] = needed[panel.right] = true;
+    if (panel.parent_far != kNoParent) needed[panel.parent_far] = true;  // its feature errors use it
+  }
+  std::map<const void*, size_t> needed_bytes;  // per storage
+  for (size_t i = 0; i < state.nodes.size(); ++i) {
+    torch::Tensor& gradient = state.nodes[i].gradient;
+    if (!gradient.defined()) continue;
+    if (needed[i]) {
+      needed_bytes[gradient.storage().data()] += gradient.numel() * gradient.element_size();
+    } else {
+      gradient = torch::Tensor();
+    }
+  }
+  for (Node& node : state.nodes) {
+    if (node.gradient.defined() && needed_bytes[node.gradient.storage().data()] < node.gradient.storage().nbytes()) {
+      node.gradient = node.gradient.clone();
+    }
+  }
+}
+
+// Folds panel `i` into the accumulators: its Simpson share of the gradient sum and its feature
+// errors. It is not bisected again.
+void freeze(ExampleState& state, size_t i) {
+  Panel& panel = state.panels[i];
+  const Node& a = state.nodes[panel.left];
+  const Node& m = state.nodes[panel.middle];
+  const Node& b = state.nodes[panel.right];
+  const double width = b.alpha - a.alpha;
+  const torch::Tensor share = width / 6.0 * (a.gradient.to(torch::kDouble) + 4.0 * m.gradient.to(torch::kDouble) +
+                                             b.gradient.to(torch::kDouble));
+  const torch::Tensor errors = panel_feature_errors(state, panel);
+  state.folded_sum = state.folded_sum.defined() ? state.folded_sum + share : share;
+  state.folded_errors = state.folded_errors.defined() ? state.folded_errors + errors : errors;
+  panel.frozen = true;
+}
+
+// The example's result, computed once it is finished; its gradients are let go.
 void finish(ExampleState& state) {
   state.finished = true;
   state.integrated = simpson_gradient_sum(state);
-  state.feature_errors = torch::zeros_like(state.integrated);
-  for (const Panel& panel : state.panels) state.feature_errors += panel_feature_errors(state, panel);
+  state.feature_errors = example_feature_errors(state);
   for (Node& node : state.nodes) node.gradient = torch::Tensor();
+  state.folded_sum = state.folded_errors = torch::Tensor();
+}
+
+// Bytes of refinement state the example holds: its nodes' gradients and the accumulators.
+int64_t kept_bytes(const ExampleState& state) {
+  if (state.finished) return 0;
+  int64_t bytes = 0;
+  for (const Node& node : state.nodes) {
+    if (node.gradient.defined()) bytes += node.gradient.numel() * static_cast<int64_t>(node.gradient.element_size());
+  }
+  if (state.folded_sum.defined()) bytes += 2 * state.folded_sum.numel() * static_cast<int64_t>(sizeof(double));
+  return bytes;
+}
+
+// Keeps the example's refinement state after this round within `memory_share` bytes: freezes the
+// panels not being bisected, smallest error first, then, if that is not enough, bisects fewer
+// panels this round (at least one, so refinement always progresses). Returns whether it had to.
+template <typename ErrorOf>
+bool fit_in_memory(ExampleState& state, std::vector<size_t>& split, std::vector<double>& new_alphas, int64_t memory_share,
+                   int64_t node_bytes, const ErrorOf& error_of) {
+  auto projected = [&] {
+    const int64_t folding = state.folded_sum.defined() ? 0 : 4 * node_bytes;  // float64 accumulators, if new
+    return kept_bytes(state) + static_cast<int64_t>(new_alphas.size()) * node_bytes + folding;
+  };
+  if (kept_bytes(state) + static_cast<int64_t>(new_alphas.size()) * node_bytes <= memory_share) return false;
+  std::vector<bool> splitting(state.panels.size(), false);
+  for (size_t i : split) splitting[i] = true;
+  while (projected() > memory_share) {
+    size_t cheapest = kNoParent;
+    for (size_t i = 0; i < state.panels.size(); ++i) {
+      if (state.panels[i].frozen || splitting[i]) continue;
+      if (cheapest == kNoParent || error_of(i) < error_of(cheapest)) cheapest = i;
+    }
+    if (cheapest != kNoParent) {
+      freeze(state, cheapest);
+      release_unreferenced(state);
+    } else if (split.size() > 1) {
+      splitting[split.back()] = false;  // the least urgent bisection waits (or is frozen next)
+      split.pop_back();
+      new_alphas.resize(new_alphas.size() - 2);
+    } else {
+      break;  // one bisection and nothing else held: the share is below what refinement needs
+    }
+  }
+  return true;
 }
 
 // How far rounding of F may move a panel's computed error: F at its two ends.
@@ -245,6 +356,10 @@ void check_adaptive_options(const IgOptions& options) {
   if (options.max_steps() < 3) {
     throw UsageError("max_steps " + std::to_string(options.max_steps()) + " is below 3, the fewest nodes of one Simpson panel");
   }
+  if (options.memory_budget() < 0) {
+    throw UsageError("memory_budget " + std::to_string(options.memory_budget()) +
+                     " is negative; expected bytes, or 0 for no bound");
+  }
 }
 
 }  // namespace
@@ -265,6 +380,16 @@ Attribution integrate_adaptively(Model& model, const torch::Tensor& inputs, cons
     state.difference = inputs[b] - baselines[b];
     state.absolute_difference = state.difference.to(torch::kDouble).abs();
   }
+  // Each example may keep an equal share of the budget, so that its result does not depend on the
+  // others'.
+  const int64_t memory_share = options.memory_budget() > 0 ? std::max<int64_t>(1, options.memory_budget() / batch_size) : 0;
+  const int64_t node_bytes = inputs[0].numel() * static_cast<int64_t>(inputs.element_size());
+  int64_t peak_kept_bytes = 0;
+  auto measure_kept = [&] {
+    int64_t total = 0;
+    for (const ExampleState& state : states) total += kept_bytes(state);
+    peak_kept_bytes = std::max(peak_kept_bytes, total);
+  };
 
   // Evaluates new nodes of several examples in one batched pass; `alphas[b]` may be empty.
   auto evaluate = [&](const std::vector<std::vector<double>>& alphas) {
@@ -288,6 +413,7 @@ Attribution integrate_adaptively(Model& model, const torch::Tensor& inputs, cons
   std::vector<double> first(2 * first_panels + 1);
   for (int64_t k = 0; k <= 2 * first_panels; ++k) first[k] = static_cast<double>(k) / static_cast<double>(2 * first_panels);
   evaluate(std::vector<std::vector<double>>(batch_size, first));
+  measure_kept();
   for (ExampleState& state : states) {
     state.output_baseline = state.nodes.front().value;   // alpha = 0, exactly x'
     state.output_input = state.nodes[2 * first_panels].value;  // alpha = 1, exactly x
@@ -350,20 +476,31 @@ Attribution integrate_adaptively(Model& model, const torch::Tensor& inputs, cons
       // Bisect the worst panels of the criterion not met until what is left unrefined is within
       // half its target. Completeness leaves the panels whose error is rounding.
       const bool by_vector = completeness_met;
+      // Frozen panels (memory budget) stay as they are; their error counts as left unrefined.
       std::vector<size_t> order;
-      for (size_t i = 0; i < state.panels.size(); ++i) {
-        if (by_vector ? state.panels[i].vector_share() > 0.0 : resolvable(state, state.panels[i])) order.push_back(i);
-      }
+      double frozen_error = 0.0;
       auto error_of = [&](size_t i) { return by_vector ? state.panels[i].vector_share() : state.panels[i].error(); };
+      for (size_t i = 0; i < state.panels.size(); ++i) {
+        if (!(by_vector ? state.panels[i].vector_share() > 0.0 : resolvable(state, state.panels[i]))) continue;
+        if (state.panels[i].frozen) {
+          frozen_error += error_of(i);
+        } else {
+          order.push_back(i);
+        }
+      }
       std::sort(order.begin(), order.end(), [&](size_t i, size_t j) { return error_of(i) > error_of(j); });
       double remaining = 0.0;
       for (size_t i : order) remaining += error_of(i);
+      remaining += frozen_error;
       const double goal = by_vector ? 0.5 * std::max(options.attribution_tolerance() * standing.attribution_norm,
                                                      standing.vector_floor)
                                     : 0.5 * std::max(0.0, target - standing.completeness_floor);
+      // When the frozen panels' errors alone exceed what the criterion allows, nodes elsewhere
+      // cannot certify the example: it ends here rather than spend the step budget in vain.
+      const bool frozen_out = frozen_error > 2.0 * goal;
       int64_t budget = options.max_steps() - static_cast<int64_t>(state.nodes.size());
       for (size_t i : order) {
-        if (remaining <= goal || budget < 2) break;
+        if (frozen_out || remaining <= goal || budget < 2) break;
         const Panel& panel = state.panels[i];
         const double a = state.nodes[panel.left].alpha;
         const double m = state.nodes[panel.middle].alpha;
@@ -375,17 +512,21 @@ Attribution integrate_adaptively(Model& model, const torch::Tensor& inputs, cons
         budget -= 2;
       }
       if (split[b].empty()) {
-        // Not certified: the budget is spent, or only rounding is left to refine.
-        if (!completeness_met && budget >= 2) {
+        // Not certified: the step budget is spent, the panels left to refine are frozen (memory
+        // budget), or only rounding is left to refine.
+        if (!completeness_met && budget >= 2 && frozen_error == 0.0) {
           state.standing.precision_limited = true;
           state.standing.completeness_floor = state.standing.completeness_bound;
         }
         finish(state);
+      } else if (memory_share > 0) {
+        fit_in_memory(state, split[b], new_alphas[b], memory_share, node_bytes, error_of);
       }
     }
     if (std::all_of(split.begin(), split.end(), [](const auto& s) { return s.empty(); })) break;
 
     evaluate(new_alphas);
+    measure_kept();
     for (int64_t b = 0; b < batch_size; ++b) {
       ExampleState& state = states[b];
       if (split[b].empty()) continue;
@@ -430,6 +571,7 @@ Attribution integrate_adaptively(Model& model, const torch::Tensor& inputs, cons
   attribution.values = torch::stack(values).to(inputs.device(), inputs.scalar_type());
   attribution.errors = torch::stack(errors).to(torch::kCPU);
   attribution.counts = integrator.counts();
+  attribution.peak_kept_bytes = peak_kept_bytes;
   if (exact) {
     attribution.counts.forward_rows += exact->counts.forward_rows;
     attribution.counts.batches += exact->counts.batches;

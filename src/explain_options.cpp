@@ -75,6 +75,18 @@ double parse_non_negative(const std::string& name, const std::string& text) {
   return std::strtod(text.c_str(), nullptr);
 }
 
+// Bytes: digits with an optional binary K, M or G suffix ("512M").
+int64_t parse_bytes(const std::string& name, const std::string& text) {
+  const char suffix = text.empty() ? '\0' : text.back();
+  const int shift = suffix == 'K' ? 10 : suffix == 'M' ? 20 : suffix == 'G' ? 30 : 0;
+  const std::string digits = shift == 0 ? text : text.substr(0, text.size() - 1);
+  if (integer_value_problem(digits, 0).empty()) {
+    const int64_t value = std::strtoll(digits.c_str(), nullptr, 10);
+    if (value <= (std::numeric_limits<int64_t>::max() >> shift)) return value << shift;
+  }
+  invalid(name, text, "bytes ≥ 0, as digits with an optional K, M or G (512M)");
+}
+
 bool parse_bool(const std::string& name, const std::string& text) {
   if (text == "true" || text == "1") return true;
   if (text == "false" || text == "0") return false;
@@ -166,6 +178,12 @@ const std::vector<std::pair<ExplainOptionInfo, OptionCodec>>& options_with_codec
           o.initial_intervals = parse_integer("initial-intervals", v, 1);
         },
         [](const ExplainOptions& o) { return optional_json(o.initial_intervals); }}},
+      {Info{"memory-budget", "BYTES", "2G",
+            "adaptive: most memory the gradients kept for refinement may take (512M, 4G; each example of a batch an "
+            "equal share); beyond it the panels with the smallest errors are no longer refined, and an example may "
+            "end uncertified; 0 = no bound"},
+       {[](ExplainOptions& o, const std::string& v) { o.memory_budget = parse_bytes("memory-budget", v); },
+        [](const ExplainOptions& o) { return optional_json(o.memory_budget); }}},
       {Info{"batch-size", "B", "256", "Most rows per forward+backward (bounds memory; on the CPU igx picks fewer when a row is large); 0 = no bound"},
        {[](ExplainOptions& o, const std::string& v) { o.batch_size = parse_integer("batch-size", v, 0); },
         [](const ExplainOptions& o) { return optional_json(o.batch_size); }}},

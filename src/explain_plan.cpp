@@ -82,7 +82,8 @@ Plan plan_request(const ExplainOptions& options, Modality modality, bool baselin
                                       std::pair{options.certify.has_value(), "certify"},
                                       std::pair{options.attribution_tolerance.has_value(), "attribution-tolerance"},
                                       std::pair{options.scan_points.has_value(), "scan-points"},
-                                      std::pair{options.initial_intervals.has_value(), "initial-intervals"}}) {
+                                      std::pair{options.initial_intervals.has_value(), "initial-intervals"},
+                                      std::pair{options.memory_budget.has_value(), "memory-budget"}}) {
       if (given) does_not_apply(name, "--expected-gradients draws its own samples (random baseline and alpha each)");
     }
   }
@@ -104,6 +105,7 @@ Plan plan_request(const ExplainOptions& options, Modality modality, bool baselin
     const std::string why = "it sets the adaptive strategy's Simpson panels";
     if (options.certify) does_not_apply("certify", why);
     if (options.initial_intervals) does_not_apply("initial-intervals", why);
+    if (options.memory_budget) does_not_apply("memory-budget", "it bounds the gradients the adaptive strategy keeps");
   }
   if (!is_dig(method)) {
     for (const auto& [given, name] : {std::pair{options.anchors.has_value(), "anchors"},
@@ -166,6 +168,7 @@ IgOptions ig_options_of(const ExplainOptions& options, const Plan& plan) {
                      .tolerance(options.tolerance.value_or(0.01))
                      .certify(options.certify ? parse_certify(*options.certify) : IgOptions().certify())
                      .max_steps(options.max_steps.value_or(4096))
+                     .memory_budget(options.memory_budget.value_or(IgOptions().memory_budget()))
                      .target(parse_target(options.target.value_or("pred")))
                      .output(parse_output_kind(options.output.value_or("logit")))
                      .internal_batch_size(options.batch_size.value_or(256));

@@ -204,4 +204,84 @@ TEST(IntervalAdaptive, AttributionToleranceRefinesFurther) {
   EXPECT_GE(both.examples[0].steps, scalar_only.examples[0].steps);
 }
 
+// A ReLU network on 64 inputs: its s(alpha) has a kink wherever a unit switches, so refining it
+// to a percent keeps a few hundred gradients per example.
+igx::FunctionModel relu_network() {
+  torch::manual_seed(3);
+  const torch::Tensor first = torch::randn({64, 64}, torch::kDouble) / 8, bias = torch::randn({64}, torch::kDouble) * 0.3,
+                      second = torch::randn({64, 64}, torch::kDouble) / 8, out = torch::randn({64, 4}, torch::kDouble) / 8;
+  return igx::FunctionModel(
+      [=](const torch::Tensor& x) {
+        return torch::matmul(torch::relu(torch::matmul(torch::relu(torch::matmul(x, first) + bias), second)), out);
+      },
+      "relu");
+}
+
+const IgOptions kRefiningOptions =
+    IgOptions().strategy(Strategy::IntervalAdaptive).tolerance(1e-3).attribution_tolerance(1e-2);
+constexpr int64_t kNodeBytes = 64 * sizeof(double);  // one gradient of relu_network
+
+// The memory budget bounds the node gradients interval-adaptive integration keeps. While it is not
+// reached, the results are an unbounded run's, bit for bit.
+TEST(IntervalAdaptive, MemoryBudgetChangesNothingUntilReached) {
+  auto model = relu_network();
+  torch::manual_seed(7);
+  const torch::Tensor inputs = torch::randn({3, 64}, torch::kDouble) * 3;
+  const auto unbounded = igx::integrated_gradients(model, inputs, IgOptions(kRefiningOptions).memory_budget(0));
+  // Hundreds of nodes per example (calibrated: 375, 189 and 269), all kept at once.
+  for (const auto& report : unbounded.examples) EXPECT_GT(report.steps, 150);
+  EXPECT_GT(unbounded.peak_kept_bytes, 150 * 3 * kNodeBytes);
+  // Each example's share is a third of the budget: three times the whole run's peak is never reached.
+  for (int64_t budget : {3 * unbounded.peak_kept_bytes, IgOptions().memory_budget()}) {
+    const auto bounded = igx::integrated_gradients(model, inputs, IgOptions(kRefiningOptions).memory_budget(budget));
+    EXPECT_TRUE(torch::equal(bounded.values, unbounded.values)) << budget;
+    EXPECT_TRUE(torch::equal(bounded.errors, unbounded.errors)) << budget;
+    EXPECT_EQ(bounded.peak_kept_bytes, unbounded.peak_kept_bytes);
+    for (size_t b = 0; b < unbounded.examples.size(); ++b) {
+      EXPECT_EQ(bounded.examples[b].steps, unbounded.examples[b].steps) << b;
+      EXPECT_EQ(bounded.examples[b].delta, unbounded.examples[b].delta) << b;
+      EXPECT_EQ(*bounded.examples[b].certified, *unbounded.examples[b].certified) << b;
+    }
+  }
+}
+
+// Below what refinement would keep, the panels with the smallest errors are folded into a running
+// sum: the kept gradients stay within the budget, the attributions still integrate every panel
+// (the unbounded run's are within the error the report estimates), and the report stays honest.
+TEST(IntervalAdaptive, MemoryBudgetBoundsTheKeptGradients) {
+  auto model = relu_network();
+  torch::manual_seed(7);
+  const torch::Tensor inputs = torch::randn({3, 64}, torch::kDouble) * 3;
+  const auto unbounded = igx::integrated_gradients(model, inputs, IgOptions(kRefiningOptions).memory_budget(0));
+  const int64_t budget = 3 * 64 * kNodeBytes;  // 64 gradients per example
+  ASSERT_GT(unbounded.peak_kept_bytes, 3 * budget);
+  const auto bounded = igx::integrated_gradients(model, inputs, IgOptions(kRefiningOptions).memory_budget(budget));
+  EXPECT_LE(bounded.peak_kept_bytes, budget);
+  const torch::Tensor outputs_input = model.forward(inputs, {}), outputs_baseline = model.forward(torch::zeros_like(inputs), {});
+  for (int64_t b = 0; b < 3; ++b) {
+    const auto& report = bounded.examples[b];
+    const torch::Tensor values = bounded.values[b];
+    const double distance = (values - unbounded.values[b]).abs().sum().item<double>() / values.abs().sum().item<double>();
+    EXPECT_GT(distance, 0.0) << b;  // panels were folded
+    EXPECT_LE(distance, *report.attribution_error) << b;
+    const double gap = (outputs_input[b][report.target] - outputs_baseline[b][report.target]).item<double>();
+    EXPECT_NEAR(report.delta, values.sum().item<double>() - gap, 1e-10) << b;
+    if (*report.certified) EXPECT_LE(std::abs(report.delta), 1e-3 * std::abs(gap)) << b;
+    EXPECT_FALSE(report.precision_limited) << b;  // memory, not rounding, stopped it
+    // Once the folded panels' errors alone exceed the tolerance, it stops instead of spending
+    // max_steps in vain.
+    EXPECT_LT(report.steps, unbounded.examples[b].steps) << b;
+  }
+  // Below the first round's needs: each example still refines one panel per round, and finishes.
+  const auto starved = igx::integrated_gradients(model, inputs, IgOptions(kRefiningOptions).memory_budget(1));
+  for (const auto& report : starved.examples) {
+    EXPECT_GT(report.steps, 9);
+    EXPECT_FALSE(*report.certified);
+    EXPECT_FALSE(report.precision_limited);
+  }
+  EXPECT_TRUE(igx_test::contains(
+      igx_test::error_of([&] { igx::integrated_gradients(model, inputs, IgOptions(kRefiningOptions).memory_budget(-5)); }),
+      "memory_budget -5"));
+}
+
 }  // namespace

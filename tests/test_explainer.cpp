@@ -40,7 +40,8 @@ TEST(ExplainOptions, EveryOptionRoundTripsThroughJsonByItsName) {
   // One value per option, written as a command line writes it.
   const std::map<std::string, std::string> values = {
       {"method", "sig"},         {"steps", "12"},          {"strategy", "doubling"},  {"tolerance", "0.002"},
-      {"certify", "panels"},     {"attribution-tolerance", "0.02"}, {"scan-points", "0"}, {"max-steps", "300"},   {"initial-intervals", "2"}, {"batch-size", "0"},
+      {"certify", "panels"},     {"attribution-tolerance", "0.02"}, {"scan-points", "0"}, {"max-steps", "300"},
+      {"initial-intervals", "2"}, {"memory-budget", "512M"}, {"batch-size", "0"},
       {"anchors", "7"},          {"neighbours", "40"},     {"upscale", "3"},          {"baseline", "mask"},
       {"baselines", "noise:4:0.25"}, {"expected-gradients", "50"}, {"seed", "9"},     {"target", "1,0"},
       {"output", "prob"},        {"words", "true"},        {"layer", "features"},     {"patch", "1,2,3,4"},
@@ -55,6 +56,7 @@ TEST(ExplainOptions, EveryOptionRoundTripsThroughJsonByItsName) {
   EXPECT_EQ(json["max_steps"], 300);
   EXPECT_EQ(json["tolerance"], 0.002);
   EXPECT_EQ(json["words"], true);
+  EXPECT_EQ(json["memory_budget"], int64_t{512} << 20);
   EXPECT_EQ(json["target"], "1,0");
   EXPECT_EQ(json.size(), values.size());
   EXPECT_EQ(igx::to_json(igx::explain_options_from_json(json)), json);
@@ -83,6 +85,13 @@ TEST(ExplainOptions, BadValuesNameTheOptionAndWhatWasExpected) {
   // A negative seed is refused, not wrapped around to 2^64 - 5.
   EXPECT_EQ(error_of([&] { igx::set_explain_option(options, "seed", "-5"); }), "--seed: expected an integer ≥ 0, got -5");
   EXPECT_THROW(igx::set_explain_option(options, "batch-size", "-1"), igx::UsageError);
+  EXPECT_EQ(error_of([&] { igx::set_explain_option(options, "memory-budget", "2T"); }),
+            "--memory-budget: expected bytes ≥ 0, as digits with an optional K, M or G (512M), got '2T'");
+  for (const char* text : {"-1G", "M", " 5M", "1.5G", "99999999999G"}) {
+    EXPECT_TRUE(contains(error_of([&] { igx::set_explain_option(options, "memory-budget", text); }),
+                         "--memory-budget: expected bytes"))
+        << text;
+  }
   EXPECT_TRUE(contains(error_of([&] { igx::set_explain_option(options, "method", "simpson"); }), "'simpson'"));
   EXPECT_TRUE(contains(error_of([&] { igx::set_explain_option(options, "output", "softmax"); }), "'softmax'"));
   EXPECT_TRUE(contains(error_of([&] { igx::set_explain_option(options, "baselines", "noise:0"); }), "'noise:0'"));
@@ -133,6 +142,7 @@ TEST(Explainer, OptionsThatDoNotApplyAreErrors) {
     return error_of([&] { explainer->explain(request); });
   };
   EXPECT_TRUE(contains(error({{"anchors", "8"}}), "--anchors does not apply here"));
+  EXPECT_TRUE(contains(error({{"strategy", "doubling"}, {"memory-budget", "1G"}}), "--memory-budget does not apply here"));
   EXPECT_TRUE(contains(error({{"steps", "8"}, {"tolerance", "0.01"}}), "--tolerance does not apply here"));
   EXPECT_TRUE(contains(error({{"strategy", "doubling"}, {"steps", "8"}}), "--steps does not apply here"));
   EXPECT_TRUE(contains(error({{"method", "saliency"}, {"baseline", "1"}}), "--baseline does not apply here"));

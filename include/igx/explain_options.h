@@ -34,6 +34,7 @@ struct ExplainOptions {
   std::optional<int64_t> scan_points;       ///< adaptive, doubling: forward-only scan of F; 0 = none
   std::optional<int64_t> max_steps;         ///< most gradient evaluations per example
   std::optional<int64_t> initial_intervals; ///< adaptive: Simpson panels of the first round
+  std::optional<int64_t> memory_budget;     ///< adaptive: bytes of kept gradients; 0 = no bound
   std::optional<int64_t> steps;             ///< fixed quadrature nodes per example
   std::optional<int64_t> batch_size;        ///< most rows per forward+backward; 0 = no bound
   std::optional<int64_t> anchors;           ///< DIG: m

@@ -60,6 +60,12 @@ struct IgOptions {
   TORCH_ARG(int64_t, initial_steps) = 16;                  ///< Doubling: the first n
   TORCH_ARG(int64_t, initial_intervals) = 4;               ///< IntervalAdaptive: the first partition
   TORCH_ARG(Certify, certify) = Certify::Completeness;     ///< IntervalAdaptive: what must meet the tolerance
+  /// IntervalAdaptive: the most bytes the node gradients kept for refinement may take, each example
+  /// of the call an equal share (at least its first round's 2 initial_intervals + 1 gradients).
+  /// Where refinement would keep more, the panels with the smallest errors are folded into a
+  /// running sum and not bisected again: their errors still count, so the example may end
+  /// uncertified instead. Results are unchanged while the budget is not reached. 0: no bound.
+  TORCH_ARG(int64_t, memory_budget) = int64_t{2} << 30;
   /// Doubling and IntervalAdaptive: the estimated relative L1 error of the attribution vector,
   /// ||A - IG||_1 / ||A||_1, must also be at most this to certify; 0 certifies completeness alone.
   /// Completeness cannot see errors of features that cancel in the sum.
@@ -124,6 +130,9 @@ struct Attribution {
   torch::Tensor errors;
   std::vector<ExampleReport> examples; ///< one per example
   EvaluationCounts counts;             ///< rows the model was run on
+  /// IntervalAdaptive: the most bytes of node gradients (and folded sums) kept at once, what
+  /// IgOptions::memory_budget bounds; 0 for the other strategies.
+  int64_t peak_kept_bytes = 0;
 };
 
 /// IG_i = (x_i - x'_i) * integral_0^1 dF/dx_i(x' + a (x - x')) da by the chosen rule.

@@ -76,6 +76,7 @@ IgOptions ig_options(const py::kwargs& kwargs) {
     else if (key == "initial_intervals") options.initial_intervals(value.cast<int64_t>());
     else if (key == "certify") options.certify(parse_certify(value.cast<std::string>()));
     else if (key == "attribution_tolerance") options.attribution_tolerance(value.cast<double>());
+    else if (key == "memory_budget") options.memory_budget(value.cast<int64_t>());
     else throw py::type_error("igx._C: unknown option '" + key + "'");
   }
   return options;
