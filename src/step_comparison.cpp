@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "igx/error.h"
+#include "igx/explain_options.h"
 #include "igx/json_text.h"
 #include "igx/tensor_checks.h"
 
@@ -17,18 +18,12 @@ StepCount StepCount::parse(const std::string& text) {
   StepCount result;
   result.rule = parse_rule(text.substr(0, colon));
   const std::string number = text.substr(colon + 1);
-  size_t used = 0;
-  long long steps = 0;
-  try {
-    steps = std::stoll(number, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
   const int64_t least = result.rule == Rule::RiemannTrapezoid ? 2 : 1;
-  if (number.empty() || used != number.size() || steps < least) {
+  // Written in full, as every integer option: no blank, sign or fraction std::stoll would pass.
+  if (!integer_value_problem(number, least).empty()) {
     throw UsageError("step count '" + clip_text(text) + "' has N = '" + clip_text(number) + "'" + expected + " with N >= " + std::to_string(least));
   }
-  result.steps = steps;
+  result.steps = std::strtoll(number.c_str(), nullptr, 10);
   return result;
 }
 

@@ -20,6 +20,10 @@ TEST(StepCount, ParsesRuleAndSteps) {
   EXPECT_TRUE(contains(error_of([] { igx::StepCount::parse("riemann_right"); }), "RULE:N"));
   EXPECT_TRUE(contains(error_of([] { igx::StepCount::parse("riemann_right:0"); }), "N >= 1"));
   EXPECT_TRUE(contains(error_of([] { igx::StepCount::parse("riemann_right:10x"); }), "'10x'"));
+  // N written in full, as every integer option (std::stoll took a blank, a sign, and 64-bit overflow).
+  for (const char* bad : {"riemann_right: 100", "riemann_right:+100", "riemann_right:99999999999999999999"}) {
+    EXPECT_TRUE(contains(error_of([bad] { igx::StepCount::parse(bad); }), "expected RULE:N")) << bad;
+  }
   EXPECT_TRUE(contains(error_of([] { igx::StepCount::parse("riemann_trapezoid:1"); }), "N >= 2"));
   EXPECT_TRUE(contains(error_of([] { igx::StepCount::parse("simpson:10"); }), "simpson"));
 }
