@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "igx/explain_options.h"
 #include "igx/igx.h"
 #include "igx/npy.h"
 
@@ -105,6 +106,11 @@ TEST_F(Cli, HelpShowsDefaults) {
   for (const char* fragment : {"--steps", "=50", "--batch-size", "=256", "=gausslegendre", "--threads", "=pred",
                                "--tolerance", "=0.01", "--max-steps", "=4096", "--strategy", "=auto"}) {
     EXPECT_NE(result.output.find(fragment), std::string::npos) << fragment;
+  }
+  // Every option of an explanation request is a flag of igx explain or igx layer.
+  const std::string flags = result.output + run_igx("layer --help").output;
+  for (const igx::ExplainOptionInfo& option : igx::explain_option_table()) {
+    EXPECT_NE(flags.find("--" + option.name + " "), std::string::npos) << option.name;
   }
 }
 

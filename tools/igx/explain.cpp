@@ -344,6 +344,7 @@ std::function<void()> add_explain(CLI::App& app) {
   request.add(command, "scan-points");
   request.add(command, "max-steps");
   request.add(command, "initial-intervals");
+  request.add(command, "memory-budget");
   request.add(command, "batch-size");
   request.add(command, "anchors");
   request.add(command, "neighbours");
