@@ -47,8 +47,13 @@ struct Panel {
   bool frozen = false;
 
   double error() const { return std::abs(signed_error); }
-  // What the attribution-vector criterion counts for this panel.
-  double vector_share() const { return std::max(vector_error, hidden_variation); }
+  // What the attribution-vector criterion counts for this panel: infinite (no estimate) while the
+  // scan sees F vary inside where its nodes do not. F's hidden variation is only a lower bound of
+  // the vector error there (||A||_1 >= |sum A|): the features can cancel in F by any factor (8000
+  // on a saturated BERT), so the panel is bisected until its nodes see what F does.
+  double vector_share() const {
+    return hidden_variation > 0.0 ? std::numeric_limits<double>::infinity() : vector_error;
+  }
 };
 
 struct ExampleState {
@@ -344,8 +349,11 @@ ErrorStanding stand(const ExampleState& state, double target, const IgOptions& o
     standing.precision_limited = standing.completeness_floor >= target || !any_resolvable;
     if (!any_resolvable) standing.completeness_floor = standing.completeness_bound;
   }
-  // ||A - IG||_1 >= |sum (A - IG)| = |delta|: never estimate below it.
-  standing.vector_error = std::max(vector_sum + state.rounding.of_sum(magnitude), std::abs(delta));
+  // ||A - IG||_1 >= |sum (A - IG)| = |delta|: never estimate below it. None while a panel has no
+  // estimate (vector_share).
+  if (std::isfinite(vector_sum)) {
+    standing.vector_error = std::max(vector_sum + state.rounding.of_sum(magnitude), std::abs(delta));
+  }
   return standing;
 }
 
@@ -489,8 +497,11 @@ Attribution integrate_adaptively(Model& model, const torch::Tensor& inputs, cons
         }
       }
       std::sort(order.begin(), order.end(), [&](size_t i, size_t j) { return error_of(i) > error_of(j); });
+      // Panels without an estimate (infinite vector share) are bisected whatever the others leave.
       double remaining = 0.0;
-      for (size_t i : order) remaining += error_of(i);
+      for (size_t i : order) {
+        if (std::isfinite(error_of(i))) remaining += error_of(i);
+      }
       remaining += frozen_error;
       const double goal = by_vector ? 0.5 * std::max(options.attribution_tolerance() * standing.attribution_norm,
                                                      standing.vector_floor)
@@ -500,7 +511,8 @@ Attribution integrate_adaptively(Model& model, const torch::Tensor& inputs, cons
       const bool frozen_out = frozen_error > 2.0 * goal;
       int64_t budget = options.max_steps() - static_cast<int64_t>(state.nodes.size());
       for (size_t i : order) {
-        if (frozen_out || remaining <= goal || budget < 2) break;
+        const bool estimated = std::isfinite(error_of(i));
+        if (frozen_out || (estimated && remaining <= goal) || budget < 2) break;
         const Panel& panel = state.panels[i];
         const double a = state.nodes[panel.left].alpha;
         const double m = state.nodes[panel.middle].alpha;
@@ -508,7 +520,7 @@ Attribution integrate_adaptively(Model& model, const torch::Tensor& inputs, cons
         new_alphas[b].push_back(0.5 * (a + m));
         new_alphas[b].push_back(0.5 * (m + c));
         split[b].push_back(i);
-        remaining -= error_of(i);
+        if (estimated) remaining -= error_of(i);
         budget -= 2;
       }
       if (split[b].empty()) {

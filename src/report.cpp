@@ -159,6 +159,8 @@ std::string certificate_line(const ExampleReport& report, torch::ScalarType dtyp
     if (report.attribution_certified) line += *report.attribution_certified ? "held" : "not held";
     line += std::string(report.attribution_certified ? ", " : "") + "estimated error " +
             format("%.3g%%", 100.0 * *report.attribution_error);
+  } else if (report.attribution_certified && !*report.attribution_certified) {
+    line += "; attribution vector not held, no estimate: F varies between nodes that do not resolve it";
   }
   line += ")";
   if (report.precision_limited) line += " -- " + precision_note(report, dtype);
