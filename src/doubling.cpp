@@ -166,11 +166,11 @@ Attribution integrate_by_doubling(Model& model, const torch::Tensor& inputs, con
       // Doubling goes on while |delta| is more than rounding (it can still remove error).
       standing.refinable = std::abs(report.delta) > standing.completeness_floor;
       // The vector: what the last doubling changed estimates the error of the finer level (first
-      // order rules: it is the error's leading term; the trapezoid's is a third of it), plus what
-      // the scan sees between nodes. The first level has no estimate.
-      if (state.change.defined()) {
-        standing.vector_error =
-            std::max(change_factor * state.change.sum().item<double>() + state.hidden_variation(), std::abs(report.delta));
+      // order rules: it is the error's leading term; the trapezoid's is a third of it). The first
+      // level has no estimate, nor a level between whose nodes the scan sees F move: F's hidden
+      // variation only bounds the vector's error there from below (features cancel in F).
+      if (state.change.defined() && !(state.hidden_variation() > 0.0)) {
+        standing.vector_error = std::max(change_factor * state.change.sum().item<double>(), std::abs(report.delta));
       }
       const bool done = standing.completeness_met() && standing.vector_met(options.attribution_tolerance());
       // The next level adds `intervals` nodes.
