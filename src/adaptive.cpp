@@ -13,6 +13,7 @@
 #include <map>
 #include <numeric>
 #include <optional>
+#include <type_traits>
 
 #include "certificate.h"
 #include "ig_detail.h"
@@ -104,28 +105,91 @@ void append_nodes(ExampleState& state, const std::vector<double>& alphas, const 
   }
 }
 
-// Each feature's estimated |error| on the panel, in attribution units: Simpson against the
-// composite trapezoid on the same three nodes (which estimates the trapezoid's error, so
-// overestimates Simpson's on smooth stretches), and, for a panel made by bisection, Simpson
-// against the parent's quadratic integrated over this half (Richardson: what the last bisection
-// changed here). The larger of the two, feature by feature.
+template <typename Value>
+Value absolute(const Value& x) {
+  if constexpr (std::is_same_v<Value, double>) {
+    return std::abs(x);
+  } else {
+    return x.abs();
+  }
+}
+
+// The larger of two, NaN if either is (as torch::maximum).
+template <typename Value>
+Value larger(const Value& x, const Value& y) {
+  if constexpr (std::is_same_v<Value, double>) {
+    return std::isnan(x) || std::isnan(y) ? std::nan("") : std::max(x, y);
+  } else {
+    return torch::maximum(x, y);
+  }
+}
+
+// Each feature's estimated |error| on a panel of `width` (gradients at its nodes ga, gm, gb), in
+// gradient units: Simpson against the composite trapezoid on the same three nodes (which
+// estimates the trapezoid's error, so overestimates Simpson's on smooth stretches), and, for a
+// panel made by bisection (`far`: the parent's third node), Simpson against the parent's
+// quadratic integrated over this half (Richardson: what the last bisection changed here). The
+// larger of the two, feature by feature. One formula for one feature (double, the CPU loop) and
+// for all features at once (tensors), so both give the same bits.
+template <typename Value>
+Value feature_error(const Value& ga, const Value& gm, const Value& gb, const Value* far, double width, bool left_half) {
+  Value estimate = absolute(width / 12.0 * (2.0 * gm - ga - gb));
+  if (far != nullptr) {
+    const Value simpson = width / 6.0 * (ga + 4.0 * gm + gb);
+    // The parent (width 2h) had nodes far, a, b (right half) or a, b, far (left half); its
+    // quadratic integrated over this half is 2h/24 (5 g_near_end + 8 g_shared - g_far) mirrored.
+    const Value parent_part = left_half ? width / 12.0 * (5.0 * ga + 8.0 * gb - *far)
+                                        : width / 12.0 * (-*far + 8.0 * ga + 5.0 * gb);
+    estimate = larger(estimate, absolute(simpson - parent_part));
+  }
+  return estimate;
+}
+
+// feature_error of every feature in one pass over contiguous CPU gradients: the tensor form costs
+// two dozen small tensor operations per panel, which dominated the adaptive loop's own time on
+// small models.
+template <typename Scalar>
+torch::Tensor feature_errors_on_cpu(const torch::Tensor& ga, const torch::Tensor& gm, const torch::Tensor& gb,
+                                    const torch::Tensor* far, double width, bool left_half,
+                                    const torch::Tensor& absolute_difference) {
+  torch::Tensor errors = torch::empty_like(absolute_difference);
+  const Scalar *a = ga.data_ptr<Scalar>(), *m = gm.data_ptr<Scalar>(), *b = gb.data_ptr<Scalar>();
+  const Scalar* f = far != nullptr ? far->data_ptr<Scalar>() : nullptr;
+  const double* scale = absolute_difference.data_ptr<double>();
+  double* out = errors.data_ptr<double>();
+  for (int64_t i = 0, count = errors.numel(); i < count; ++i) {
+    const double far_value = f != nullptr ? static_cast<double>(f[i]) : 0.0;
+    out[i] = feature_error<double>(a[i], m[i], b[i], f != nullptr ? &far_value : nullptr, width, left_half) * scale[i];
+  }
+  return errors;
+}
+
+// Each feature's estimated |error| on the panel, in attribution units (feature_error times
+// |x_i - x'_i|).
 torch::Tensor panel_feature_errors(const ExampleState& state, const Panel& panel) {
   const Node& a = state.nodes[panel.left];
   const Node& m = state.nodes[panel.middle];
   const Node& b = state.nodes[panel.right];
   const double width = b.alpha - a.alpha;
+  const torch::Tensor* far = panel.parent_far != kNoParent ? &state.nodes[panel.parent_far].gradient : nullptr;
+  const torch::ScalarType type = a.gradient.scalar_type();
+  const bool on_cpu = state.absolute_difference.is_contiguous() && state.absolute_difference.device().is_cpu();
+  const auto fits = [&](const torch::Tensor& g) {
+    return g.device().is_cpu() && g.is_contiguous() && g.scalar_type() == type && g.numel() == state.absolute_difference.numel();
+  };
+  if (on_cpu && (type == torch::kFloat || type == torch::kDouble) && fits(a.gradient) && fits(m.gradient) &&
+      fits(b.gradient) && (far == nullptr || fits(*far))) {
+    return type == torch::kFloat
+               ? feature_errors_on_cpu<float>(a.gradient, m.gradient, b.gradient, far, width, panel.left_half,
+                                              state.absolute_difference)
+               : feature_errors_on_cpu<double>(a.gradient, m.gradient, b.gradient, far, width, panel.left_half,
+                                               state.absolute_difference);
+  }
   const torch::Tensor ga = a.gradient.to(torch::kDouble), gm = m.gradient.to(torch::kDouble),
                       gb = b.gradient.to(torch::kDouble);
-  torch::Tensor estimate = (width / 12.0 * (2.0 * gm - ga - gb)).abs();
-  if (panel.parent_far != kNoParent) {
-    const torch::Tensor far = state.nodes[panel.parent_far].gradient.to(torch::kDouble);
-    const torch::Tensor simpson = width / 6.0 * (ga + 4.0 * gm + gb);
-    // The parent (width 2h) had nodes far, a, b (right half) or a, b, far (left half); its
-    // quadratic integrated over this half is 2h/24 (5 g_near_end + 8 g_shared - g_far) mirrored.
-    const torch::Tensor parent_part = panel.left_half ? width / 12.0 * (5.0 * ga + 8.0 * gb - far)
-                                                      : width / 12.0 * (-far + 8.0 * ga + 5.0 * gb);
-    estimate = torch::maximum(estimate, (simpson - parent_part).abs());
-  }
+  const torch::Tensor far_double = far != nullptr ? far->to(torch::kDouble) : torch::Tensor();
+  const torch::Tensor estimate =
+      feature_error<torch::Tensor>(ga, gm, gb, far != nullptr ? &far_double : nullptr, width, panel.left_half);
   return estimate * state.absolute_difference.to(estimate.device());
 }
 
