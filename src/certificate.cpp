@@ -243,33 +243,36 @@ std::vector<PathScan> scan_paths(Integrator& integrator, const torch::Tensor& ba
   auto start_of = [&](int64_t b) -> const ScanStart* {
     return static_cast<size_t>(b) < starts.size() && !starts[b].alphas.empty() ? &starts[b] : nullptr;
   };
-  // Coarse: every kCoarseStride-th grid point between two nodes (the middle one where none is);
-  // all of them before the first node and after the last, and on paths without nodes.
+  // Adaptive paths (given nodes) work on the grid k / (points * kRefinement); its coarse points
+  // are the grid k / points. Paths without nodes (doubling) are scanned on k / points alone.
+  const int64_t grid = points * kRefinement;
+  // Coarse: every point k / points between two nodes (the middle grid point where none is); all of
+  // them before the first node and after the last, and on paths without nodes.
   std::vector<std::vector<int64_t>> coarse(static_cast<size_t>(batch_size));
   for (int64_t b = 0; b < batch_size; ++b) {
     const ScanStart* start = start_of(b);
     if (!start) {
-      for (int64_t k = 0; k <= points; ++k) coarse[b].push_back(k);
+      for (int64_t k = 0; k <= points; ++k) coarse[b].push_back(k * kRefinement);
       continue;
     }
     const std::vector<double>& nodes = start->alphas;
-    const auto scaled = static_cast<double>(points);
-    for (int64_t k = 0; static_cast<double>(k) / scaled < nodes.front(); ++k) coarse[b].push_back(k);
+    const auto scaled = static_cast<double>(grid);
+    for (int64_t k = 0; static_cast<double>(k) / scaled < nodes.front(); k += kRefinement) coarse[b].push_back(k);
     for (size_t i = 1; i < nodes.size(); ++i) {
-      const auto [first, last] = grid_between(nodes[i - 1], nodes[i], points);
+      const auto [first, last] = grid_between(nodes[i - 1], nodes[i], grid);
       if (first > last) continue;
       const size_t before = coarse[b].size();
       for (int64_t k = first; k <= last; ++k) {
-        if (k % kCoarseStride == 0) coarse[b].push_back(k);
+        if (k % kRefinement == 0) coarse[b].push_back(k);
       }
       if (coarse[b].size() == before) coarse[b].push_back((first + last) / 2);
     }
-    for (int64_t k = points; k >= 0 && static_cast<double>(k) / scaled > nodes.back(); --k) {
+    for (int64_t k = grid; k >= 0 && static_cast<double>(k) / scaled > nodes.back(); k -= kRefinement) {
       coarse[b].push_back(k);
     }
     std::sort(coarse[b].begin(), coarse[b].end());
   }
-  evaluate_scan_points(integrator, baselines, inputs, coarse, points, output, rows_per_call, scans);
+  evaluate_scan_points(integrator, baselines, inputs, coarse, grid, output, rows_per_call, scans);
   // Fine: the rest of the grid between two nodes where the coarse points show what they do not.
   std::vector<std::vector<int64_t>> fine(static_cast<size_t>(batch_size));
   for (int64_t b = 0; b < batch_size; ++b) {
@@ -280,13 +283,13 @@ std::vector<PathScan> scan_paths(Integrator& integrator, const torch::Tensor& ba
       const double hidden = scans[b].hidden_variation({nodes[i - 1], nodes[i]}, {start->values[i - 1], start->values[i]},
                                                       *start->rounding);
       if (!(hidden > 0.0)) continue;
-      const auto [first, last] = grid_between(nodes[i - 1], nodes[i], points);
+      const auto [first, last] = grid_between(nodes[i - 1], nodes[i], grid);
       for (int64_t k = first; k <= last; ++k) {
         if (!std::binary_search(coarse[b].begin(), coarse[b].end(), k)) fine[b].push_back(k);
       }
     }
   }
-  evaluate_scan_points(integrator, baselines, inputs, fine, points, output, rows_per_call, scans);
+  evaluate_scan_points(integrator, baselines, inputs, fine, grid, output, rows_per_call, scans);
   return scans;
 }
 

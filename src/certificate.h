@@ -75,8 +75,8 @@ std::optional<Float64Ends> float64_ends(Model& model, const torch::Tensor& input
                                         const torch::Tensor& targets, const IgOptions& options,
                                         const ExtraInputs& extras);
 
-/// F along one straight path at some of the points alpha = k / points, k = 0 ... points, from
-/// forward passes only (scan_paths says which).
+/// F along one straight path at some points of a grid alpha = k / n, from forward passes only
+/// (scan_paths says which).
 struct PathScan {
   std::vector<double> alphas;      ///< the scan points evaluated, increasing; empty when there was no scan
   std::vector<double> values;      ///< F at them
@@ -101,12 +101,12 @@ struct ScanStart {
 
 /// Scans every example's straight path from baselines[b] to inputs[b] on the grid k / points,
 /// forward only, a few rows per model call (forward-only rows cost least in small batches). No
-/// scan when points is 0. A grid point where a node of starts[b] sits is not evaluated again.
-/// Given nodes, the scan goes coarse to fine: first every kCoarseStride-th grid point (at least
-/// one between each two consecutive nodes), then every grid point between the two nodes where the
-/// coarse points show variation the nodes do not (PathScan::hidden_variation > 0). Without nodes,
-/// every grid point.
-constexpr int64_t kCoarseStride = 4;
+/// scan when points is 0. A point where a node of starts[b] sits is not evaluated again. Given
+/// nodes, the scan goes coarse to fine: first every grid point k / points (at least one point
+/// between each two consecutive nodes), then, between two nodes where those show variation the
+/// nodes do not (PathScan::hidden_variation > 0), every point of the finer grid
+/// k / (points * kRefinement). Without nodes, the grid k / points.
+constexpr int64_t kRefinement = 4;
 std::vector<PathScan> scan_paths(Integrator& integrator, const torch::Tensor& baselines, const torch::Tensor& inputs,
                                  const std::vector<ScanStart>& starts, int64_t points, OutputKind output,
                                  int64_t internal_batch_size);

@@ -71,8 +71,8 @@ struct IgOptions {
   /// Completeness cannot see errors of features that cancel in the sum.
   TORCH_ARG(double, attribution_tolerance) = 0.05;
   /// Doubling and IntervalAdaptive: forward-only evaluations of F on the grid k / scan_points
-  /// (adaptive: every 4th grid point between the first nodes, all of them between two nodes where
-  /// those show F move as the nodes do not, 0 -> 1 -> 0; doubling: all). The path is refined
+  /// (adaptive: then the grid k / (4 scan_points) between two nodes where the first show F move as
+  /// the nodes do not, 0 -> 1 -> 0; doubling: k / scan_points only). The path is refined
   /// where the scan sees F move between nodes. 0: no scan.
   TORCH_ARG(int64_t, scan_points) = 64;
   /// Doubling and IntervalAdaptive: evaluate F(x) and F(x') once more in float64 when the model

@@ -138,10 +138,10 @@ class SaturatedBertCertificates(unittest.TestCase):
         self.assertIn("certified:", stdout)
         self.assertGreaterEqual(self.check_certificates(report, attributions), len(report["examples"]) // 2)
         for example in report["examples"]:
-            # The scan: the coarse points between the first nodes (8), and at most every grid point
-            # k / 64 that is not a first node (56).
-            self.assertGreaterEqual(example["forward_steps"], 8)
-            self.assertLessEqual(example["forward_steps"], 56)
+            # The scan: the coarse points k / 64 that are not first nodes (56), and at most the 24
+            # points k / 256 between each two first nodes (8 intervals).
+            self.assertGreaterEqual(example["forward_steps"], 56)
+            self.assertLessEqual(example["forward_steps"], 56 + 8 * 24)
             self.assertTrue(example["attribution_error_features"])  # where the error is
 
     def test_adaptive_panels_hold(self):
