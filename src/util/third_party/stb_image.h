@@ -1665,6 +1665,7 @@ static void stbi__skip(stbi__context *s, int n)
 #else
 static int stbi__getn(stbi__context *s, stbi_uc *buffer, int n)
 {
+   if (n == 0) return 1;  // igx: nothing to copy; buffer may be NULL (a PNG's empty first IDAT chunk)
    if (s->io.read) {
       int blen = (int) (s->img_buffer_end - s->img_buffer);
       if (blen < n) {
