@@ -57,7 +57,8 @@ int main(int argc, char** argv) {
   app.add_option("--batch-sizes", batch_sizes, "Internal batch sizes (0 = automatic, at most 256)")->delimiter(',');
   app.add_flag("--together", together, "Explain all texts in one call instead of one at a time");
   app.add_option("--strategies", strategies,
-                 "fixed, adaptive; adaptive-no-scan, adaptive-no-float64, adaptive-bare (neither)")->delimiter(',');
+                 "fixed, adaptive; adaptive-no-scan, adaptive-no-float64, adaptive-bare (neither); "
+                 "adaptive-scanN (N scan points instead of the default)")->delimiter(',');
   app.add_option("--tolerance", tolerance, "Adaptive: relative error to certify")->capture_default_str();
   app.add_option("--threads", threads, "CPU threads (0 = all cores)")->capture_default_str();
   app.add_option("--repeats", repeats, "Timed passes over the texts")->capture_default_str();
@@ -83,11 +84,16 @@ int main(int argc, char** argv) {
       } else if (strategy.rfind("adaptive", 0) == 0) {
         // The certificate's parts, for a breakdown of its cost: without the scan of F, without
         // the float64 ends, without either.
+        // adaptive-scanN: the scan's resolution against its cost (docs/methods.md).
         options.strategy(igx::Strategy::IntervalAdaptive).tolerance(tolerance);
+        const std::string scan_prefix = "adaptive-scan";
+        const bool scan_points = strategy.rfind(scan_prefix, 0) == 0 && strategy.size() > scan_prefix.size() &&
+                                 strategy.find_first_not_of("0123456789", scan_prefix.size()) == std::string::npos;
+        if (scan_points) options.scan_points(std::stoll(strategy.substr(scan_prefix.size())));
         if (strategy == "adaptive-no-scan" || strategy == "adaptive-bare") options.scan_points(0);
         if (strategy == "adaptive-no-float64" || strategy == "adaptive-bare") options.float64_ends(false);
         if (strategy != "adaptive" && strategy != "adaptive-no-scan" && strategy != "adaptive-no-float64" &&
-            strategy != "adaptive-bare") {
+            strategy != "adaptive-bare" && !scan_points) {
           std::cerr << "unknown strategy " << strategy << "\n";
           return 1;
         }

@@ -16,6 +16,13 @@ process goes over the texts `--igx-passes` times (2) and the last pass is timed:
 this long-lived process, and a fresh process's first calls cost more (docs/benchmarks.md).
 `--before OTHER_BUILD` runs a second igx build (fixed steps and adaptive integration) in the same
 passes (a before/after comparison measured in one run) and adds its columns.
+
+Threads: both sides run `--threads` threads. torch.set_num_threads sizes only LibTorch's own pool;
+the OpenBLAS pool that Debian's LibTorch multiplies matrices with starts with one thread per core,
+and an idle core lets its threads spin (Captum's process then used 2 CPU-seconds per wall-clock
+second at `--threads 1`). igx sizes OpenBLAS's pool with its thread count, so Captum's is set to
+`--threads` too (openblas_set_num_threads). `--captum-blas-threads 1,2` times Captum with each
+OpenBLAS pool size in the same passes; the first is the table's, the others get a line of their own.
 """
 import argparse
 import json
@@ -65,6 +72,18 @@ class CaptumRunner:
         self.model.eval()
         self.ig = integrated_gradients(lambda embeds, mask: self.model.forward_embeds(embeds, mask))
         self.steps = args.steps
+        try:  # the OpenBLAS LibTorch is linked with (Debian); None: another BLAS, left as it is
+            import ctypes
+            self.openblas = ctypes.CDLL("libopenblas.so.0", mode=os.RTLD_NOLOAD | os.RTLD_LAZY)
+        except OSError:
+            self.openblas = None
+
+    def set_blas_threads(self, threads):
+        """Sizes OpenBLAS's pool; returns the size it has (None: no OpenBLAS in this process)."""
+        if self.openblas is None:
+            return None
+        self.openblas.openblas_set_num_threads(threads)
+        return self.openblas.openblas_get_num_threads()
 
     def explain(self, ids, batch_size):
         torch = self.torch
@@ -103,22 +122,32 @@ def main():
     parser.add_argument("--captum", default=None, help="folder holding Captum's `captum` package")
     parser.add_argument("--no-adaptive", action="store_true", help="leave out igx's adaptive runs")
     parser.add_argument("--before", default=None, help="another igx build to time alongside")
+    parser.add_argument("--extra-strategies", default="",
+                        help="more of bench_text's strategies to time in the same igx processes (e.g. "
+                             "adaptive-scan16: the scan at another resolution), a line each under the table")
+    parser.add_argument("--captum-blas-threads", default=None,
+                        help="OpenBLAS pool sizes to time Captum with, comma-separated (default: --threads, "
+                             "0 = all cores); the first one is the table's")
     parser.add_argument("--igx-passes", type=int, default=2,
                         help="passes over the texts inside each igx process; the last one is timed (a warm "
                              "process, as Captum's)")
     args = parser.parse_args()
     batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
     strategies = ["fixed"] + ([] if args.no_adaptive else ["adaptive"])
+    extra_strategies = [name for name in args.extra_strategies.split(",") if name]
 
     integrated_gradients = load_captum(args.captum)
     captum = CaptumRunner(integrated_gradients, args) if integrated_gradients else None
+    all_threads = args.threads if args.threads > 0 else os.cpu_count()
+    blas_settings = [int(t) if int(t) > 0 else os.cpu_count()
+                     for t in (args.captum_blas_threads or str(all_threads)).split(",")]
 
     # Wall-clock and process CPU seconds per configuration and pass. With one thread on a loaded
     # machine the CPU time measures the work; the wall clock adds the waiting for a core.
     igx_times, igx_cpu, captum_times, captum_cpu, igx_last, captum_last = {}, {}, {}, {}, None, {}
-    before_last = None
+    before_last, blas_used = None, {}
     for _ in range(args.repeats):
-        igx_last = run_igx(args, batch_sizes, strategies)
+        igx_last = run_igx(args, batch_sizes, strategies + extra_strategies)
         for run in igx_last["runs"]:
             igx_times.setdefault((run["strategy"], run["batch_size"]), []).append(run["seconds"][-1])
             igx_cpu.setdefault((run["strategy"], run["batch_size"]), []).append(run["cpu_seconds"][-1])
@@ -129,17 +158,24 @@ def main():
                 igx_cpu.setdefault(("before " + run["strategy"], run["batch_size"]), []).append(run["cpu_seconds"][-1])
         if captum:
             texts = igx_last["runs"][0]["examples"]
-            for batch in batch_sizes:
-                seconds, cpu_seconds, outputs = captum.run(texts, batch if batch else 256)
-                captum_times.setdefault(batch, []).append(seconds)
-                captum_cpu.setdefault(batch, []).append(cpu_seconds)
-                captum_last[batch] = outputs
+            for setting, blas_threads in enumerate(blas_settings):
+                blas_used[blas_threads] = captum.set_blas_threads(blas_threads)
+                for batch in batch_sizes:
+                    seconds, cpu_seconds, outputs = captum.run(texts, batch if batch else 256)
+                    # The table's Captum columns are the first setting's; the others are keyed
+                    # (batch, OpenBLAS threads).
+                    key = batch if setting == 0 else (batch, blas_threads)
+                    captum_times.setdefault(key, []).append(seconds)
+                    captum_cpu.setdefault(key, []).append(cpu_seconds)
+                    if setting == 0:
+                        captum_last[batch] = outputs
 
     import numpy as np
     runs = {(r["strategy"], r["batch_size"]): r for r in igx_last["runs"]}
     print(f"spam-transformer, {args.texts} test texts one at a time, {igx_last['threads']} thread(s), "
           f"{args.repeats} alternating passes (medians); load average {os.getloadavg()[0]:.1f}, "
-          f"{os.cpu_count()} CPUs")
+          f"{os.cpu_count()} CPUs" + (f"; Captum's OpenBLAS pool: {blas_used[blas_settings[0]]} thread(s)"
+                                      if captum else ""))
     print()
     print(f"| internal batch rows | igx fixed n={args.steps} | Captum n={args.steps} | igx / Captum | "
           f"max \\|igx − Captum\\| | igx adaptive {100 * args.tolerance:g} % | adaptive / Captum | "
@@ -188,6 +224,30 @@ def main():
         print("| " + " | ".join(cells) + " |")
     print()
     print("Cells: wall-clock seconds for all texts (process CPU seconds in brackets); ratios of the same.")
+    for strategy in extra_strategies:
+        print()
+        print(f"igx {strategy}, same processes:")
+        for batch in batch_sizes:
+            wall, cpu = median(igx_times[(strategy, batch)]), median(igx_cpu[(strategy, batch)])
+            examples = runs[(strategy, batch)]["examples"]
+            line = (f"- {batch if batch else 'auto'} rows: {pair(wall, cpu)}, "
+                    f"{statistics.mean(e['steps'] for e in examples):.1f} evaluations/text, "
+                    f"{runs[(strategy, batch)]['forward_rows'] / len(examples):.1f} forward rows/text, "
+                    f"{sum(e['certified'] for e in examples)}/{len(examples)} certified")
+            if captum and batch in captum_times:
+                line += ", / Captum " + pair(wall / median(captum_times[batch]), cpu / median(captum_cpu[batch]))
+            print(line)
+    for blas_threads in blas_settings[1:] if captum else []:
+        print()
+        print(f"Captum with its OpenBLAS pool at {blas_used[blas_threads]} thread(s), same passes:")
+        for batch in batch_sizes:
+            wall, cpu = median(captum_times[(batch, blas_threads)]), median(captum_cpu[(batch, blas_threads)])
+            line = f"- {batch if batch else 'auto'} rows: Captum {pair(wall, cpu)}, igx fixed / Captum " + pair(
+                median(igx_times[("fixed", batch)]) / wall, median(igx_cpu[("fixed", batch)]) / cpu)
+            if ("adaptive", batch) in igx_times:
+                line += ", igx adaptive / Captum " + pair(median(igx_times[("adaptive", batch)]) / wall,
+                                                          median(igx_cpu[("adaptive", batch)]) / cpu)
+            print(line)
     print()
     firsts = ", ".join(f"{r['strategy']} batch {r['batch_size']}: {r['first_seconds']:.2f} s" for r in igx_last["runs"])
     print(f"igx model load {igx_last['load_seconds']:.2f} s; first (untimed) text per configuration: {firsts}")
