@@ -11,51 +11,31 @@
 #include "igx/datasets.h"
 #include "igx/npy.h"
 
-#include "test_support.h"
+#include "cli_test.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
 using igx_test::CommandResult;
+using igx_test::digit;
 using igx_test::run_igx;
 
-class BaselinesCli : public ::testing::Test {
+class BaselinesCli : public igx_test::TempFolderTest {
  protected:
   void SetUp() override {
-    directory_ = fs::temp_directory_path() / ("igx_baselines_cli_test_" + std::to_string(::getpid()));
-    fs::create_directories(directory_);
+    TempFolderTest::SetUp();
     write("x.json", "[[1.0, 2.0, -1.0], [0.5, 0.5, 0.5]]");
     // Mean baseline (1, 1/3, 0).
     write("b.json", "[[0, 0, 0], [1, 1, -1], [2, 0, 1]]");
   }
-  void TearDown() override { fs::remove_all(directory_); }
-
-  std::string path(const std::string& name) const { return (directory_ / name).string(); }
-  std::string write(const std::string& name, const std::string& text) const {
-    std::ofstream(path(name)) << text;
-    return path(name);
-  }
-  static std::string model(const std::string& name) { return std::string(IGX_TEST_MODELS_DIR) + "/" + name + ".pt"; }
-  static std::string digit(int label) {
-    return std::string(IGX_SOURCE_DIR) + "/models/mnist-cnn/samples/digit_" + std::to_string(label) + "_0.png";
-  }
+  static std::string model(const std::string& name) { return igx_test::test_model(name); }
   nlohmann::json run_json(const std::string& arguments, const std::string& out) const {
     const CommandResult result = run_igx(arguments + " --out " + path(out));
     EXPECT_EQ(result.exit_code, 0) << result.output;
     last_output_ = result.output;
     return nlohmann::json::parse(std::ifstream(path(out)));
   }
-  // One line in the one style; exit code 2 when the request is wrong, 1 when a file is.
-  static void expect_one_line_error(const CommandResult& result, const std::string& fragment,
-                                    int exit_code = igx::kExitUsage) {
-    EXPECT_EQ(result.exit_code, exit_code) << result.output;
-    EXPECT_EQ(result.output.rfind("igx: error: ", 0), 0u) << result.output;
-    EXPECT_EQ(result.output.find('\n'), result.output.size() - 1) << result.output;
-    EXPECT_NE(result.output.find(fragment), std::string::npos) << result.output;
-  }
-
-  fs::path directory_;
   mutable std::string last_output_;
 };
 
@@ -161,16 +141,16 @@ TEST_F(BaselinesCli, BadSpecsGiveOneReadableLine) {
   const std::string tensor = "explain --model " + model("linear3") + " --input " + path("x.json");
   expect_one_line_error(run_igx(tensor + " --baselines nowhere.npy"), "'nowhere.npy' is not an existing file",
                         igx::kExitFailure);
-  expect_one_line_error(run_igx(tensor + " --baselines noise:0"), "'noise:0' is not valid");
-  expect_one_line_error(run_igx(tensor + " --baselines noise:4:-1"), "SIGMA > 0");
-  expect_one_line_error(run_igx(tensor + " --baselines train:4"), "image bundle");
-  expect_one_line_error(run_igx(tensor + " --expected-gradients 10"), "needs --baselines");
-  expect_one_line_error(run_igx(tensor + " --baselines noise:4 --method saliency"), "--method saliency");
-  expect_one_line_error(run_igx(tensor + " --baselines noise:4 --baseline 1"), "give one of them");
-  expect_one_line_error(run_igx(tensor + " --baselines noise:4 --expected-gradients 1"), "at least 2 samples");
+  expect_one_line_error(run_igx(tensor + " --baselines noise:0"), "'noise:0' is not valid", igx::kExitUsage);
+  expect_one_line_error(run_igx(tensor + " --baselines noise:4:-1"), "SIGMA > 0", igx::kExitUsage);
+  expect_one_line_error(run_igx(tensor + " --baselines train:4"), "image bundle", igx::kExitUsage);
+  expect_one_line_error(run_igx(tensor + " --expected-gradients 10"), "needs --baselines", igx::kExitUsage);
+  expect_one_line_error(run_igx(tensor + " --baselines noise:4 --method saliency"), "--method saliency", igx::kExitUsage);
+  expect_one_line_error(run_igx(tensor + " --baselines noise:4 --baseline 1"), "give one of them", igx::kExitUsage);
+  expect_one_line_error(run_igx(tensor + " --baselines noise:4 --expected-gradients 1"), "at least 2 samples", igx::kExitUsage);
   expect_one_line_error(run_igx(tensor + " --baselines " + write("wide.json", "[[1, 2]]")), "baselines have shape [1, 2]",
                         igx::kExitFailure);
-  expect_one_line_error(run_igx("explain hello --baselines noise:4 --out-dir " + path("o")), "texts take one baseline");
+  expect_one_line_error(run_igx("explain hello --baselines noise:4 --out-dir " + path("o")), "texts take one baseline", igx::kExitUsage);
   const auto help = run_igx("explain --help");
   for (const char* fragment : {"--baselines", "train:N", "noise:N[:SIGMA]", "--expected-gradients", "--seed"}) {
     EXPECT_NE(help.output.find(fragment), std::string::npos) << fragment;

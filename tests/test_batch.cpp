@@ -13,6 +13,7 @@
 #include "igx/tensor_io.h"
 
 #include "test_models.h"
+#include "cli_test.h"
 #include "test_support.h"
 
 namespace {
@@ -20,9 +21,8 @@ namespace {
 namespace fs = std::filesystem;
 using igx_test::contains;
 using igx_test::error_of;
+using igx_test::shipped_model;
 using nlohmann::json;
-
-const std::string kModels = std::string(IGX_SOURCE_DIR) + "/models/";
 
 class BatchData : public ::testing::Test {
  protected:
@@ -110,7 +110,7 @@ TEST_F(BatchData, TensorRowsFromNpyAndJsonlAndPicturesFromAFolder) {
   const fs::path pictures = folder_ / "pictures";
   fs::create_directories(pictures);
   for (const char* name : {"digit_7_0.png", "digit_1_0.png"}) {
-    fs::copy_file(kModels + "mnist-cnn/samples/" + name, pictures / name);
+    fs::copy_file(shipped_model("mnist-cnn") + "/samples/" + name, pictures / name);
   }
   std::ofstream(pictures / "notes.txt") << "not a picture";
   const igx::BatchData folder = igx::read_batch_data(pictures.string(), igx::Modality::Image);

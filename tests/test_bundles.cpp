@@ -12,6 +12,7 @@
 #include "igx/bundle.h"
 #include "igx/image.h"
 #include "igx/text.h"
+#include "cli_test.h"
 #include "test_support.h"
 
 namespace {
@@ -19,8 +20,8 @@ namespace {
 namespace fs = std::filesystem;
 using igx_test::contains;
 using igx_test::error_of;
+using igx_test::shipped_model;
 
-const std::string kModels = std::string(IGX_SOURCE_DIR) + "/models";
 const std::string kTestModels = IGX_TEST_MODELS_DIR;
 
 // A fresh folder under the temporary directory, removed at the end of the test.
@@ -88,7 +89,7 @@ TEST(ModelLookup, ShippedModelsFromAnyWorkingFolder) {
   fs::current_path(scratch.path());
   const std::string found = igx::find_bundle("spam-transformer");
   fs::current_path(before);
-  EXPECT_EQ(fs::path(found), fs::canonical(kModels + "/spam-transformer"));
+  EXPECT_EQ(fs::path(found), fs::canonical(shipped_model("spam-transformer")));
 }
 
 TEST(ModelLookup, ErrorListsEveryFolderSearched) {
@@ -97,7 +98,7 @@ TEST(ModelLookup, ErrorListsEveryFolderSearched) {
   const std::string message = error_of([] { igx::find_bundle("no-such-model"); });
   EXPECT_TRUE(contains(message, "'no-such-model'")) << message;
   for (const std::string& folder : igx::model_search_path()) EXPECT_TRUE(contains(message, folder)) << message;
-  EXPECT_TRUE(contains(message, fs::path(kModels).lexically_normal().string())) << message;
+  EXPECT_TRUE(contains(message, (fs::path(IGX_SOURCE_DIR) / "models").lexically_normal().string())) << message;
   EXPECT_TRUE(contains(message, "docs/bundles.md")) << message;
   EXPECT_TRUE(contains(error_of([] { igx::find_bundle("some/missing/folder"); }), "is not a folder"));
   // An existing folder is taken as it is, even one that is not a bundle: loading it says why.
@@ -179,7 +180,7 @@ TEST(BundleValidation, DeclaredSizesMustMatchTheModel) {
     EXPECT_TRUE(contains(message, expected)) << message;
     EXPECT_TRUE(contains(message, "docs/bundles.md")) << message;
   }
-  EditableBundle image(kModels + "/mnist-cnn");
+  EditableBundle image(shipped_model("mnist-cnn"));
   image.json()["labels"] = {"zero", "one"};
   const std::string folder = image.save();
   const std::string message = error_of([&] { igx::ImageClassifier::load(folder); });

@@ -11,7 +11,7 @@
 #include "igx/igx.h"
 #include "igx/npy.h"
 
-#include "test_support.h"
+#include "cli_test.h"
 
 namespace {
 
@@ -20,33 +20,13 @@ namespace fs = std::filesystem;
 using igx_test::CommandResult;
 using igx_test::run_igx;
 
-class Cli : public ::testing::Test {
+class Cli : public igx_test::TempFolderTest {
  protected:
   void SetUp() override {
-    directory_ = fs::temp_directory_path() / ("igx_cli_test_" + std::to_string(::getpid()));
-    fs::create_directories(directory_);
+    TempFolderTest::SetUp();
     write("x.json", "[[1.0, 2.0, -1.0], [0.5, 0.5, 0.5]]");
   }
-  void TearDown() override { fs::remove_all(directory_); }
-
-  std::string path(const std::string& name) const { return (directory_ / name).string(); }
-  std::string write(const std::string& name, const std::string& text) const {
-    std::ofstream(path(name)) << text;
-    return path(name);
-  }
-  static std::string model(const std::string& name) {
-    return std::string(IGX_TEST_MODELS_DIR) + "/" + name + ".pt";
-  }
-  // A failing command prints exactly one line, starting with "igx: error:", and exits with 1 (the
-  // run failed) or 2 (the command line is wrong: igx::kExitUsage).
-  static void expect_one_line_error(const CommandResult& result, const std::string& fragment, int exit_code = 1) {
-    EXPECT_EQ(result.exit_code, exit_code) << result.output;
-    EXPECT_EQ(result.output.rfind("igx: error: ", 0), 0u) << result.output;
-    EXPECT_EQ(result.output.find('\n'), result.output.size() - 1) << result.output;
-    EXPECT_NE(result.output.find(fragment), std::string::npos) << result.output;
-  }
-
-  fs::path directory_;
+  static std::string model(const std::string& name) { return igx_test::test_model(name); }
 };
 
 TEST_F(Cli, ExplainWritesJsonThatMatchesTheClosedForm) {
@@ -116,19 +96,19 @@ TEST_F(Cli, HelpShowsDefaults) {
 
 TEST_F(Cli, BadInputGivesOneReadableLine) {
   const std::string x = path("x.json");
-  expect_one_line_error(run_igx("explain --model /no/such.pt --input " + x), "'/no/such.pt' does not exist");
-  expect_one_line_error(run_igx("explain --model " + model("not_a_model") + " --input " + x), "cannot load");
+  expect_one_line_error(run_igx("explain --model /no/such.pt --input " + x), "'/no/such.pt' does not exist", igx::kExitFailure);
+  expect_one_line_error(run_igx("explain --model " + model("not_a_model") + " --input " + x), "cannot load", igx::kExitFailure);
   expect_one_line_error(run_igx("explain --model " + model("linear3") + " --entry embed --input " + x),
-                        "no method 'embed'");
+                        "no method 'embed'", igx::kExitFailure);
   expect_one_line_error(run_igx("explain --model " + model("linear3") + " --input " + x + " --target 9"),
                         "target 9", igx::kExitUsage);
   expect_one_line_error(
       run_igx("explain --model " + model("linear3") + " --input " + x + " --baseline " + write("b.json", "[1, 2]")),
-      "baseline has shape [2]");
+      "baseline has shape [2]", igx::kExitFailure);
   expect_one_line_error(run_igx("explain --model " + model("linear3") + " --input " + path("missing.npy")),
-                        "missing.npy");
+                        "missing.npy", igx::kExitFailure);
   expect_one_line_error(run_igx("explain --model " + model("linear3") + " --input " + write("bad.json", "[[1, ")),
-                        "bad.json");
+                        "bad.json", igx::kExitFailure);
   expect_one_line_error(run_igx("explain --model " + model("linear3") + " --input " + x + " --method simpson"),
                         "'simpson'", igx::kExitUsage);
   expect_one_line_error(run_igx("explain --model " + model("linear3") + " --input " + x + " --output softmax"),
@@ -136,7 +116,7 @@ TEST_F(Cli, BadInputGivesOneReadableLine) {
   // The network itself rejects 4 features.
   expect_one_line_error(
       run_igx("explain --model " + model("linear3") + " --input " + write("wide.json", "[[1, 2, 3, 4]]")),
-      "failed on a batch of shape");
+      "failed on a batch of shape", igx::kExitFailure);
 }
 
 TEST_F(Cli, NonFiniteInputIsRejected) {
@@ -146,7 +126,7 @@ TEST_F(Cli, NonFiniteInputIsRejected) {
   array.dtype = "f4";
   igx::write_npy(path("nan.npy"), array);
   expect_one_line_error(run_igx("explain --model " + model("linear3") + " --input " + path("nan.npy")),
-                        "input has NaN at [0, 1]");
+                        "input has NaN at [0, 1]", igx::kExitFailure);
 }
 
 TEST_F(Cli, ExistingOutputIsNotOverwrittenWithoutForce) {
@@ -183,7 +163,7 @@ TEST_F(Cli, TextWithTheShippedModelWritesHtmlAndJson) {
 }
 
 TEST_F(Cli, ImageWithTheShippedModelWritesAHeatmap) {
-  const std::string digit = std::string(IGX_SOURCE_DIR) + "/models/mnist-cnn/samples/digit_3_0.png";
+  const std::string digit = igx_test::digit(3);
   const auto result = run_igx("explain --image " + digit + " --baseline blur:3 --out-dir " + path("img"));
   ASSERT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output.find("predicted class 3"), std::string::npos) << result.output;
@@ -194,12 +174,12 @@ TEST_F(Cli, ImageWithTheShippedModelWritesAHeatmap) {
 }
 
 TEST_F(Cli, BadTextsAndImagesGiveOneReadableLine) {
-  expect_one_line_error(run_igx("explain \"   \" --out-dir " + path("o")), "no token");
-  expect_one_line_error(run_igx("explain \"$(printf 'bad \\377 byte')\" --out-dir " + path("o")), "UTF-8");
+  expect_one_line_error(run_igx("explain \"   \" --out-dir " + path("o")), "no token", igx::kExitFailure);
+  expect_one_line_error(run_igx("explain \"$(printf 'bad \\377 byte')\" --out-dir " + path("o")), "UTF-8", igx::kExitFailure);
   expect_one_line_error(run_igx("explain --image " + write("notes.png", "not a picture") + " --out-dir " + path("o")),
-                        "notes.png");
+                        "notes.png", igx::kExitFailure);
   expect_one_line_error(run_igx("explain"), "nothing to explain", igx::kExitUsage);
-  expect_one_line_error(run_igx("explain hello --model no-such-model"), "'no-such-model'");
+  expect_one_line_error(run_igx("explain hello --model no-such-model"), "'no-such-model'", igx::kExitFailure);
   expect_one_line_error(run_igx("explain hello --baseline black --out-dir " + path("o")), "'black'", igx::kExitUsage);
   // A file of the user's is not replaced unasked, wherever it is.
   fs::create_directories(path("mine"));
@@ -212,7 +192,7 @@ TEST_F(Cli, BadTextsAndImagesGiveOneReadableLine) {
 }
 
 TEST_F(Cli, FlagsThatDoNotApplyToTheInputAreErrors) {
-  const std::string digit = std::string(IGX_SOURCE_DIR) + "/models/mnist-cnn/samples/digit_3_0.png";
+  const std::string digit = igx_test::digit(3);
   const std::string tensor = "explain --model " + model("linear3") + " --input " + path("x.json");
   expect_one_line_error(run_igx("explain hello --heatmap " + path("h.png") + " --out-dir " + path("o1")),
                         "--heatmap applies to images", igx::kExitUsage);
@@ -235,7 +215,7 @@ TEST_F(Cli, FlagsThatDoNotApplyToTheInputAreErrors) {
 }
 
 TEST_F(Cli, LayerPatchNeuronsShareOutThePatch) {
-  const std::string digit = std::string(IGX_SOURCE_DIR) + "/models/mnist-cnn/samples/digit_5_0.png";
+  const std::string digit = igx_test::digit(5);
   const auto result = run_igx("layer --image " + digit + " --method patch --patch 4,4,16,16 --steps 16 --out-dir " + path("layer"));
   ASSERT_EQ(result.exit_code, 0) << result.output;
   const nlohmann::json json = nlohmann::json::parse(std::ifstream(path("layer") + "/layer.json"));
@@ -254,7 +234,7 @@ TEST_F(Cli, LayerPatchNeuronsShareOutThePatch) {
 // 705, the neuron with the largest conductance for this digit): its pixels sum to that neuron's
 // conductance, which patch -> neuron IG with the whole image as the patch gives too.
 TEST_F(Cli, LayerNeuronConductanceDrawsThePixels) {
-  const std::string digit = std::string(IGX_SOURCE_DIR) + "/models/mnist-cnn/samples/digit_5_0.png";
+  const std::string digit = igx_test::digit(5);
   const auto result =
       run_igx("layer --image " + digit + " --method neuron-conductance --neuron 705 --steps 8 --out-dir " + path("nc"));
   ASSERT_EQ(result.exit_code, 0) << result.output;

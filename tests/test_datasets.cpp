@@ -1,14 +1,12 @@
 // Readers of the fixed data splits, on small files written here (CI may lack .cache/data).
 #include <gtest/gtest.h>
 
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 
 #include "igx/datasets.h"
 #include "igx/npy.h"
-#include "test_support.h"
+#include "cli_test.h"
 
 namespace {
 
@@ -17,19 +15,12 @@ namespace fs = std::filesystem;
 using igx_test::contains;
 using igx_test::error_of;
 
-class Datasets : public ::testing::Test {
+class Datasets : public igx_test::TempFolderTest {
  protected:
   void SetUp() override {
-    root_ = fs::temp_directory_path() / ("igx_datasets_test_" + std::to_string(::getpid()));
-    fs::create_directories(root_ / "spam");
-    fs::create_directories(root_ / "mnist");
-  }
-  void TearDown() override { fs::remove_all(root_); }
-
-  std::string path(const std::string& relative) const { return (root_ / relative).string(); }
-  std::string write(const std::string& relative, const std::string& text) const {
-    std::ofstream(path(relative)) << text;
-    return path(relative);
+    TempFolderTest::SetUp();
+    fs::create_directories(directory_ / "spam");
+    fs::create_directories(directory_ / "mnist");
   }
   // [count, 2, 3] uint8 images whose pixel k of image i is 10 * i + k, and labels 7 - i.
   void write_mnist(int64_t count) const {
@@ -57,8 +48,6 @@ class Datasets : public ::testing::Test {
     for (double value : array.values) bytes += static_cast<char>(static_cast<uint8_t>(value));
     std::ofstream(file, std::ios::binary) << bytes;
   }
-
-  fs::path root_;
 };
 
 TEST_F(Datasets, ReadsTheSpamSplit) {
@@ -66,7 +55,7 @@ TEST_F(Datasets, ReadsTheSpamSplit) {
         "{\"id\": \"spam-1/0001.abc\", \"label\": 1, \"text\": \"WIN a \\\"free\\\" cruise\\nnow\"}\n"
         "\n"
         "{\"id\": \"easy-ham-1/0002.def\", \"label\": 0, \"text\": \"Meeting at 3, caf\\u00e9\"}\n");
-  const igx::TextDataset data = igx::read_spam_split(root_.string());
+  const igx::TextDataset data = igx::read_spam_split(directory_.string());
   ASSERT_EQ(data.size(), 2u);
   EXPECT_EQ(data.ids, (std::vector<std::string>{"spam-1/0001.abc", "easy-ham-1/0002.def"}));
   EXPECT_EQ(data.labels, (std::vector<int64_t>{1, 0}));
@@ -99,7 +88,7 @@ TEST_F(Datasets, BadTextLinesAreNamed) {
 
 TEST_F(Datasets, ReadsTheMnistSplitScaledToTheUnitInterval) {
   write_mnist(3);
-  const igx::ImageDataset data = igx::read_mnist_split(root_.string());
+  const igx::ImageDataset data = igx::read_mnist_split(directory_.string());
   ASSERT_EQ(data.size(), 3);
   EXPECT_EQ(data.images.sizes(), (std::vector<int64_t>{3, 1, 2, 3}));
   EXPECT_EQ(data.images.scalar_type(), torch::kFloat);
@@ -131,18 +120,18 @@ TEST_F(Datasets, LabelCountMustMatch) {
 }
 
 TEST_F(Datasets, MissingSplitsSayHowToFetchThem) {
-  const std::string spam = error_of([&] { igx::read_spam_split(root_.string()); });
+  const std::string spam = error_of([&] { igx::read_spam_split(directory_.string()); });
   EXPECT_TRUE(contains(spam, path("spam/test.jsonl"))) << spam;
   EXPECT_TRUE(contains(spam, "run scripts/fetch_data.sh")) << spam;
-  const std::string mnist = error_of([&] { igx::read_mnist_split(root_.string()); });
+  const std::string mnist = error_of([&] { igx::read_mnist_split(directory_.string()); });
   EXPECT_TRUE(contains(mnist, path("mnist/test.npy"))) << mnist;
   EXPECT_TRUE(contains(mnist, "run scripts/fetch_data.sh")) << mnist;
-  EXPECT_TRUE(contains(error_of([&] { igx::read_spam_split(root_.string(), "dev"); }), "expected train, validation or test"));
+  EXPECT_TRUE(contains(error_of([&] { igx::read_spam_split(directory_.string(), "dev"); }), "expected train, validation or test"));
 }
 
 TEST_F(Datasets, DataDirectoryComesFromTheEnvironmentFirst) {
-  ::setenv("IGX_DATA_DIR", root_.c_str(), 1);
-  EXPECT_EQ(igx::find_data_directory(), root_.string());
+  ::setenv("IGX_DATA_DIR", directory_.c_str(), 1);
+  EXPECT_EQ(igx::find_data_directory(), directory_.string());
   ::unsetenv("IGX_DATA_DIR");
 }
 

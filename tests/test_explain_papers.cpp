@@ -4,8 +4,6 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include <unistd.h>
-
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -16,7 +14,7 @@
 #include "igx/max_entropy.h"
 
 #include "test_explainers.h"
-#include "test_support.h"
+#include "cli_test.h"
 
 namespace {
 
@@ -28,8 +26,7 @@ using igx_test::mnist;
 using igx_test::run_igx;
 using igx_test::spam;
 using igx_test::with_options;
-
-const std::string kModels = std::string(IGX_SOURCE_DIR) + "/models/";
+using igx_test::shipped_model;
 
 double sum(const std::vector<double>& values) { return std::accumulate(values.begin(), values.end(), 0.0); }
 
@@ -145,20 +142,11 @@ TEST(DigScoreRequest, TheScoreReachesThePaths) {
   EXPECT_GT(later_differ, 0u);
 }
 
-class PapersCli : public ::testing::Test {
- protected:
-  void SetUp() override {
-    directory_ = fs::temp_directory_path() / ("igx_papers_cli_" + std::to_string(::getpid()));
-    fs::create_directories(directory_);
-  }
-  void TearDown() override { fs::remove_all(directory_); }
-  std::string path(const std::string& name) const { return (directory_ / name).string(); }
-  fs::path directory_;
-};
+using PapersCli = igx_test::TempFolderTest;
 
 TEST_F(PapersCli, CompareStepsSideBySideInTheTerminalHtmlAndHeatMaps) {
   const auto text = run_igx("explain --compare-steps riemann_right:8 --no-color \"win a free cruise\" --model " +
-                            kModels + "spam-transformer --out-dir " + path("text"));
+                            shipped_model("spam-transformer") + " --out-dir " + path("text"));
   ASSERT_EQ(text.exit_code, 0) << text.output;
   EXPECT_TRUE(contains(text.output, "with riemann_right:8: relative error")) << text.output;
   EXPECT_TRUE(contains(text.output, "difference, riemann_right:8 minus the explanation above")) << text.output;
@@ -168,8 +156,8 @@ TEST_F(PapersCli, CompareStepsSideBySideInTheTerminalHtmlAndHeatMaps) {
   for (size_t at = html.find("<tr><td>"); at != std::string::npos; at = html.find("<tr><td>", at + 1)) ++rows;
   EXPECT_EQ(rows, 3u);  // the explanation, the fixed run, the difference
 
-  const auto image = run_igx("explain --compare-steps gausslegendre:4 --image " + kModels +
-                             "mnist-cnn/samples/digit_7_0.png --out-dir " + path("image"));
+  const auto image = run_igx("explain --compare-steps gausslegendre:4 --image " + igx_test::digit(7) + " --out-dir " +
+                             path("image"));
   ASSERT_EQ(image.exit_code, 0) << image.output;
   EXPECT_TRUE(fs::exists(path("image/heatmap-digit_7_0-fixed.png")));
   EXPECT_TRUE(fs::exists(path("image/heatmap-digit_7_0-difference.png")));

@@ -12,9 +12,12 @@
 #include "igx/runtime.h"
 #include "igx/tensor_io.h"
 
+#include "cli_test.h"
 #include "test_support.h"
 
 namespace {
+
+using igx_test::shipped_model;
 
 namespace fs = std::filesystem;
 
@@ -33,9 +36,8 @@ struct Case {
 // Test names show the case's name, not its bytes.
 void PrintTo(const Case& test, std::ostream* out) { *out << test.name; }
 
-const std::string kModels = std::string(IGX_SOURCE_DIR) + "/models/";
-const std::string kSpam = kModels + "spam-transformer";
-const std::string kMnist = kModels + "mnist-cnn";
+const std::string kSpam = shipped_model("spam-transformer");
+const std::string kMnist = shipped_model("mnist-cnn");
 const std::string kMlp = std::string(IGX_TEST_MODELS_DIR) + "/mlp.pt";
 std::string digit(int label) { return kMnist + "/samples/digit_" + std::to_string(label) + "_0.png"; }
 

@@ -10,23 +10,20 @@
 #include "igx/explainer.h"
 #include "igx/explain_options.h"
 
+#include "cli_test.h"
+
 namespace igx_test {
 
 /// spam-transformer from the source tree's models/.
 inline std::shared_ptr<igx::Explainer> spam() {
-  static const auto explainer = igx::Explainer::load(std::string(IGX_SOURCE_DIR) + "/models/spam-transformer");
+  static const auto explainer = igx::Explainer::load(shipped_model("spam-transformer"));
   return explainer;
 }
 
 /// mnist-cnn from the source tree's models/.
 inline std::shared_ptr<igx::Explainer> mnist() {
-  static const auto explainer = igx::Explainer::load(std::string(IGX_SOURCE_DIR) + "/models/mnist-cnn");
+  static const auto explainer = igx::Explainer::load(shipped_model("mnist-cnn"));
   return explainer;
-}
-
-/// The first sample picture of `label` shipped with mnist-cnn.
-inline std::string digit(int label) {
-  return std::string(IGX_SOURCE_DIR) + "/models/mnist-cnn/samples/digit_" + std::to_string(label) + "_0.png";
 }
 
 /// A request with these options, by their igx explain names ({"steps", "8"}).

@@ -8,21 +8,22 @@
 #include "igx/image.h"
 #include "igx/image_io.h"
 #include "igx/text.h"
+#include "cli_test.h"
 #include "test_support.h"
 
 namespace {
 
 using igx_test::error_of;
+using igx_test::shipped_model;
 
 namespace fs = std::filesystem;
 
-const std::string kModels = std::string(IGX_SOURCE_DIR) + "/models";
 const std::string kSpam = "Congratulations! You have WON a free cruise. Click here to claim your prize now";
 
 class TextPipeline : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    classifier_ = std::make_unique<igx::TextClassifier>(igx::TextClassifier::load(kModels + "/spam-transformer"));
+    classifier_ = std::make_unique<igx::TextClassifier>(igx::TextClassifier::load(shipped_model("spam-transformer")));
   }
   static std::unique_ptr<igx::TextClassifier> classifier_;
 };
@@ -92,23 +93,23 @@ TEST_F(TextPipeline, BadTextIsNamed) {
 TEST(Bundles, MissingPiecesAreNamed) {
   const fs::path broken = fs::temp_directory_path() / ("igx_broken_bundle_" + std::to_string(::getpid()));
   fs::remove_all(broken);
-  fs::copy(kModels + "/spam-transformer", broken);
+  fs::copy(shipped_model("spam-transformer"), broken);
   fs::remove(broken / "vocab.txt");
   EXPECT_NE(error_of([&] { igx::TextClassifier::load(broken.string()); }).find("lacks the file 'vocab.txt'"),
             std::string::npos);
   fs::remove(broken / "model.pt");
   EXPECT_NE(error_of([&] { igx::TextClassifier::load(broken.string()); }).find("lacks model.pt"), std::string::npos);
   fs::remove_all(broken);
-  EXPECT_NE(error_of([&] { igx::TextClassifier::load(kModels + "/mnist-cnn"); }).find("expected a text model"),
+  EXPECT_NE(error_of([&] { igx::TextClassifier::load(shipped_model("mnist-cnn")); }).find("expected a text model"),
             std::string::npos);
   EXPECT_NE(error_of([&] { igx::find_bundle("no-such-model"); }).find("'no-such-model'"), std::string::npos);
-  EXPECT_EQ(fs::path(igx::find_bundle(kModels + "/mnist-cnn")), fs::path(kModels + "/mnist-cnn"));
+  EXPECT_EQ(fs::path(igx::find_bundle(shipped_model("mnist-cnn"))), fs::path(shipped_model("mnist-cnn")));
 }
 
 class ImagePipeline : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    classifier_ = std::make_unique<igx::ImageClassifier>(igx::ImageClassifier::load(kModels + "/mnist-cnn"));
+    classifier_ = std::make_unique<igx::ImageClassifier>(igx::ImageClassifier::load(shipped_model("mnist-cnn")));
   }
   static std::unique_ptr<igx::ImageClassifier> classifier_;
 };
@@ -118,7 +119,7 @@ TEST_F(ImagePipeline, SamplesAreClassifiedAndCompletenessHolds) {
   int correct = 0;
   for (int digit = 0; digit < 10; ++digit) {
     const torch::Tensor pixels =
-        classifier_->read_image(kModels + "/mnist-cnn/samples/digit_" + std::to_string(digit) + "_0.png");
+        classifier_->read_image(shipped_model("mnist-cnn") + "/samples/digit_" + std::to_string(digit) + "_0.png");
     ASSERT_EQ(pixels.sizes(), (std::vector<int64_t>{1, 1, 28, 28}));
     EXPECT_GE(pixels.min().item<float>(), 0.0f);
     EXPECT_LE(pixels.max().item<float>(), 1.0f);
@@ -134,7 +135,7 @@ TEST_F(ImagePipeline, SamplesAreClassifiedAndCompletenessHolds) {
 
 TEST_F(ImagePipeline, NormalisationRunsInsideTheModel) {
   const torch::Tensor pixels = torch::rand({2, 1, 28, 28});
-  auto network = igx::TorchScriptModel::load(kModels + "/mnist-cnn/model.pt");
+  auto network = igx::TorchScriptModel::load(shipped_model("mnist-cnn") + "/model.pt");
   torch::NoGradGuard no_grad;
   EXPECT_TRUE(torch::allclose(classifier_->model().forward(pixels, {}),
                               network->forward((pixels - 0.1307) / 0.3081, {}), 1e-4, 1e-5));

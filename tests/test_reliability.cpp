@@ -4,8 +4,6 @@
 // run (docs/reliability.md lists every case).
 #include <gtest/gtest.h>
 
-#include <unistd.h>
-
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -16,7 +14,7 @@
 #include "igx/distribution.h"
 #include "igx/igx.h"
 #include "igx/image.h"
-#include "test_support.h"
+#include "cli_test.h"
 
 namespace {
 
@@ -152,89 +150,67 @@ TEST(RequestLimits, DigPathsAreBoundedByMemory) {
       << message;
 }
 
-class ReliabilityCli : public ::testing::Test {
+class ReliabilityCli : public igx_test::TempFolderTest {
  protected:
   void SetUp() override {
-    directory_ = fs::temp_directory_path() / ("igx_reliability_" + std::to_string(::getpid()));
-    fs::remove_all(directory_);
-    fs::create_directories(directory_);
+    TempFolderTest::SetUp();
     write("ones.json", "[[1.0, 1.0, 1.0]]");
   }
-  void TearDown() override { fs::remove_all(directory_); }
-  std::string path(const std::string& name) const { return (directory_ / name).string(); }
-  std::string write(const std::string& name, const std::string& text) const {
-    std::ofstream(path(name)) << text;
-    return path(name);
-  }
-  static std::string model(const std::string& name) { return std::string(IGX_TEST_MODELS_DIR) + "/" + name + ".pt"; }
-  static std::string read(const std::string& file) {
-    std::ifstream stream(file);
-    return std::string(std::istreambuf_iterator<char>(stream), {});
-  }
-  // One line on stderr in the one style, and the exit code of its kind.
-  static void expect_error(const igx_test::CommandResult& result, int exit_code, const std::string& fragment) {
-    EXPECT_EQ(result.exit_code, exit_code) << result.output;
-    EXPECT_EQ(result.output.rfind("igx: error: ", 0), 0u) << result.output;
-    EXPECT_EQ(result.output.find('\n'), result.output.size() - 1) << result.output;
-    EXPECT_TRUE(contains(result.output, fragment)) << result.output;
-  }
-  fs::path directory_;
+  static std::string model(const std::string& name) { return igx_test::test_model(name); }
 };
 
 TEST_F(ReliabilityCli, NonFiniteModelsFailInsteadOfReportingNaN) {
   const std::string base = " --input " + path("ones.json") + " --steps 16 --out " + path("r.json");
-  expect_error(run_igx("explain --model " + model("nan_in_the_middle") + base), igx::kExitFailure,
-               "gives NaN as the logit of class 0 for example 0 at alpha = 0.");
-  expect_error(run_igx("explain --model " + model("nan_gradient") + base), igx::kExitFailure,
-               "gives a gradient of the logit of class 0 that is NaN in 1 of its 3 entries for example 0 at alpha");
-  expect_error(run_igx("explain --model " + model("constant") + base), igx::kExitFailure,
-               "the output does not depend on the input");
-  expect_error(run_igx("explain --model " + model("no_classes") + base), igx::kExitFailure, "at least one class");
+  expect_one_line_error(run_igx("explain --model " + model("nan_in_the_middle") + base),
+               "gives NaN as the logit of class 0 for example 0 at alpha = 0.", igx::kExitFailure);
+  expect_one_line_error(run_igx("explain --model " + model("nan_gradient") + base),
+               "gives a gradient of the logit of class 0 that is NaN in 1 of its 3 entries for example 0 at alpha", igx::kExitFailure);
+  expect_one_line_error(run_igx("explain --model " + model("constant") + base),
+               "the output does not depend on the input", igx::kExitFailure);
+  expect_one_line_error(run_igx("explain --model " + model("no_classes") + base), "at least one class", igx::kExitFailure);
   EXPECT_FALSE(fs::exists(path("r.json")));  // a failed run writes nothing
 }
 
 TEST_F(ReliabilityCli, UsageErrorsExitWithTwoAndRunNothing) {
   const std::string base = "explain --model " + model("linear3") + " --input " + path("ones.json");
   // Two outputs on one path: refused before the model is loaded.
-  expect_error(run_igx(base + " --out " + path("same") + " --npy " + path("same")), igx::kExitUsage,
-               "--npy: '" + path("same") + "' is also the path of --out's output; give each output its own file");
+  expect_one_line_error(run_igx(base + " --out " + path("same") + " --npy " + path("same")),
+               "--npy: '" + path("same") + "' is also the path of --out's output; give each output its own file", igx::kExitUsage);
   EXPECT_FALSE(fs::exists(path("same")));
   // Every numeric value in one style, checked before any work.
-  expect_error(run_igx(base + " --steps 0"), igx::kExitUsage, "--steps: expected an integer ≥ 1, got 0");
-  expect_error(run_igx(base + " --steps 1e3"), igx::kExitUsage, "--steps: expected an integer ≥ 1, got 1e3");
-  expect_error(run_igx(base + " --threads -1"), igx::kExitUsage,
-               "--threads: expected an integer from 0 to 2147483647, got -1");
-  expect_error(run_igx(base + " --tolerance nan"), igx::kExitUsage, "--tolerance: expected a number in (0, 1), got nan");
+  expect_one_line_error(run_igx(base + " --steps 0"), "--steps: expected an integer ≥ 1, got 0", igx::kExitUsage);
+  expect_one_line_error(run_igx(base + " --steps 1e3"), "--steps: expected an integer ≥ 1, got 1e3", igx::kExitUsage);
+  expect_one_line_error(run_igx(base + " --threads -1"),
+               "--threads: expected an integer from 0 to 2147483647, got -1", igx::kExitUsage);
+  expect_one_line_error(run_igx(base + " --tolerance nan"), "--tolerance: expected a number in (0, 1), got nan", igx::kExitUsage);
   // Outputs are checked before the model is loaded: a missing model is not even looked at, and
   // the user's file is untouched.
   write("taken.json", "mine");
-  expect_error(run_igx("explain --model " + path("missing.pt") + " --input " + path("ones.json") + " --out " +
-                       path("taken.json")),
-               igx::kExitUsage, "--out: '" + path("taken.json") + "' already exists; igx replaces files only with --force");
+  expect_one_line_error(run_igx("explain --model " + path("missing.pt") + " --input " + path("ones.json") + " --out " +
+                       path("taken.json")), "--out: '" + path("taken.json") + "' already exists; igx replaces files only with --force", igx::kExitUsage);
   EXPECT_EQ(read(path("taken.json")), "mine");
   fs::create_directories(path("study"));
   write("study/index.html", "mine");
-  expect_error(run_igx("prune-study --model " + path("missing") + " --image " + path("none.png") + " --out-dir " +
-                       path("study")),
-               igx::kExitUsage, "--out-dir: '" + path("study") + "/index.html' already exists");
+  expect_one_line_error(run_igx("prune-study --model " + path("missing") + " --image " + path("none.png") + " --out-dir " +
+                       path("study")), "--out-dir: '" + path("study") + "/index.html' already exists", igx::kExitUsage);
   EXPECT_EQ(read(path("study/index.html")), "mine");
-  expect_error(run_igx(base + " --no-such-flag"), igx::kExitUsage,
-               "The following argument was not expected: --no-such-flag (igx explain --help lists the flags)");
-  expect_error(run_igx(""), igx::kExitUsage, "a command is required: explain, sweep, layer, eval, prune-study, batch or serve");
+  expect_one_line_error(run_igx(base + " --no-such-flag"),
+               "The following argument was not expected: --no-such-flag (igx explain --help lists the flags)", igx::kExitUsage);
+  expect_one_line_error(run_igx(""), "a command is required: explain, sweep, layer, eval, prune-study, batch or serve", igx::kExitUsage);
   // igx serve's flags read alike, and are checked before a model is loaded or a port taken.
-  expect_error(run_igx("serve --port 70000"), igx::kExitUsage, "--port: expected an integer from 0 to 65535, got 70000");
-  expect_error(run_igx("serve --timeout 0"), igx::kExitUsage, "--timeout: expected a number in (0, 86400], got 0");
-  expect_error(run_igx("serve --batch-window-ms -1"), igx::kExitUsage,
-               "--batch-window-ms: expected a number in [0, 10000], got -1");
-  expect_error(run_igx("serve --model =" + model("linear3")), igx::kExitUsage, "the name before '=' must be non-empty");
+  expect_one_line_error(run_igx("serve --port 70000"), "--port: expected an integer from 0 to 65535, got 70000", igx::kExitUsage);
+  expect_one_line_error(run_igx("serve --timeout 0"), "--timeout: expected a number in (0, 86400], got 0", igx::kExitUsage);
+  expect_one_line_error(run_igx("serve --batch-window-ms -1"),
+               "--batch-window-ms: expected a number in [0, 10000], got -1", igx::kExitUsage);
+  expect_one_line_error(run_igx("serve --model =" + model("linear3")), "the name before '=' must be non-empty", igx::kExitUsage);
   // A request the model cannot answer is the request's fault too: nothing is run.
-  expect_error(run_igx(base + " --target 3"), igx::kExitUsage,
-               "target 3 of example 0 is out of range; the model has 2 outputs, so expected 0..1");
+  expect_one_line_error(run_igx(base + " --target 3"),
+               "target 3 of example 0 is out of range; the model has 2 outputs, so expected 0..1", igx::kExitUsage);
   // Values read by the method's own parsers are usage errors too (they were exit 1).
-  expect_error(run_igx("explain hello --method dig-greedy --dig-score nearest --out-dir " + path("dig")), igx::kExitUsage,
-               "unknown DIG anchor score 'nearest'; expected word or point");
-  expect_error(run_igx("explain hello --baseline max-entropy:best --out-dir " + path("entropy")), igx::kExitUsage,
-               "--baseline 'max-entropy:best' is not valid; expected max-entropy, max-entropy:data or max-entropy:optimize");
+  expect_one_line_error(run_igx("explain hello --method dig-greedy --dig-score nearest --out-dir " + path("dig")),
+               "unknown DIG anchor score 'nearest'; expected word or point", igx::kExitUsage);
+  expect_one_line_error(run_igx("explain hello --baseline max-entropy:best --out-dir " + path("entropy")),
+               "--baseline 'max-entropy:best' is not valid; expected max-entropy, max-entropy:data or max-entropy:optimize", igx::kExitUsage);
   EXPECT_FALSE(fs::exists(path("dig")) || fs::exists(path("entropy")));
 }
 
@@ -248,13 +224,13 @@ TEST_F(ReliabilityCli, MoreThreadsThanCoresAreCappedWithAWarning) {
 }
 
 TEST_F(ReliabilityCli, InputFilesAreBoundedAndFoldersAreNotFiles) {
-  expect_error(run_igx("explain --image /dev/zero --out-dir " + path("o")), igx::kExitFailure,
-               "/dev/zero is larger than 256 MiB, the most igx reads for an image file");
-  expect_error(run_igx("explain --image " + directory_.string() + " --out-dir " + path("o")), igx::kExitFailure,
-               "is a folder; expected an image file");
+  expect_one_line_error(run_igx("explain --image /dev/zero --out-dir " + path("o")),
+               "/dev/zero is larger than 256 MiB, the most igx reads for an image file", igx::kExitFailure);
+  expect_one_line_error(run_igx("explain --image " + directory_.string() + " --out-dir " + path("o")),
+               "is a folder; expected an image file", igx::kExitFailure);
   // A folder as --model is a bundle's folder (docs/bundles.md), and says what it lacks.
-  expect_error(run_igx("explain --model " + directory_.string() + " --input " + path("ones.json")), igx::kExitFailure,
-               "has no igx.json; expected model.pt + igx.json");
+  expect_one_line_error(run_igx("explain --model " + directory_.string() + " --input " + path("ones.json")),
+               "has no igx.json; expected model.pt + igx.json", igx::kExitFailure);
   // The failed image runs made their output folder and took it back.
   EXPECT_FALSE(fs::exists(path("o")));
 }
@@ -269,12 +245,12 @@ TEST_F(ReliabilityCli, ReplotOfASweepWithoutRowsFailsAndKeepsTheFolder) {
         "forward_rows,certified,relative_error,error_bound,delta,seconds\n"
         "0,0,a,1,1,12,adaptive,simpson,0.05,4096,9,6,true,0.001,0.002,0.003,0.01\n");
   write("study/summary.json", "{\"model\": \"earlier\"}\n");
-  expect_error(run_igx("sweep --replot " + path("study") + " --force"), igx::kExitFailure,
-               "study/sweep.csv has no rows; expected the fixed-step results of an igx sweep");
+  expect_one_line_error(run_igx("sweep --replot " + path("study") + " --force"),
+               "study/sweep.csv has no rows; expected the fixed-step results of an igx sweep", igx::kExitFailure);
   EXPECT_EQ(read(path("study/summary.json")), "{\"model\": \"earlier\"}\n");
   write("study/sweep.csv", read(path("study/sweep.csv")) + "0,0,a,1,1,12,riemann_right,16,x,2,3.5,0.5,2.9,-0.1,0.03,0.01\n");
-  expect_error(run_igx("sweep --replot " + path("study") + " --force"), igx::kExitFailure,
-               "study/sweep.csv line 2, column gradient_evaluations: expected an integer ≥ 0, got 'x'");
+  expect_one_line_error(run_igx("sweep --replot " + path("study") + " --force"),
+               "study/sweep.csv line 2, column gradient_evaluations: expected an integer ≥ 0, got 'x'", igx::kExitFailure);
 }
 
 }  // namespace

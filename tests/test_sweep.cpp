@@ -3,8 +3,6 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include <unistd.h>
-
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -19,16 +17,15 @@
 #include "igx/tensor_io.h"
 #include "igx/text.h"
 
-#include "test_support.h"
+#include "cli_test.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-const std::string kModels = std::string(IGX_SOURCE_DIR) + "/models";
-
 using igx_test::CommandResult;
 using igx_test::run_igx;
+using igx_test::shipped_model;
 
 using CsvRow = std::map<std::string, std::string>;
 
@@ -56,29 +53,24 @@ std::vector<CsvRow> read_csv(const std::string& path) {
   return rows;
 }
 
-class Sweep : public ::testing::Test {
+class Sweep : public igx_test::TempFolderTest {
  protected:
   void SetUp() override {
     // The sweeps below run with --threads 1; the library's results they are compared with must
     // come from the same thread pools (OpenBLAS's included), hence the same float rounding.
     igx::set_num_threads(1);
-    directory_ = fs::temp_directory_path() / ("igx_sweep_test_" + std::to_string(::getpid()));
-    fs::create_directories(directory_);
+    TempFolderTest::SetUp();
   }
-  void TearDown() override { fs::remove_all(directory_); }
-  std::string path(const std::string& name) const { return (directory_ / name).string(); }
-
-  fs::path directory_;
 };
 
 TEST_F(Sweep, CsvRelativeErrorsAreTheLibrarys) {
   // Two shipped sample digits as a float [2, 28, 28] stack in [0, 1].
-  igx::ImageClassifier classifier = igx::ImageClassifier::load(kModels + "/mnist-cnn");
-  const torch::Tensor pixels = torch::cat({classifier.read_image(kModels + "/mnist-cnn/samples/digit_3_0.png"),
-                                           classifier.read_image(kModels + "/mnist-cnn/samples/digit_8_1.png")});
+  igx::ImageClassifier classifier = igx::ImageClassifier::load(shipped_model("mnist-cnn"));
+  const torch::Tensor pixels = torch::cat({classifier.read_image(shipped_model("mnist-cnn") + "/samples/digit_3_0.png"),
+                                           classifier.read_image(shipped_model("mnist-cnn") + "/samples/digit_8_1.png")});
   igx::write_tensor_npy(path("digits.npy"), pixels.squeeze(1));
 
-  const auto result = run_igx("sweep --model " + kModels + "/mnist-cnn --data " + path("digits.npy") +
+  const auto result = run_igx("sweep --model " + shipped_model("mnist-cnn") + " --data " + path("digits.npy") +
                               " --n 2 --steps 8,4 --rules riemann_right,gausslegendre --tolerances 0.05 --threads 1"
                               " --out-dir " + path("out"));
   ASSERT_EQ(result.exit_code, 0) << result.output;
@@ -135,7 +127,7 @@ TEST_F(Sweep, CsvRelativeErrorsAreTheLibrarys) {
 TEST_F(Sweep, TextsFromJsonLines) {
   std::ofstream(path("texts.jsonl")) << "{\"id\": \"a\", \"label\": 1, \"text\": \"WIN a free cruise now, click here\"}\n"
                                      << "{\"id\": \"b\", \"label\": 0, \"text\": \"see you at the meeting\"}\n";
-  const auto result = run_igx("sweep --model " + kModels + "/spam-transformer --data " + path("texts.jsonl") +
+  const auto result = run_igx("sweep --model " + shipped_model("spam-transformer") + " --data " + path("texts.jsonl") +
                               " --n 1 --steps 4 --rules riemann_trapezoid --strategies none --threads 1 --out-dir " +
                               path("out"));
   ASSERT_EQ(result.exit_code, 0) << result.output;
@@ -145,7 +137,7 @@ TEST_F(Sweep, TextsFromJsonLines) {
   EXPECT_EQ(rows[0].at("label"), "1");
   EXPECT_GT(std::stoll(rows[0].at("tokens")), 2);
 
-  igx::TextClassifier classifier = igx::TextClassifier::load(kModels + "/spam-transformer");
+  igx::TextClassifier classifier = igx::TextClassifier::load(shipped_model("spam-transformer"));
   const igx::TextExplanation explanation = igx::explain_text(
       classifier, {"WIN a free cruise now, click here"}, "riemann_trapezoid", igx::IgOptions().n_steps(4).internal_batch_size(256));
   const igx::ExampleReport& report = explanation.attribution.examples[0];
@@ -175,13 +167,13 @@ TEST_F(Sweep, ExplainOptionsChangeTheStudy) {
   const std::vector<std::string> texts = {"WIN a free cruise now, click here", "see you at the meeting tomorrow"};
   std::ofstream(path("texts.jsonl")) << "{\"id\": \"a\", \"label\": 1, \"text\": \"" << texts[0] << "\"}\n"
                                      << "{\"id\": \"b\", \"label\": 0, \"text\": \"" << texts[1] << "\"}\n";
-  const auto result = run_igx("sweep --model " + kModels + "/spam-transformer --data " + path("texts.jsonl") +
+  const auto result = run_igx("sweep --model " + shipped_model("spam-transformer") + " --data " + path("texts.jsonl") +
                               " --n 2 --steps 2,8 --rules riemann_right --tolerances 0.05 --strategies adaptive"
                               " --output prob --baseline max-entropy:optimize --target 1 --show 1 --threads 1"
                               " --out-dir " + path("out"));
   ASSERT_EQ(result.exit_code, 0) << result.output;
 
-  const auto explainer = igx::Explainer::load(kModels + "/spam-transformer");
+  const auto explainer = igx::Explainer::load(shipped_model("spam-transformer"));
   const std::vector<CsvRow> rows = read_csv(path("out/sweep.csv"));
   ASSERT_EQ(rows.size(), 4u);
   std::map<std::pair<int, std::string>, double> errors;  // (instance, n) -> relative error
@@ -257,7 +249,7 @@ TEST_F(Sweep, ExplainOptionsChangeTheStudy) {
 TEST_F(Sweep, GrowingErrorsAtTheRoundingLevelAreNoTail) {
   std::ofstream(path("texts.jsonl")) << "{\"id\": \"a\", \"label\": 1, \"text\": \"WIN a free cruise now\"}\n"
                                      << "{\"id\": \"b\", \"label\": 0, \"text\": \"see you at the meeting\"}\n";
-  const auto result = run_igx("sweep --model " + kModels + "/spam-transformer --data " + path("texts.jsonl") +
+  const auto result = run_igx("sweep --model " + shipped_model("spam-transformer") + " --data " + path("texts.jsonl") +
                               " --n 2 --steps 2,4 --rules gausslegendre --tolerances 0.05 --strategies none"
                               " --threads 1 --out-dir " + path("out"));
   ASSERT_EQ(result.exit_code, 0) << result.output;
@@ -304,25 +296,25 @@ TEST_F(Sweep, GrowingErrorsAtTheRoundingLevelAreNoTail) {
 TEST_F(Sweep, RefusesToReplaceAnEarlierSweepAndBadFlags) {
   fs::create_directories(path("earlier"));
   std::ofstream(path("earlier/sweep.csv")) << "precious\n";
-  auto result = run_igx("sweep --model " + kModels + "/mnist-cnn --data " + path("none.npy") + " --out-dir " + path("earlier"));
+  auto result = run_igx("sweep --model " + shipped_model("mnist-cnn") + " --data " + path("none.npy") + " --out-dir " + path("earlier"));
   EXPECT_EQ(result.exit_code, igx::kExitUsage);
   EXPECT_NE(result.output.find("sweep.csv' already exists; igx replaces files only with --force"), std::string::npos)
       << result.output;
-  result = run_igx("sweep --model " + kModels + "/mnist-cnn --tolerances 5 --out-dir " + path("o"));
+  result = run_igx("sweep --model " + shipped_model("mnist-cnn") + " --tolerances 5 --out-dir " + path("o"));
   EXPECT_EQ(result.exit_code, igx::kExitUsage);
   EXPECT_NE(result.output.find("igx: error: --tolerances: expected a number in (0, 1), got 5"), std::string::npos)
       << result.output;
-  result = run_igx("sweep --model " + kModels + "/mnist-cnn --steps 16,1 --out-dir " + path("o"));
+  result = run_igx("sweep --model " + shipped_model("mnist-cnn") + " --steps 16,1 --out-dir " + path("o"));
   EXPECT_EQ(result.exit_code, igx::kExitUsage);
   EXPECT_NE(result.output.find("--steps: expected an integer ≥ 2, got 1"), std::string::npos) << result.output;
-  result = run_igx("sweep --model " + kModels + "/mnist-cnn --rules simpson --out-dir " + path("o"));
+  result = run_igx("sweep --model " + shipped_model("mnist-cnn") + " --rules simpson --out-dir " + path("o"));
   EXPECT_EQ(result.exit_code, igx::kExitUsage);
   EXPECT_NE(result.output.find("simpson"), std::string::npos) << result.output;
-  result = run_igx("sweep --model " + kModels + "/mnist-cnn --target 1,2 --out-dir " + path("o"));
+  result = run_igx("sweep --model " + shipped_model("mnist-cnn") + " --target 1,2 --out-dir " + path("o"));
   EXPECT_EQ(result.exit_code, igx::kExitUsage);
   EXPECT_NE(result.output.find("one class for every instance"), std::string::npos) << result.output;
   EXPECT_FALSE(fs::exists(path("o")));  // refused runs leave no folder behind
-  result = run_igx("sweep --model " + kModels + "/mnist-cnn --data " + path("missing.npy") + " --out-dir " + path("o"));
+  result = run_igx("sweep --model " + shipped_model("mnist-cnn") + " --data " + path("missing.npy") + " --out-dir " + path("o"));
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_NE(result.output.find("missing.npy"), std::string::npos) << result.output;
 }

@@ -8,7 +8,7 @@
 
 #include "igx/text.h"
 
-#include "test_support.h"
+#include "cli_test.h"
 
 namespace {
 
@@ -17,16 +17,7 @@ namespace fs = std::filesystem;
 using igx_test::CommandResult;
 using igx_test::run_igx;
 
-class TextMethodsCli : public ::testing::Test {
- protected:
-  void SetUp() override {
-    directory_ = fs::temp_directory_path() / ("igx_text_methods_" + std::to_string(::getpid()));
-    fs::create_directories(directory_);
-  }
-  void TearDown() override { fs::remove_all(directory_); }
-  std::string path(const std::string& name) const { return (directory_ / name).string(); }
-  fs::path directory_;
-};
+using TextMethodsCli = igx_test::TempFolderTest;
 
 const std::string kModel = " --model " + std::string(IGX_SOURCE_DIR) + "/models/spam-transformer";
 

@@ -3,6 +3,7 @@
 #include <torch/csrc/jit/runtime/graph_executor.h>
 
 #include "igx/igx.h"
+#include "cli_test.h"
 #include "test_models.h"
 #include "test_support.h"
 
@@ -12,10 +13,8 @@ using igx_test::error_of;
 
 using igx::IgOptions;
 
-std::string model_path(const std::string& name) { return std::string(IGX_TEST_MODELS_DIR) + "/" + name + ".pt"; }
-
 TEST(TorchScript, LinearModelClosedForm) {
-  auto model = igx::TorchScriptModel::load(model_path("linear3"));
+  auto model = igx::TorchScriptModel::load(igx_test::test_model("linear3"));
   const torch::Tensor inputs = torch::tensor({1.0f, 2.0f, -1.0f, 0.5f, 0.5f, 0.5f}).view({2, 3});
   const auto result = igx::integrated_gradients(*model, inputs, IgOptions().target(igx::Target::index(0)));
   const torch::Tensor expected = torch::tensor({1.0f, 2.0f, 3.0f}) * inputs;
@@ -25,7 +24,7 @@ TEST(TorchScript, LinearModelClosedForm) {
 }
 
 TEST(TorchScript, AnyMethodWithExtraInputs) {
-  auto model = igx::TorchScriptModel::load(model_path("linear3"), "logits_scaled");
+  auto model = igx::TorchScriptModel::load(igx_test::test_model("linear3"), "logits_scaled");
   const torch::Tensor inputs = torch::ones({2, 3});
   const torch::Tensor scale = torch::tensor({2.0f, -1.0f});
   const auto result = igx::integrated_gradients(*model, inputs, IgOptions().target(igx::Target::index(1)), {scale});
@@ -34,8 +33,8 @@ TEST(TorchScript, AnyMethodWithExtraInputs) {
 }
 
 TEST(TorchScript, TwoReluNetworksAgreeWithTheCppOnes) {
-  auto scripted_a = igx::TorchScriptModel::load(model_path("two_relu_a"));
-  auto scripted_b = igx::TorchScriptModel::load(model_path("two_relu_b"));
+  auto scripted_a = igx::TorchScriptModel::load(igx_test::test_model("two_relu_a"));
+  auto scripted_b = igx::TorchScriptModel::load(igx_test::test_model("two_relu_b"));
   const torch::Tensor x = torch::tensor({3.0f, 1.0f}).unsqueeze(0);
   const auto options = IgOptions().n_steps(50).method(igx::Rule::RiemannMiddle);
   const auto a = igx::integrated_gradients(*scripted_a, x, options);
@@ -46,7 +45,7 @@ TEST(TorchScript, TwoReluNetworksAgreeWithTheCppOnes) {
 }
 
 TEST(TorchScript, MlpCompleteness) {
-  auto model = igx::TorchScriptModel::load(model_path("mlp"));
+  auto model = igx::TorchScriptModel::load(igx_test::test_model("mlp"));
   torch::manual_seed(3);
   const torch::Tensor inputs = torch::randn({5, 8});
   const auto result = igx::integrated_gradients(*model, inputs, IgOptions().n_steps(300).internal_batch_size(64));
@@ -59,10 +58,10 @@ TEST(TorchScript, MlpCompleteness) {
 TEST(TorchScript, LoadErrorsNameTheFileAndMethod) {
   EXPECT_NE(error_of([] { igx::TorchScriptModel::load("/nonexistent/model.pt"); }).find("'/nonexistent/model.pt' does not exist"),
             std::string::npos);
-  const std::string not_a_model = error_of([] { igx::TorchScriptModel::load(model_path("not_a_model")); });
+  const std::string not_a_model = error_of([] { igx::TorchScriptModel::load(igx_test::test_model("not_a_model")); });
   EXPECT_NE(not_a_model.find("cannot load"), std::string::npos) << not_a_model;
   EXPECT_EQ(not_a_model.find('\n'), std::string::npos) << not_a_model;
-  const std::string missing_method = error_of([] { igx::TorchScriptModel::load(model_path("linear3"), "embed"); });
+  const std::string missing_method = error_of([] { igx::TorchScriptModel::load(igx_test::test_model("linear3"), "embed"); });
   EXPECT_NE(missing_method.find("no method 'embed'"), std::string::npos) << missing_method;
   EXPECT_NE(missing_method.find("logits_scaled"), std::string::npos) << missing_method;
 }
@@ -71,7 +70,7 @@ TEST(TorchScript, LoadErrorsNameTheFileAndMethod) {
 // executor gives the same attributions, and a model call leaves the caller's thread setting as
 // it found it.
 TEST(TorchScript, ExecutorSettingChangesNothingButSpeed) {
-  auto model = igx::TorchScriptModel::load(model_path("mlp"));
+  auto model = igx::TorchScriptModel::load(igx_test::test_model("mlp"));
   EXPECT_FALSE(model->optimized_execution());
   torch::manual_seed(4);
   const torch::Tensor inputs = torch::randn({3, 8});
@@ -89,7 +88,7 @@ TEST(TorchScript, ExecutorSettingChangesNothingButSpeed) {
 }
 
 TEST(TorchScript, TupleOutputIsRejected) {
-  auto model = igx::TorchScriptModel::load(model_path("returns_tuple"));
+  auto model = igx::TorchScriptModel::load(igx_test::test_model("returns_tuple"));
   const std::string message = error_of([&] { igx::integrated_gradients(*model, torch::ones({1, 2})); });
   EXPECT_NE(message.find("expected a tensor"), std::string::npos) << message;
 }
