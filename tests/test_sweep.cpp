@@ -18,6 +18,7 @@
 #include "igx/text.h"
 
 #include "cli_test.h"
+#include "test_explainers.h"
 
 namespace {
 
@@ -170,10 +171,29 @@ TEST_F(Sweep, ExplainOptionsChangeTheStudy) {
   const auto result = run_igx("sweep --model " + shipped_model("spam-transformer") + " --data " + path("texts.jsonl") +
                               " --n 2 --steps 2,8 --rules riemann_right --tolerances 0.05 --strategies adaptive"
                               " --output prob --baseline max-entropy:optimize --target 1 --show 1 --threads 1"
-                              " --out-dir " + path("out"));
+                              " --attribution-tolerance 0 --out-dir " + path("out"));
   ASSERT_EQ(result.exit_code, 0) << result.output;
 
   const auto explainer = igx::Explainer::load(shipped_model("spam-transformer"));
+  // The adaptive runs certify the sum only (--attribution-tolerance 0): the library's run with
+  // the same options, and not the default one, which also certifies the attribution vector.
+  const std::vector<CsvRow> adaptive = read_csv(path("out/adaptive.csv"));
+  ASSERT_EQ(adaptive.size(), 2u);
+  int differ_from_default = 0;
+  for (const CsvRow& row : adaptive) {
+    std::vector<std::pair<std::string, std::string>> options = {
+        {"strategy", "adaptive"}, {"tolerance", "0.05"}, {"output", "prob"}, {"baseline", "max-entropy:optimize"},
+        {"target", "1"}};
+    igx::ExplainRequest vector_certified = igx_test::with_options(options);
+    options.emplace_back("attribution-tolerance", "0");
+    igx::ExplainRequest sum_only = igx_test::with_options(options);
+    sum_only.texts = vector_certified.texts = {texts[std::stoi(row.at("instance"))]};
+    const igx::Explanation expected = explainer->explain(sum_only);
+    EXPECT_EQ(std::stoll(row.at("gradient_evaluations")), expected.counts.gradient_rows);
+    EXPECT_NEAR(std::stod(row.at("relative_error")), *expected.examples[0].report.relative_error, 1e-9);
+    differ_from_default += explainer->explain(vector_certified).counts.gradient_rows != expected.counts.gradient_rows;
+  }
+  EXPECT_GT(differ_from_default, 0);
   const std::vector<CsvRow> rows = read_csv(path("out/sweep.csv"));
   ASSERT_EQ(rows.size(), 4u);
   std::map<std::pair<int, std::string>, double> errors;  // (instance, n) -> relative error
@@ -200,6 +220,7 @@ TEST_F(Sweep, ExplainOptionsChangeTheStudy) {
   EXPECT_EQ(summary["output"], "prob");
   EXPECT_EQ(summary["target"], "1");
   EXPECT_EQ(summary["baseline"], "max-entropy:optimize");
+  EXPECT_EQ(summary["attribution_tolerance"], 0.0);
   // The heavy tail at the largest n (1000 is not in the list): the instances above 5 %, and those
   // whose error grows from n = 2 to n = 8.
   const nlohmann::json& tail = summary["heavy_tail"]["riemann_right"];

@@ -37,6 +37,7 @@ struct SweepFlags {
   std::vector<double> tolerances = {0.05, 0.01};
   std::vector<std::string> strategies = {"doubling", "adaptive"};
   int64_t max_steps = 4096;
+  double attribution_tolerance = igx::IgOptions().attribution_tolerance();
   int64_t initial_steps = 16;
   int64_t initial_intervals = 4;
   int64_t batch_size = 256;
@@ -249,6 +250,7 @@ nlohmann::json study_instance(Workload& workload, const SweepFlags& flags, const
                                                                                 : igx::Certify::PanelSum)
                                    .tolerance(tolerance)
                                    .max_steps(flags.max_steps)
+                                   .attribution_tolerance(flags.attribution_tolerance)
                                    .initial_intervals(flags.initial_intervals);
       if (strategy == "doubling") options.method(igx::Rule::RiemannRight).initial_steps(flags.initial_steps);
       const auto call_start = std::chrono::steady_clock::now();
@@ -267,7 +269,8 @@ nlohmann::json study_instance(Workload& workload, const SweepFlags& flags, const
     const igx::Attribution accurate = igx::integrated_gradients(
         model, prepared.inputs,
         igx::IgOptions(common).strategy(igx::Strategy::IntervalAdaptive).tolerance(flags.tolerances.back())
-            .max_steps(flags.max_steps).initial_intervals(flags.initial_intervals),
+            .max_steps(flags.max_steps).attribution_tolerance(flags.attribution_tolerance)
+            .initial_intervals(flags.initial_intervals),
         prepared.extras);
     features.reference = per_feature(accurate.values, workload.texts());
     features.reference_label = "adaptive " + sweep::tolerance_key(flags.tolerances.back());
@@ -315,6 +318,7 @@ void run(SweepFlags flags) {
   setup.tolerances = flags.tolerances;
   setup.strategies = flags.strategies;
   setup.max_steps = flags.max_steps;
+  setup.attribution_tolerance = flags.attribution_tolerance;
   setup.initial_steps = flags.initial_steps;
   setup.batch_size = flags.batch_size;
   setup.threads = threads;
@@ -336,6 +340,7 @@ void run(SweepFlags flags) {
               {"tolerances", flags.tolerances},
               {"strategies", flags.strategies},
               {"max_steps", flags.max_steps},
+              {"attribution_tolerance", setup.attribution_tolerance},
               {"initial_steps", flags.initial_steps},
               {"initial_intervals", flags.initial_intervals},
               {"batch_size", flags.batch_size},
@@ -422,6 +427,10 @@ std::function<void()> add_sweep(CLI::App& app) {
       ->delimiter(',')->default_str("doubling,adaptive")->type_name("S1,S2");
   command->add_option("--max-steps", flags->max_steps, "Budget of gradient evaluations per instance of the strategies")
       ->capture_default_str()->type_name("N")->check(integer_in(1));
+  command->add_option("--attribution-tolerance", flags->attribution_tolerance,
+                      "Strategies: certify the attribution vector's relative L1 error within TOL besides the sum "
+                      "(0: the sum only, as in the seed's study)")
+      ->capture_default_str()->type_name("TOL")->check(number_in(0, 1, false, true));
   command->add_option("--initial-steps", flags->initial_steps, "Doubling: the first n")
       ->capture_default_str()->type_name("N")->check(integer_in(1));
   command->add_option("--initial-intervals", flags->initial_intervals,

@@ -263,6 +263,8 @@ SweepResults parse_results(const std::string& fixed_csv, const std::string& stra
   setup.target = summary_field<std::string>(summary, "target", "pred", summary_source);
   setup.device = summary_field<std::string>(summary, "device", "unknown", summary_source);
   setup.initial_steps = summary_field<int64_t>(summary, "initial_steps", setup.initial_steps, summary_source);
+  // Sweeps before --attribution-tolerance certified the sum only.
+  setup.attribution_tolerance = summary_field<double>(summary, "attribution_tolerance", 0.0, summary_source);
   setup.initial_intervals = summary_field<int64_t>(summary, "initial_intervals", setup.initial_intervals, summary_source);
   setup.batch_size = summary_field<int64_t>(summary, "batch_size", setup.batch_size, summary_source);
   setup.threads = summary_field<int>(summary, "threads", setup.threads, summary_source);
@@ -457,6 +459,7 @@ json summarize(const SweepResults& results) {
                   {"tolerances", setup.tolerances},
                   {"strategies", setup.strategies},
                   {"max_steps", setup.max_steps},
+                  {"attribution_tolerance", setup.attribution_tolerance},
                   {"initial_steps", setup.initial_steps},
                   {"initial_intervals", setup.initial_intervals},
                   {"batch_size", setup.batch_size},
@@ -980,7 +983,12 @@ std::string html_report(const json& summary, const std::vector<std::string>& plo
                                            : "class " + summary.value("target", std::string("pred")))
        << ". Fixed-step rules: "
        << igx::escape_markup(summary["rules"].dump()) << " at n = " << igx::escape_markup(summary["steps"].dump())
-       << ". Strategies at most " << summary["max_steps"] << " gradient evaluations per instance; doubling starts at n = "
+       << ". Strategies at most " << summary["max_steps"] << " gradient evaluations per instance, "
+       << (summary.value("attribution_tolerance", 0.0) > 0
+               ? "the attribution vector within " + percent(summary["attribution_tolerance"].get<double>()) +
+                     " (relative L1) besides the sum"
+               : std::string("the sum only (no attribution-vector tolerance)"))
+       << "; doubling starts at n = "
        << summary["initial_steps"] << ", interval-adaptive from " << summary.value("initial_intervals", 4)
        << " Simpson panels. " << summary["threads"] << " threads, batches of at most "
        << summary["batch_size"] << " rows, device " << igx::escape_markup(summary["device"].get<std::string>())

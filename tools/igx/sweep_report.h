@@ -29,6 +29,8 @@ struct SweepSetup {
   std::vector<double> tolerances;       ///< descending (loosest first)
   std::vector<std::string> strategies;  ///< "doubling", "adaptive"
   int64_t max_steps = 4096;
+  /// The strategies' tolerance for the attribution vector's relative L1 error (0: the sum only).
+  double attribution_tolerance = 0.05;
   int64_t initial_steps = 16;
   int64_t batch_size = 256;
   int threads = 0;
