@@ -155,6 +155,16 @@ size_t note_instance(SweepResults& results, const igx::CsvTable::Row& row) {
   return instance;
 }
 
+// The columns fixed-step and strategy rows share: the model rows a run spent, and its sum's error.
+void read_run(const igx::CsvTable::Row& row, const InstanceInfo& instance, igx::EvaluationCounts& counts,
+              igx::ExampleReport& report) {
+  counts.gradient_rows = row.integer("gradient_evaluations", 0);
+  counts.forward_rows = row.integer("forward_rows", 0);
+  report.target = instance.target;
+  report.delta = row.number("delta");
+  report.relative_error = row.optional_number("relative_error");
+}
+
 // A field of summary.json: absent gives the fallback, another type an error naming the file.
 template <typename T>
 T summary_field(const json& summary, const char* name, T fallback, const std::string& source) {
@@ -202,14 +212,10 @@ SweepResults parse_results(const std::string& fixed_csv, const std::string& stra
     fixed.rule = row.text("rule");
     igx::parse_rule(fixed.rule);
     fixed.n = row.integer("n", 1);
-    fixed.counts.gradient_rows = row.integer("gradient_evaluations", 0);
-    fixed.counts.forward_rows = row.integer("forward_rows", 0);
-    fixed.report.target = results.instances[fixed.instance].target;
+    read_run(row, results.instances[fixed.instance], fixed.counts, fixed.report);
     fixed.report.output_input = row.number("output_input");
     fixed.report.output_baseline = row.number("output_baseline");
     fixed.report.attribution_sum = row.number("attribution_sum");
-    fixed.report.delta = row.number("delta");
-    fixed.report.relative_error = row.optional_number("relative_error");
     fixed.report.steps = fixed.n;
     fixed.seconds = row.number("seconds");
     if (std::find(setup.rules.begin(), setup.rules.end(), fixed.rule) == setup.rules.end()) setup.rules.push_back(fixed.rule);
@@ -232,13 +238,9 @@ SweepResults parse_results(const std::string& fixed_csv, const std::string& stra
       throw igx::Error(row.where() + ", column tolerance: expected a relative error in (0, 1), got '" +
                        row.text("tolerance") + "'");
     }
-    result.counts.gradient_rows = row.integer("gradient_evaluations", 0);
-    result.counts.forward_rows = row.integer("forward_rows", 0);
-    result.report.target = results.instances[result.instance].target;
+    read_run(row, results.instances[result.instance], result.counts, result.report);
     result.report.certified = row.boolean("certified");
-    result.report.relative_error = row.optional_number("relative_error");
     result.report.error_bound = row.optional_number("error_bound");
-    result.report.delta = row.number("delta");
     result.report.steps = result.counts.gradient_rows;
     result.seconds = row.number("seconds");
     setup.max_steps = row.integer("max_steps", 1);
