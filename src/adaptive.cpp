@@ -39,6 +39,9 @@ struct Panel {
   // A panel made by bisection: the parent's third node (its other end), and which half this is.
   size_t parent_far = kNoParent;
   bool left_half = false;
+  // A panel made by splitting a parent at a located switch point (locate_switch): no parent
+  // quadratic to compare with, and its estimate is the bound for a piecewise-constant integrand.
+  bool around_kink = false;
   double signed_error = 0;     // Simpson of s - (F(right) - F(left)), as computed
   double vector_error = 0;     // L1 norm of the per-feature estimate (panel_feature_errors)
   double hidden_variation = 0; // variation of F inside that the scan sees and the nodes do not
@@ -129,10 +132,17 @@ Value larger(const Value& x, const Value& y) {
 // estimates the trapezoid's error, so overestimates Simpson's on smooth stretches), and, for a
 // panel made by bisection (`far`: the parent's third node), Simpson against the parent's
 // quadratic integrated over this half (Richardson: what the last bisection changed here). The
-// larger of the two, feature by feature. One formula for one feature (double, the CPU loop) and
-// for all features at once (tensors), so both give the same bits.
+// larger of the two, feature by feature. A panel around a located switch point (around_kink) has
+// no parent quadratic; its estimate is width / 3 (|gm - ga| + |gb - gm|), what Simpson can be off
+// by when the integrand is monotone between consecutive nodes (a half of width h holds the
+// integral between h ga and h gm, Simpson gives it h/3 ga + 2h/3 gm): 0 when the three nodes
+// lie in one linear region, 4 times the trapezoid comparison around one switch. One formula for
+// one feature (double, the CPU loop) and for all features at once (tensors), so both give the
+// same bits.
 template <typename Value>
-Value feature_error(const Value& ga, const Value& gm, const Value& gb, const Value* far, double width, bool left_half) {
+Value feature_error(const Value& ga, const Value& gm, const Value& gb, const Value* far, double width, bool left_half,
+                    bool around_kink) {
+  if (around_kink) return width / 3.0 * (absolute(gm - ga) + absolute(gb - gm));
   Value estimate = absolute(width / 12.0 * (2.0 * gm - ga - gb));
   if (far != nullptr) {
     const Value simpson = width / 6.0 * (ga + 4.0 * gm + gb);
@@ -150,7 +160,7 @@ Value feature_error(const Value& ga, const Value& gm, const Value& gb, const Val
 // small models.
 template <typename Scalar>
 torch::Tensor feature_errors_on_cpu(const torch::Tensor& ga, const torch::Tensor& gm, const torch::Tensor& gb,
-                                    const torch::Tensor* far, double width, bool left_half,
+                                    const torch::Tensor* far, double width, bool left_half, bool around_kink,
                                     const torch::Tensor& absolute_difference) {
   torch::Tensor errors = torch::empty_like(absolute_difference);
   const Scalar *a = ga.data_ptr<Scalar>(), *m = gm.data_ptr<Scalar>(), *b = gb.data_ptr<Scalar>();
@@ -159,7 +169,9 @@ torch::Tensor feature_errors_on_cpu(const torch::Tensor& ga, const torch::Tensor
   double* out = errors.data_ptr<double>();
   for (int64_t i = 0, count = errors.numel(); i < count; ++i) {
     const double far_value = f != nullptr ? static_cast<double>(f[i]) : 0.0;
-    out[i] = feature_error<double>(a[i], m[i], b[i], f != nullptr ? &far_value : nullptr, width, left_half) * scale[i];
+    out[i] = feature_error<double>(a[i], m[i], b[i], f != nullptr ? &far_value : nullptr, width, left_half,
+                                   around_kink) *
+             scale[i];
   }
   return errors;
 }
@@ -181,25 +193,26 @@ torch::Tensor panel_feature_errors(const ExampleState& state, const Panel& panel
       fits(b.gradient) && (far == nullptr || fits(*far))) {
     return type == torch::kFloat
                ? feature_errors_on_cpu<float>(a.gradient, m.gradient, b.gradient, far, width, panel.left_half,
-                                              state.absolute_difference)
+                                              panel.around_kink, state.absolute_difference)
                : feature_errors_on_cpu<double>(a.gradient, m.gradient, b.gradient, far, width, panel.left_half,
-                                               state.absolute_difference);
+                                               panel.around_kink, state.absolute_difference);
   }
   const torch::Tensor ga = a.gradient.to(torch::kDouble), gm = m.gradient.to(torch::kDouble),
                       gb = b.gradient.to(torch::kDouble);
   const torch::Tensor far_double = far != nullptr ? far->to(torch::kDouble) : torch::Tensor();
   const torch::Tensor estimate =
-      feature_error<torch::Tensor>(ga, gm, gb, far != nullptr ? &far_double : nullptr, width, panel.left_half);
+      feature_error<torch::Tensor>(ga, gm, gb, far != nullptr ? &far_double : nullptr, width, panel.left_half,
+                                   panel.around_kink);
   return estimate * state.absolute_difference.to(estimate.device());
 }
 
 Panel make_panel(const ExampleState& state, size_t left, size_t middle, size_t right, size_t parent_far = kNoParent,
-                 bool left_half = false) {
+                 bool left_half = false, bool around_kink = false) {
   const Node& a = state.nodes[left];
   const Node& m = state.nodes[middle];
   const Node& b = state.nodes[right];
   const double width = b.alpha - a.alpha;
-  Panel panel{left, middle, right, parent_far, left_half};
+  Panel panel{left, middle, right, parent_far, left_half, around_kink};
   panel.signed_error = width / 6.0 * (a.slope + 4.0 * m.slope + b.slope) - (b.value - a.value);
   panel.slope_magnitude = width / 6.0 * (a.slope_magnitude + 4.0 * m.slope_magnitude + b.slope_magnitude);
   panel.vector_error = panel_feature_errors(state, panel).sum().item<double>();
@@ -318,19 +331,123 @@ int64_t kept_bytes(const ExampleState& state) {
   return bytes;
 }
 
+// One panel refined this round: bisected (new nodes at its quarter points), or split around a
+// located switch point `kink` (locate_switch) into three panels, [a, kink - gap],
+// [kink - gap, kink + gap] and [kink + gap, b], with their midpoints.
+struct Refinement {
+  size_t panel;
+  double kink = 0.0;
+  double gap = 0.0;  // 0: bisected
+
+  bool at_kink() const { return gap > 0.0; }
+  size_t new_nodes() const { return at_kink() ? 5 : 2; }
+  std::vector<double> alphas(const ExampleState& state) const {
+    const Panel& p = state.panels[panel];
+    const double a = state.nodes[p.left].alpha, m = state.nodes[p.middle].alpha, b = state.nodes[p.right].alpha;
+    if (!at_kink()) return {0.5 * (a + m), 0.5 * (m + b)};
+    return {0.5 * (a + kink - gap), kink - gap, kink, kink + gap, 0.5 * (kink + gap + b)};
+  }
+};
+
+size_t new_node_count(const std::vector<Refinement>& refinements) {
+  size_t count = 0;
+  for (const Refinement& refinement : refinements) count += refinement.new_nodes();
+  return count;
+}
+
+// Piecewise-linear models (ReLU, max-pool, no other non-linearity on the way to F) are affine on
+// each linear region, a convex polytope, so a region meets the straight path in one interval, where
+// the gradient is constant and F linear in alpha. Two nodes whose gradients agree (to the rounding
+// of s) are taken to share a region.
+bool same_gradient(const ExampleState& state, const Node& p, const Node& q) {
+  const torch::Tensor difference = (p.gradient.to(torch::kDouble) - q.gradient.to(torch::kDouble)).abs();
+  const double distance = (difference * state.absolute_difference.to(difference.device())).sum().item<double>();
+  return distance <= state.rounding.of_sum(p.slope_magnitude + q.slope_magnitude);
+}
+
+// How far F(q) - F(p) may be from the slope at p (or q) times q - p by rounding alone.
+double line_allowance(const ExampleState& state, const Node& p, const Node& q) {
+  const Rounding& rounding = state.rounding;
+  return rounding.of_value(p.value) + rounding.of_value(q.value) +
+         rounding.of_sum(std::max(p.slope_magnitude, q.slope_magnitude)) * (q.alpha - p.alpha);
+}
+
+// Whether F at the scan points strictly inside (from, to) follows `predicted` to rounding.
+template <typename Predicted>
+bool scan_follows(const ExampleState& state, double from, double to, double allowance, const Predicted& predicted) {
+  const PathScan& scan = state.scan;
+  for (auto k = std::upper_bound(scan.alphas.begin(), scan.alphas.end(), from); k != scan.alphas.end() && *k < to; ++k) {
+    const double value = scan.values[static_cast<size_t>(k - scan.alphas.begin())];
+    if (std::abs(value - predicted(*k)) > allowance + state.rounding.of_value(value)) return false;
+  }
+  return true;
+}
+
+// The switch point of a panel whose nodes show a piecewise-linear integrand switching once: two
+// nodes in one linear region (same_gradient), F linear between them (and at the scan points
+// there), the third node in another region. If the other half holds one switch, F there is two
+// lines, F(p) + s(p) (alpha - p) up to the switch and F(q) - s(q) (q - alpha) after it, which meet
+// where F(q) - F(p) = s(p) (kink - p) + s(q) (q - kink); the scan points inside must lie on them.
+// The panel is then split around that point, the small middle panel 2 gap wide (more than the
+// point's uncertainty from rounding), so that the outer panels lie in one region each, which their
+// nodes confirm (around_kink: their estimate is 0 then) or refute (it is not, and refinement goes
+// on). None when the nodes show no such switch.
+constexpr double kKinkGapFraction = 1e-3;  // the middle panel's half-width, as a fraction of the half's
+std::optional<Refinement> locate_switch(const ExampleState& state, size_t index) {
+  const Panel& panel = state.panels[index];
+  const Node& a = state.nodes[panel.left];
+  const Node& m = state.nodes[panel.middle];
+  const Node& b = state.nodes[panel.right];
+  const bool left_same = same_gradient(state, a, m);
+  if (left_same == same_gradient(state, m, b)) return std::nullopt;  // no switch seen, or one in each half
+  const Node& line_from = left_same ? a : m;
+  const Node& line_to = left_same ? m : b;
+  const double line_slack = line_allowance(state, line_from, line_to);
+  auto on_line = [&](double alpha) { return line_from.value + line_from.slope * (alpha - line_from.alpha); };
+  if (std::abs(line_to.value - on_line(line_to.alpha)) > line_slack ||
+      !scan_follows(state, line_from.alpha, line_to.alpha, line_slack, on_line)) {
+    return std::nullopt;
+  }
+  const Node& p = left_same ? m : a;
+  const Node& q = left_same ? b : m;
+  const double width = q.alpha - p.alpha;
+  const double jump = p.slope - q.slope;
+  const double slack = line_allowance(state, p, q);
+  if (!(std::abs(jump) * width > 4.0 * slack)) return std::nullopt;  // the slopes cannot say where
+  const double uncertainty = slack / std::abs(jump);
+  double kink = p.alpha + (q.value - p.value - q.slope * width) / jump;
+  // A switch at a node (the middle one of a panel split around it before) shows within rounding of
+  // it, on either side.
+  if (!(kink > p.alpha - uncertainty && kink < q.alpha + uncertainty)) return std::nullopt;
+  kink = std::clamp(kink, p.alpha, q.alpha);
+  const double gap = std::max(4.0 * uncertainty, kKinkGapFraction * width);
+  // The five new nodes distinct from each other and inside the panel.
+  if (!(kink - gap > a.alpha && kink + gap < b.alpha &&
+        a.alpha < 0.5 * (a.alpha + kink - gap) && 0.5 * (a.alpha + kink - gap) < kink - gap && kink - gap < kink &&
+        kink < kink + gap && kink + gap < 0.5 * (kink + gap + b.alpha) && 0.5 * (kink + gap + b.alpha) < b.alpha)) {
+    return std::nullopt;
+  }
+  auto two_lines = [&](double alpha) {
+    return alpha < kink ? p.value + p.slope * (alpha - p.alpha) : q.value - q.slope * (q.alpha - alpha);
+  };
+  if (!scan_follows(state, p.alpha, q.alpha, slack, two_lines)) return std::nullopt;
+  return Refinement{index, kink, gap};
+}
+
 // Keeps the example's refinement state after this round within `memory_share` bytes: freezes the
-// panels not being bisected, smallest error first, then, if that is not enough, bisects fewer
+// panels not being refined, smallest error first, then, if that is not enough, refines fewer
 // panels this round (at least one, so refinement always progresses). Returns whether it had to.
 template <typename ErrorOf>
-bool fit_in_memory(ExampleState& state, std::vector<size_t>& split, std::vector<double>& new_alphas, int64_t memory_share,
-                   int64_t node_bytes, const ErrorOf& error_of) {
+bool fit_in_memory(ExampleState& state, std::vector<Refinement>& split, int64_t memory_share, int64_t node_bytes,
+                   const ErrorOf& error_of) {
+  auto new_bytes = [&] { return static_cast<int64_t>(new_node_count(split)) * node_bytes; };
   auto projected = [&] {
     const int64_t folding = state.folded_sum.defined() ? 0 : 4 * node_bytes;  // float64 accumulators, if new
-    return kept_bytes(state) + static_cast<int64_t>(new_alphas.size()) * node_bytes + folding;
+    return kept_bytes(state) + new_bytes() + folding;
   };
-  if (kept_bytes(state) + static_cast<int64_t>(new_alphas.size()) * node_bytes <= memory_share) return false;
+  if (kept_bytes(state) + new_bytes() <= memory_share) return false;
   std::vector<bool> splitting(state.panels.size(), false);
-  for (size_t i : split) splitting[i] = true;
+  for (const Refinement& refinement : split) splitting[refinement.panel] = true;
   while (projected() > memory_share) {
     size_t cheapest = kNoParent;
     for (size_t i = 0; i < state.panels.size(); ++i) {
@@ -341,9 +458,8 @@ bool fit_in_memory(ExampleState& state, std::vector<size_t>& split, std::vector<
       freeze(state, cheapest);
       release_unreferenced(state);
     } else if (split.size() > 1) {
-      splitting[split.back()] = false;  // the least urgent bisection waits (or is frozen next)
+      splitting[split.back().panel] = false;  // the least urgent refinement waits (or is frozen next)
       split.pop_back();
-      new_alphas.resize(new_alphas.size() - 2);
     } else {
       break;  // one bisection and nothing else held: the share is below what refinement needs
     }
@@ -527,7 +643,7 @@ Attribution integrate_adaptively(Model& model, const torch::Tensor& inputs, cons
 
   while (true) {
     std::vector<std::vector<double>> new_alphas(batch_size);
-    std::vector<std::vector<size_t>> split(batch_size);
+    std::vector<std::vector<Refinement>> split(batch_size);
     for (int64_t b = 0; b < batch_size; ++b) {
       ExampleState& state = states[b];
       if (state.finished) continue;
@@ -577,15 +693,10 @@ Attribution integrate_adaptively(Model& model, const torch::Tensor& inputs, cons
       for (size_t i : order) {
         const bool estimated = std::isfinite(error_of(i));
         if (frozen_out || (estimated && remaining <= goal) || budget < 2) break;
-        const Panel& panel = state.panels[i];
-        const double a = state.nodes[panel.left].alpha;
-        const double m = state.nodes[panel.middle].alpha;
-        const double c = state.nodes[panel.right].alpha;
-        new_alphas[b].push_back(0.5 * (a + m));
-        new_alphas[b].push_back(0.5 * (m + c));
-        split[b].push_back(i);
+        std::optional<Refinement> at_kink = budget >= 5 ? locate_switch(state, i) : std::nullopt;
+        split[b].push_back(at_kink ? *at_kink : Refinement{i});
         if (estimated) remaining -= error_of(i);
-        budget -= 2;
+        budget -= static_cast<int64_t>(split[b].back().new_nodes());
       }
       if (split[b].empty()) {
         // Not certified: the step budget is spent, the panels left to refine are frozen (memory
@@ -596,7 +707,11 @@ Attribution integrate_adaptively(Model& model, const torch::Tensor& inputs, cons
         }
         finish(state);
       } else if (memory_share > 0) {
-        fit_in_memory(state, split[b], new_alphas[b], memory_share, node_bytes, error_of);
+        fit_in_memory(state, split[b], memory_share, node_bytes, error_of);
+      }
+      for (const Refinement& refinement : split[b]) {
+        const std::vector<double> alphas = refinement.alphas(state);
+        new_alphas[b].insert(new_alphas[b].end(), alphas.begin(), alphas.end());
       }
     }
     if (std::all_of(split.begin(), split.end(), [](const auto& s) { return s.empty(); })) break;
@@ -606,20 +721,29 @@ Attribution integrate_adaptively(Model& model, const torch::Tensor& inputs, cons
     for (int64_t b = 0; b < batch_size; ++b) {
       ExampleState& state = states[b];
       if (split[b].empty()) continue;
-      // The k-th split panel's two new nodes were appended at first_new + 2k, first_new + 2k + 1.
-      const size_t first_new = state.nodes.size() - new_alphas[b].size();
-      std::vector<int64_t> split_rank(state.panels.size(), -1);
-      for (size_t k = 0; k < split[b].size(); ++k) split_rank[split[b][k]] = static_cast<int64_t>(k);
+      // The refinements' new nodes were appended in their order, new_nodes() each.
+      std::vector<const Refinement*> refinement_of(state.panels.size(), nullptr);
+      std::vector<size_t> first_node(state.panels.size(), 0);
+      size_t next = state.nodes.size() - new_alphas[b].size();
+      for (const Refinement& refinement : split[b]) {
+        refinement_of[refinement.panel] = &refinement;
+        first_node[refinement.panel] = next;
+        next += refinement.new_nodes();
+      }
       std::vector<Panel> refined;
       for (size_t i = 0; i < state.panels.size(); ++i) {
         const Panel& panel = state.panels[i];
-        if (split_rank[i] < 0) {
+        const size_t k = first_node[i];
+        if (refinement_of[i] == nullptr) {
           refined.push_back(panel);
-          continue;
+        } else if (refinement_of[i]->at_kink()) {
+          refined.push_back(make_panel(state, panel.left, k, k + 1, kNoParent, false, true));
+          refined.push_back(make_panel(state, k + 1, k + 2, k + 3, kNoParent, false, true));
+          refined.push_back(make_panel(state, k + 3, k + 4, panel.right, kNoParent, false, true));
+        } else {
+          refined.push_back(make_panel(state, panel.left, k, panel.middle, panel.right, true));
+          refined.push_back(make_panel(state, panel.middle, k + 1, panel.right, panel.left, false));
         }
-        const size_t left_node = first_new + 2 * static_cast<size_t>(split_rank[i]);
-        refined.push_back(make_panel(state, panel.left, left_node, panel.middle, panel.right, true));
-        refined.push_back(make_panel(state, panel.middle, left_node + 1, panel.right, panel.left, false));
       }
       state.panels = std::move(refined);
     }

@@ -2,6 +2,7 @@
 // fixed rules they must reproduce.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "igx/igx.h"
@@ -228,7 +229,7 @@ TEST(IntervalAdaptive, MemoryBudgetChangesNothingUntilReached) {
   torch::manual_seed(7);
   const torch::Tensor inputs = torch::randn({3, 64}, torch::kDouble) * 3;
   const auto unbounded = igx::integrated_gradients(model, inputs, IgOptions(kRefiningOptions).memory_budget(0));
-  // Hundreds of nodes per example (calibrated: 375, 189 and 269), all kept at once.
+  // Hundreds of nodes per example (calibrated: 170, 234 and 221), all kept at once.
   for (const auto& report : unbounded.examples) EXPECT_GT(report.steps, 150);
   EXPECT_GT(unbounded.peak_kept_bytes, 150 * 3 * kNodeBytes);
   // Each example's share is a third of the budget: three times the whole run's peak is never reached.
@@ -253,7 +254,7 @@ TEST(IntervalAdaptive, MemoryBudgetBoundsTheKeptGradients) {
   torch::manual_seed(7);
   const torch::Tensor inputs = torch::randn({3, 64}, torch::kDouble) * 3;
   const auto unbounded = igx::integrated_gradients(model, inputs, IgOptions(kRefiningOptions).memory_budget(0));
-  const int64_t budget = 3 * 64 * kNodeBytes;  // 64 gradients per example
+  const int64_t budget = 3 * 48 * kNodeBytes;  // 48 gradients per example
   ASSERT_GT(unbounded.peak_kept_bytes, 3 * budget);
   const auto bounded = igx::integrated_gradients(model, inputs, IgOptions(kRefiningOptions).memory_budget(budget));
   EXPECT_LE(bounded.peak_kept_bytes, budget);
@@ -289,6 +290,148 @@ TEST(IntervalAdaptive, MemoryBudgetBoundsTheKeptGradients) {
   EXPECT_TRUE(igx_test::contains(
       igx_test::error_of([&] { igx::integrated_gradients(model, inputs, IgOptions(kRefiningOptions).memory_budget(-5)); }),
       "memory_budget -5"));
+}
+
+// Piecewise-linear models (ReLU, max-pool): the gradient is constant on each linear region, and
+// where a panel's nodes show one switch, igx splits the panel around it (adaptive.cpp,
+// locate_switch).
+
+// The relative L1 distance of `values` from `exact`.
+double relative_l1(const torch::Tensor& values, const torch::Tensor& exact) {
+  return (values.to(torch::kDouble) - exact).abs().sum().item<double>() / exact.abs().sum().item<double>();
+}
+
+// F = relu(w.x - t) + v.x (+ kappa (u.x)^2) from the baseline 0 switches once, at a* = t / (w.x):
+// the gradient is v before and v + w after, so IG_i = x_i (v_i + w_i (1 - a*)) (+ kappa (u.x) u_i x_i).
+struct OneSwitch {
+  torch::Tensor w = doubles({1.0, -0.5, 2.0}), v = doubles({0.3, 0.2, -0.1}), u = doubles({0.5, 1.0, -0.7});
+  double t = 1.0, kappa = 0.0;
+  igx::FunctionModel model() const {
+    return igx::FunctionModel(
+        [w = w, v = v, u = u, t = t, kappa = kappa](const torch::Tensor& x) {
+          const torch::Tensor quadratic = kappa * torch::matmul(x, u).pow(2);
+          return (torch::relu(torch::matmul(x, w) - t) + torch::matmul(x, v) + quadratic).unsqueeze(1);
+        },
+        "one_switch");
+  }
+  torch::Tensor exact(const torch::Tensor& x) const {
+    const double switch_at = t / torch::dot(w, x).item<double>();
+    return x * (v + w * (1.0 - switch_at)) + kappa * torch::dot(u, x) * u * x;
+  }
+};
+
+// Where two nodes of a panel share a gradient and the third does not, igx splits the panel around
+// the switch point the end tangents give, and each split narrows the kink's panel a thousandfold:
+// a tight tolerance in few evaluations. The same kink plus a quadratic term (which Simpson
+// integrates exactly, but then no two nodes share a gradient) is bisected uniformly, which halves
+// the kink's error per level.
+TEST(IntervalAdaptive, SplitsAtALocatedSwitchOfAPiecewiseLinearModel) {
+  const torch::Tensor x = doubles({1.0, 0.4, 1.3});  // w.x = 3.4: the switch at 0.294..., on no grid
+  const auto options =
+      IgOptions().strategy(Strategy::IntervalAdaptive).tolerance(1e-8).attribution_tolerance(1e-8).max_steps(4096);
+  OneSwitch kinked, curved;
+  curved.kappa = 0.05;
+  auto kinked_model = kinked.model(), curved_model = curved.model();
+  const auto located = igx::integrated_gradients(kinked_model, x.unsqueeze(0), options);
+  const auto bisected = igx::integrated_gradients(curved_model, x.unsqueeze(0), options);
+  for (const igx::Attribution* result : {&located, &bisected}) {
+    const auto& report = result->examples[0];
+    const double error = relative_l1(result->values[0], (result == &located ? kinked : curved).exact(x));
+    EXPECT_TRUE(*report.certified);
+    EXPECT_LE(error, 1e-8);
+    EXPECT_GE(*report.attribution_error + 1e-14, error);
+  }
+  // 9 first nodes, then 5 per split (measured: 26 against 107).
+  EXPECT_LE(located.examples[0].steps, 30);
+  EXPECT_GT(bisected.examples[0].steps, 3 * located.examples[0].steps);
+}
+
+// One hidden ReLU layer, F(x) = sum_j c_j relu(W_j . x + b_j) (+ kappa (1.x)^2): along the path from
+// 0 unit j is on where a (W_j . x) + b_j > 0, an interval of length l_j, so
+// IG_i = x_i sum_j c_j W_ji l_j (+ kappa (1.x) x_i).
+struct ReluLayer {
+  torch::Tensor weight, bias, out;
+  ReluLayer(int64_t inputs, int64_t hidden, uint64_t seed) {
+    torch::manual_seed(seed);
+    weight = torch::randn({hidden, inputs}, torch::kDouble);
+    bias = torch::randn({hidden}, torch::kDouble);
+    out = torch::randn({hidden}, torch::kDouble);
+  }
+  igx::FunctionModel model(double kappa) const {
+    return igx::FunctionModel(
+        [weight = weight, bias = bias, out = out, kappa](const torch::Tensor& x) {
+          const torch::Tensor hidden = torch::relu(torch::matmul(x, weight.t().to(x.dtype())) + bias.to(x.dtype()));
+          return (torch::matmul(hidden, out.to(x.dtype())) + kappa * x.sum(1).pow(2)).unsqueeze(1);
+        },
+        "relu_layer");
+  }
+  torch::Tensor exact(const torch::Tensor& x, double kappa) const {
+    torch::Tensor total = kappa * x.sum() * x;
+    for (int64_t j = 0; j < weight.size(0); ++j) {
+      const double slope = torch::dot(weight[j], x).item<double>(), b = bias[j].item<double>();
+      double on = b > 0 ? 1.0 : 0.0;
+      if (slope != 0.0) {
+        const double root = std::clamp(-b / slope, 0.0, 1.0);
+        on = slope > 0 ? 1.0 - root : root;
+      }
+      total = total + x * weight[j] * out[j].item<double>() * on;
+    }
+    return total;
+  }
+};
+
+// Certified and within the tolerance against the closed form, the estimate never below the true
+// error, and fewer evaluations than the same network with a quadratic term (no shared gradients:
+// uniform bisection); measured over the 6 inputs: 168 against 210 at 5 %, 263 against 732 at
+// 0.1 %, 483 against 2450 at 1e-8. In float32 too (the gradients of one region agree to rounding).
+TEST(IntervalAdaptive, ReluLayerMatchesItsPiecewiseClosedForm) {
+  const ReluLayer layer(5, 8, 11);
+  torch::manual_seed(12);
+  const torch::Tensor inputs = torch::randn({6, 5}, torch::kDouble) * 2;
+  auto run = [&](double tolerance, double kappa, torch::ScalarType dtype) {
+    auto model = layer.model(kappa);
+    const auto result = igx::integrated_gradients(
+        model, inputs.to(dtype),
+        IgOptions().strategy(Strategy::IntervalAdaptive).tolerance(tolerance).attribution_tolerance(tolerance).max_steps(4096));
+    int64_t steps = 0;
+    for (int64_t b = 0; b < inputs.size(0); ++b) {
+      const auto& report = result.examples[b];
+      const double error = relative_l1(result.values[b], layer.exact(inputs[b].to(dtype).to(torch::kDouble), kappa));
+      EXPECT_TRUE(*report.certified) << b;
+      EXPECT_LE(error, tolerance) << b;
+      EXPECT_GE(*report.attribution_error + 1e-14, error) << b;
+      steps += report.steps;
+    }
+    return steps;
+  };
+  for (double tolerance : {0.05, 1e-3, 1e-8}) {
+    const int64_t located = run(tolerance, 0.0, torch::kDouble), bisected = run(tolerance, 0.01, torch::kDouble);
+    EXPECT_LT(located, bisected) << tolerance;
+    if (tolerance == 1e-8) EXPECT_LT(3 * located, bisected);
+  }
+  const int64_t located32 = run(1e-3, 0.0, torch::kFloat), bisected32 = run(1e-3, 0.01, torch::kFloat);
+  EXPECT_LT(located32, bisected32);
+}
+
+// Two switches in one half (at 0.30 and 0.31, no scan point between) look like one to the nodes
+// around them; the split puts nodes between them, which show it, and refinement goes on. No
+// vector is certified beyond its tolerance, and the estimate is never below the true error.
+TEST(IntervalAdaptive, TwoSwitchesInOneHalfAreNotTakenForOne) {
+  auto model = igx::FunctionModel(
+      [](const torch::Tensor& x) {
+        return (torch::relu(x.select(1, 0) - 0.30) + torch::relu(x.select(1, 1) - 0.31)).unsqueeze(1);
+      },
+      "two_switches");
+  const torch::Tensor x = doubles({1.0, 1.0}).unsqueeze(0);
+  const torch::Tensor exact = doubles({0.70, 0.69});
+  for (double tolerance : {0.05, 1e-2, 1e-3, 1e-6}) {
+    const auto result = igx::integrated_gradients(
+        model, x, IgOptions().strategy(Strategy::IntervalAdaptive).tolerance(tolerance).attribution_tolerance(tolerance));
+    const double error = relative_l1(result.values[0], exact);
+    EXPECT_TRUE(*result.examples[0].certified) << tolerance;
+    EXPECT_LE(error, tolerance) << tolerance;
+    EXPECT_GE(*result.examples[0].attribution_error + 1e-14, error) << tolerance;
+  }
 }
 
 }  // namespace
