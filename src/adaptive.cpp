@@ -358,8 +358,10 @@ size_t new_node_count(const std::vector<Refinement>& refinements) {
 // Piecewise-linear models (ReLU, max-pool, no other non-linearity on the way to F) are affine on
 // each linear region, a convex polytope, so a region meets the straight path in one interval, where
 // the gradient is constant and F linear in alpha. Two nodes whose gradients agree (to the rounding
-// of s) are taken to share a region.
+// of s) are taken to share a region. Not where F is flat (s's terms all 0): a smooth model
+// saturated in float32 has gradients exactly 0 on both sides of a transition, which is no switch.
 bool same_gradient(const ExampleState& state, const Node& p, const Node& q) {
+  if (!(p.slope_magnitude > 0.0 && q.slope_magnitude > 0.0)) return false;
   const torch::Tensor difference = (p.gradient.to(torch::kDouble) - q.gradient.to(torch::kDouble)).abs();
   const double distance = (difference * state.absolute_difference.to(difference.device())).sum().item<double>();
   return distance <= state.rounding.of_sum(p.slope_magnitude + q.slope_magnitude);
