@@ -13,7 +13,9 @@
 # TOLERANCES=0.05,0.01, MAX_STEPS=4096, THREADS=0 (all cores), OUT=out/bench-adaptive,
 # INITIAL_INTERVALS=4 (interval-adaptive's first Simpson panels),
 # STRATEGIES=doubling,adaptive,adaptive-completeness (adaptive certifies the sum of the Simpson
-# panels' |errors|, adaptive-completeness |delta| itself, the criterion doubling uses).
+# panels' |errors|, adaptive-completeness |delta| itself, the criterion doubling uses),
+# ATTRIBUTION_TOLERANCE=0.05 (every strategy's attribution-vector criterion, the library's
+# default; 0 = completeness alone).
 # Needs the data splits: bash scripts/fetch_data.sh.
 set -euo pipefail
 
@@ -27,7 +29,7 @@ else
     echo "bench: igx sweep --model $1 --n $2 --steps $3" >&2
     "$build/igx" sweep --model "$1" --n "$2" --pick spread --steps "$3" --rules riemann_right,gausslegendre \
       --tolerances "${TOLERANCES:-0.05,0.01}" --strategies "${STRATEGIES:-doubling,adaptive,adaptive-completeness}" --max-steps "${MAX_STEPS:-4096}" \
-      --initial-intervals "${INITIAL_INTERVALS:-4}" \
+      --initial-intervals "${INITIAL_INTERVALS:-4}" --attribution-tolerance "${ATTRIBUTION_TOLERANCE:-0.05}" \
       --threads "${THREADS:-0}" --out-dir "$out/$1" --force > "$out/$1.log" 2>&1
   }
   mkdir -p "$out"
