@@ -45,6 +45,9 @@ struct Panel {
   double signed_error = 0;     // Simpson of s - (F(right) - F(left)), as computed
   double vector_error = 0;     // L1 norm of the per-feature estimate (panel_feature_errors)
   double hidden_variation = 0; // variation of F inside that the scan sees and the nodes do not
+  // |e| of each half (the panel's quadratic of s over it against F's exact change there), summed,
+  // less the rounding of F at the three nodes: what the nodes' gradients do not explain.
+  double half_errors = 0;
   double slope_magnitude = 0;  // Simpson of the nodes' slope magnitudes (rounding of the attributions)
   // Folded to keep within the memory budget: its gradients are summed into the example's
   // accumulators and it is not bisected again; its errors still count.
@@ -55,8 +58,17 @@ struct Panel {
   // scan sees F vary inside where its nodes do not. F's hidden variation is only a lower bound of
   // the vector error there (||A||_1 >= |sum A|): the features can cancel in F by any factor (8000
   // on a saturated BERT), so the panel is bisected until its nodes see what F does.
+  // Likewise while the halves' errors exceed twice the estimate: the nodes see F move (1 -> 0 -> 1
+  // at the three nodes of a float32 saturated MLP) where their gradients are ~0 on both sides of
+  // narrow walls, so the estimate from those gradients is ~0 and says nothing. A single kink of s
+  // (ReLU) gives at most 4/3 of the estimate of a panel with a parent (all but an unpaired first
+  // one), a smooth s a vanishing fraction (higher order). Otherwise the halves' errors are a floor:
+  // the estimate does not count on errors of the two halves cancelling, as the panel sum does not
+  // count on panels' (for one kink they are never below the panel's true error, which the estimate
+  // alone misses by up to 4/3).
   double vector_share() const {
-    return hidden_variation > 0.0 ? std::numeric_limits<double>::infinity() : vector_error;
+    if (hidden_variation > 0.0 || half_errors > 2.0 * vector_error) return std::numeric_limits<double>::infinity();
+    return std::max(vector_error, half_errors);
   }
 };
 
@@ -218,6 +230,12 @@ Panel make_panel(const ExampleState& state, size_t left, size_t middle, size_t r
   panel.vector_error = panel_feature_errors(state, panel).sum().item<double>();
   panel.hidden_variation = state.scan.hidden_variation({a.alpha, m.alpha, b.alpha}, {a.value, m.value, b.value},
                                                        state.rounding);
+  // The panel's quadratic of s integrated over its left half: width / 24 (5 s(a) + 8 s(m) - s(b)).
+  const double left_error = width / 24.0 * (5.0 * a.slope + 8.0 * m.slope - b.slope) - (m.value - a.value);
+  const double right_error = panel.signed_error - left_error;
+  const double rounding = state.rounding.of_value(a.value) + 2.0 * state.rounding.of_value(m.value) +
+                          state.rounding.of_value(b.value) + state.rounding.of_sum(panel.slope_magnitude);
+  panel.half_errors = std::max(0.0, std::abs(left_error) + std::abs(right_error) - rounding);
   return panel;
 }
 
@@ -532,9 +550,13 @@ ErrorStanding stand(const ExampleState& state, double target, const IgOptions& o
     if (!any_resolvable) standing.completeness_floor = standing.completeness_bound;
   }
   // ||A - IG||_1 >= |sum (A - IG)| = |delta|: never estimate below it. None while a panel has no
-  // estimate (vector_share).
+  // estimate (vector_share). The gradients' rounding follows F where they are computed.
+  for (const Node& node : state.nodes) {
+    standing.vector_rounding = std::max(standing.vector_rounding, state.rounding.of_gradients(node.value));
+  }
   if (std::isfinite(vector_sum)) {
-    standing.vector_error = std::max(vector_sum + state.rounding.of_sum(magnitude), std::abs(delta));
+    standing.vector_error =
+        std::max(vector_sum + state.rounding.of_sum(magnitude) + standing.vector_rounding, std::abs(delta));
   }
   return standing;
 }
@@ -661,6 +683,10 @@ Attribution integrate_adaptively(Model& model, const torch::Tensor& inputs, cons
       }
       if (!completeness_met && !standing.refinable) {
         finish(state);  // only rounding is left: more nodes would add noise, not remove error
+        continue;
+      }
+      if (completeness_met && standing.vector_precision_limited(options.attribution_tolerance())) {
+        finish(state);  // the gradients' rounding alone exceeds what the vector may have
         continue;
       }
       // Bisect the worst panels of the criterion not met until what is left unrefined is within

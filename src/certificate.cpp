@@ -70,6 +70,10 @@ double Rounding::scale(double value) const {
   return std::abs(value) + propagated;
 }
 
+double Rounding::of_gradients(double value) const {
+  return output_ == OutputKind::Logit ? 0.0 : kRoundingFactor * epsilon_ * scale(value);
+}
+
 void Rounding::calibrate(double value, double float64_value) {
   const double unit = epsilon_ * scale(value);
   const double ratio = unit > 0.0 ? std::abs(value - float64_value) / unit : 0.0;
@@ -298,12 +302,18 @@ bool ErrorStanding::vector_met(double attribution_tolerance) const {
   return vector_error && *vector_error <= std::max(attribution_tolerance * attribution_norm, vector_floor);
 }
 
+bool ErrorStanding::vector_precision_limited(double attribution_tolerance) const {
+  if (!(attribution_tolerance > 0.0) || !vector_error) return false;
+  return vector_rounding > std::max(attribution_tolerance * (attribution_norm + *vector_error), vector_floor);
+}
+
 void write_certificate(ExampleReport& report, const ErrorStanding& standing, const IgOptions& options) {
   const double gap = std::abs(report.output_input - report.output_baseline);
   report.completeness_certified = standing.completeness_met();
   report.absolute_error_bound = standing.completeness_bound;
   if (report.relative_error) report.error_bound = standing.completeness_bound / gap;
-  report.precision_limited = standing.precision_limited;
+  report.precision_limited =
+      standing.precision_limited || standing.vector_precision_limited(options.attribution_tolerance());
   if (standing.precision_limited) {
     report.attainable_error_bound =
         report.relative_error ? standing.completeness_floor / gap : standing.completeness_floor;

@@ -91,6 +91,12 @@ std::string precision_note(const ExampleReport& report, torch::ScalarType dtype)
                                         format("%.3g%%", 100.0 * *report.attainable_error_bound)
                                   : ": rounding of F alone allows no bound below " +
                                         format("%.3g", *report.attainable_error_bound) + " (absolute)";
+  } else if (report.attribution_certified && !*report.attribution_certified) {
+    // Completeness held: the attribution vector is what rounding limits.
+    note += ": the attributions are too small against F for its " + dtype_name(dtype) + " gradients";
+    if (report.attribution_error) {
+      note += " (estimated error " + format("%.3g%%", 100.0 * *report.attribution_error) + ", their rounding included)";
+    }
   }
   return note;
 }
@@ -126,10 +132,8 @@ nlohmann::json attribution_to_json(const Attribution& attribution, const RunDesc
     if (report.attribution_certified) entry["attribution_certified"] = *report.attribution_certified;
     if (report.error_bound) entry["error_bound"] = *report.error_bound;
     if (report.absolute_error_bound) entry["absolute_error_bound"] = *report.absolute_error_bound;
-    if (report.attainable_error_bound) {
-      entry["attainable_error_bound"] = *report.attainable_error_bound;
-      entry["precision_note"] = precision_note(report, attribution.values.scalar_type());
-    }
+    if (report.attainable_error_bound) entry["attainable_error_bound"] = *report.attainable_error_bound;
+    if (report.precision_limited) entry["precision_note"] = precision_note(report, attribution.values.scalar_type());
     if (report.attribution_error) entry["attribution_error"] = *report.attribution_error;
     if (attribution.errors.defined()) {
       entry["attribution_error_features"] = error_features(attribution.errors[static_cast<int64_t>(b)], 10);
@@ -160,7 +164,11 @@ std::string certificate_line(const ExampleReport& report, torch::ScalarType dtyp
     line += std::string(report.attribution_certified ? ", " : "") + "estimated error " +
             format("%.3g%%", 100.0 * *report.attribution_error);
   } else if (report.attribution_certified && !*report.attribution_certified) {
-    line += "; attribution vector not held, no estimate: F varies between nodes that do not resolve it";
+    line += "; attribution vector not held";
+    // Rounding limits the vector (precision_note says so), or F moves where the nodes do not show why.
+    if (!report.precision_limited || report.attainable_error_bound) {
+      line += ", no estimate: F varies between nodes that do not resolve it";
+    }
   }
   line += ")";
   if (report.precision_limited) line += " -- " + precision_note(report, dtype);
