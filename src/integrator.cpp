@@ -7,6 +7,7 @@
 #include <malloc.h>
 #endif
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -82,7 +83,7 @@ std::string value_name(double value) {
 }
 
 /// The first row of [rows, ...] holding a NaN or an infinity, and how many of its entries do;
-/// none when all are finite. One reduction over the batch: the common case costs one pass.
+/// none when all are finite. The common case costs one pass over the batch (all_finite).
 struct NonFinite {
   int64_t row = -1;
   int64_t count = 0;
@@ -91,8 +92,8 @@ struct NonFinite {
 };
 
 std::optional<NonFinite> first_non_finite(const torch::Tensor& rows) {
+  if (all_finite(rows)) return std::nullopt;
   const torch::Tensor finite = torch::isfinite(rows);
-  if (finite.all().item<bool>()) return std::nullopt;
   const torch::Tensor bad_rows = finite.reshape({rows.size(0), -1}).logical_not();
   NonFinite found;
   found.row = bad_rows.any(1).nonzero()[0][0].item<int64_t>();
@@ -282,14 +283,21 @@ std::vector<PathResult> Integrator::integrate(const std::vector<PathJob>& jobs) 
     }
     const torch::Tensor values_cpu = values.detach().to(torch::kCPU, torch::kDouble).contiguous();
     const double* value_data = values_cpu.data_ptr<double>();
-    const torch::Tensor magnitudes_cpu =
-        outputs.detach().abs().reshape({batch_rows, -1}).amax(1).to(torch::kCPU, torch::kDouble).contiguous();
-    const double* magnitude_data = magnitudes_cpu.data_ptr<double>();
+    // max |output| of each row, from one float64 copy of the outputs (exact: every float is a double).
+    const torch::Tensor outputs_cpu = outputs.detach().to(torch::kCPU, torch::kDouble).contiguous();
+    std::vector<double> magnitudes(batch_rows, 0.0);
+    const int64_t classes = outputs_cpu.numel() / batch_rows;
+    for (int64_t r = 0; r < batch_rows; ++r) {
+      const double* output_row = outputs_cpu.data_ptr<double>() + r * classes;
+      for (int64_t c = 0; c < classes; ++c) magnitudes[r] = std::max(magnitudes[r], std::abs(output_row[c]));
+    }
+    const double* magnitude_data = magnitudes.data();
 
     // Scalar weights of all pieces form one block matrix [pieces, rows]: a single product gives
     // every piece's weighted sum. Vector weights (discrete paths) are applied piece by piece.
+    // The block is filled in plain memory: a tensor operation per piece cost more than the product.
     const torch::Tensor flat_gradients = gradients.reshape({batch_rows, -1});
-    torch::Tensor block_weights = torch::zeros({static_cast<int64_t>(batch.size()), batch_rows}, torch::kDouble);
+    std::vector<double> block_weights(batch.size() * batch_rows, 0.0);
     std::vector<torch::Tensor> vector_contributions(batch.size());
     row = 0;
     for (size_t p = 0; p < batch.size(); ++p) {
@@ -297,7 +305,8 @@ std::vector<PathResult> Integrator::integrate(const std::vector<PathJob>& jobs) 
       const int64_t count = piece.end - piece.begin;
       const torch::Tensor weights = jobs[piece.job].path->weights(piece.begin, piece.end);
       if (weights.dim() == 1) {
-        block_weights[p].narrow(0, row, count).copy_(weights);
+        const torch::Tensor weights_cpu = weights.to(torch::kCPU, torch::kDouble).contiguous();
+        std::copy_n(weights_cpu.data_ptr<double>(), count, block_weights.data() + p * batch_rows + row);
       } else {
         vector_contributions[p] = (weights.to(gradients.device(), torch::kDouble) *
                                    gradients.narrow(0, row, count).to(torch::kDouble)).sum(0);
@@ -306,7 +315,10 @@ std::vector<PathResult> Integrator::integrate(const std::vector<PathJob>& jobs) 
     }
     // In the gradients' precision (float64 models stay exact); sums accumulate in float64.
     const torch::Tensor scalar_contributions =
-        torch::mm(block_weights.to(gradients.device(), gradients.scalar_type()), flat_gradients).to(torch::kDouble);
+        torch::mm(torch::from_blob(block_weights.data(), {static_cast<int64_t>(batch.size()), batch_rows}, torch::kDouble)
+                      .to(gradients.device(), gradients.scalar_type()),
+                  flat_gradients)
+            .to(torch::kDouble);
 
     row = 0;
     for (size_t p = 0; p < batch.size(); ++p) {

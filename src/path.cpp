@@ -42,7 +42,9 @@ void StraightLinePath::write_points(int64_t begin, int64_t end, torch::Tensor ou
   check_range(begin, end, size());
   std::vector<int64_t> shape(input_.dim() + 1, 1);
   shape[0] = end - begin;
-  const torch::Tensor alpha = column(quadrature_.nodes, begin, end).view(shape).to(point_options());
+  // The nodes are read in place (no copy into a tensor of their own before the conversion).
+  const torch::Tensor alpha = torch::from_blob(const_cast<double*>(quadrature_.nodes.data()) + begin, shape, torch::kDouble)
+                                  .to(point_options());
   // lerp is exactly x' at a = 0 and exactly x at a = 1 (it switches to x - (1 - a)(x - x')
   // for a >= 1/2), so end-point evaluations reproduce F(x') and F(x) bit for bit.
   torch::lerp_out(out, baseline_.unsqueeze(0), input_.unsqueeze(0), alpha);

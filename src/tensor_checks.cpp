@@ -1,6 +1,7 @@
 #include "igx/tensor_checks.h"
 
 #include <cmath>
+#include <limits>
 #include <sstream>
 
 #include "igx/error.h"
@@ -25,8 +26,32 @@ void require_floating(const torch::Tensor& tensor, const std::string& what) {
   }
 }
 
+namespace {
+
+// |x| <= max is false for NaN and for infinities. Branch-free, so the compiler vectorises it.
+template <typename T>
+bool all_finite_values(const T* data, int64_t count) {
+  constexpr T largest = std::numeric_limits<T>::max();
+  int finite = 1;
+  for (int64_t i = 0; i < count; ++i) finite &= static_cast<int>(std::abs(data[i]) <= largest);
+  return finite != 0;
+}
+
+}  // namespace
+
+bool all_finite(const torch::Tensor& tensor) {
+  if (!tensor.is_floating_point()) return true;
+  // torch::isfinite makes three temporaries (x == x, |x|, |x| != inf) and a reduction: on a
+  // small model's batch of gradients that was a tenth of the time of a whole IG call.
+  if (tensor.device().is_cpu() && tensor.is_contiguous()) {
+    if (tensor.scalar_type() == torch::kFloat) return all_finite_values(tensor.data_ptr<float>(), tensor.numel());
+    if (tensor.scalar_type() == torch::kDouble) return all_finite_values(tensor.data_ptr<double>(), tensor.numel());
+  }
+  return torch::isfinite(tensor).all().item<bool>();
+}
+
 void require_finite(const torch::Tensor& tensor, const std::string& what) {
-  if (!tensor.is_floating_point()) return;  // integers are always finite
+  if (all_finite(tensor)) return;
   const torch::Tensor bad = torch::logical_not(torch::isfinite(tensor));
   if (!bad.any().item<bool>()) return;
   const torch::Tensor first = bad.nonzero()[0].cpu();

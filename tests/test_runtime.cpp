@@ -6,8 +6,13 @@
 #endif
 
 #include <cstdlib>
+#include <limits>
+#include <optional>
+#include <string>
 
 #include "igx/igx.h"
+#include "igx/tensor_checks.h"
+#include "test_support.h"
 
 namespace {
 
@@ -49,5 +54,82 @@ TEST(Runtime, IntegratorKeepsFreedBatchMemoryForReuse) {
   GTEST_SKIP() << "not glibc";
 #endif
 }
+
+// all_finite reads float32/float64 CPU data in one pass of its own: it must find every NaN and
+// infinity wherever it sits (the loop's vector body and its tail), as torch::isfinite does.
+TEST(Runtime, AllFiniteFindsEveryNonFiniteValue) {
+  const float inf = std::numeric_limits<float>::infinity();
+  for (const auto dtype : {torch::kFloat, torch::kDouble, torch::kHalf}) {
+    for (const int64_t size : {1, 7, 8, 33, 1000}) {
+      const torch::Tensor values = torch::randn({size}).mul(1e3);
+      EXPECT_TRUE(igx::all_finite(values.to(dtype))) << dtype << " " << size;
+      for (const int64_t where : {int64_t{0}, size / 2, size - 1}) {
+        for (const float bad : {std::numeric_limits<float>::quiet_NaN(), inf, -inf}) {
+          torch::Tensor spoiled = values.clone();
+          spoiled.data_ptr<float>()[where] = bad;
+          spoiled = spoiled.to(dtype);
+          EXPECT_FALSE(igx::all_finite(spoiled)) << dtype << " " << size << " " << where << " " << bad;
+          EXPECT_FALSE(igx::all_finite(spoiled.view({1, size}).expand({3, size}).t()));  // not contiguous
+        }
+      }
+    }
+  }
+  EXPECT_TRUE(igx::all_finite(torch::tensor({std::numeric_limits<float>::max(), -std::numeric_limits<float>::max(),
+                                             std::numeric_limits<float>::denorm_min()})));
+  EXPECT_TRUE(igx::all_finite(torch::tensor({std::numeric_limits<double>::max(), -0.0}, torch::kDouble)));
+  EXPECT_TRUE(igx::all_finite(torch::arange(10)));  // integers are finite
+  EXPECT_TRUE(igx::all_finite(torch::empty({0})));
+}
+
+#ifdef IGX_CLI_PATH
+// Sets an environment variable for the scope (unset when `value` is empty) and restores it.
+class ScopedVariable {
+ public:
+  ScopedVariable(const char* name, const std::string& value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    if (value.empty()) {
+      unsetenv(name);
+    } else {
+      setenv(name, value.c_str(), 1);
+    }
+  }
+  ~ScopedVariable() {
+    if (old_) {
+      setenv(name_, old_->c_str(), 1);
+    } else {
+      unsetenv(name_);
+    }
+  }
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+// The CLI re-executes itself with OMP_WAIT_POLICY=PASSIVE (libgomp reads it before main) for the
+// long-running commands and on a busy machine; never when the user set how threads wait or asked
+// for one thread. libgomp shows its settings with OMP_DISPLAY_ENV=VERBOSE, a user variable that
+// must survive the re-execution (and is shown once: the first image never starts libgomp).
+TEST(Runtime, CliThreadsWaitPassivelyUnlessTheUserChose) {
+  using igx_test::contains;
+  using igx_test::run_igx;
+  const ScopedVariable display("OMP_DISPLAY_ENV", "VERBOSE");
+  const ScopedVariable no_policy("OMP_WAIT_POLICY", "");
+  const ScopedVariable no_spin("GOMP_SPINCOUNT", "");
+  const std::string passive = run_igx("batch --help").output;
+  if (!contains(passive, "GOMP_SPINCOUNT")) GTEST_SKIP() << "LibTorch does not run on libgomp here";
+  EXPECT_TRUE(contains(passive, "GOMP_SPINCOUNT = '0'")) << passive;  // what PASSIVE means to libgomp
+  EXPECT_EQ(passive.find("OPENMP DISPLAY ENVIRONMENT BEGIN"), passive.rfind("OPENMP DISPLAY ENVIRONMENT BEGIN"));
+  EXPECT_TRUE(contains(run_igx("batch --help --threads 1").output, "GOMP_SPINCOUNT = '300000'"));  // libgomp's own
+  {
+    const ScopedVariable user("OMP_WAIT_POLICY", "ACTIVE");
+    EXPECT_TRUE(contains(run_igx("batch --help").output, "OMP_WAIT_POLICY = 'ACTIVE'"));
+  }
+  {
+    const ScopedVariable user("GOMP_SPINCOUNT", "1234");
+    EXPECT_TRUE(contains(run_igx("batch --help").output, "GOMP_SPINCOUNT = '1234'"));
+  }
+}
+#endif
 
 }  // namespace

@@ -14,7 +14,7 @@ uint64_t available_memory_bytes();
 
 /// Throws igx::Error "WHAT needs about 15 GiB of memory, more than the 12 GiB available; ask for
 /// less" when `bytes` exceeds what is available. `what` names the request in the words of its
-/// option ("1000000000 integration steps per example").
+/// option ("1000000000 integration steps per example"). Requests of at most 16 MiB pass unchecked.
 void require_memory(double bytes, const std::string& what);
 
 }  // namespace igx

@@ -11,6 +11,10 @@ namespace igx {
 std::string shape_string(const torch::Tensor& tensor);
 std::string shape_string(c10::IntArrayRef shape);
 
+/// Whether every element of `tensor` is finite (integers always are). On the CPU one pass over
+/// float32/float64 data, with no temporary tensors: igx checks every batch's gradients.
+bool all_finite(const torch::Tensor& tensor);
+
 /// Throws igx::Error if `tensor` holds a NaN or an infinity, naming `what`, the first bad index
 /// and its value ("input has NaN at [0, 3]; expected finite numbers").
 void require_finite(const torch::Tensor& tensor, const std::string& what);
