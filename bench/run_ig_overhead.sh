@@ -87,11 +87,11 @@ echo "| machine | setting | process wall s, median (min-max) | run.seconds, medi
 echo "|---|---|---|---|---|"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 cli_round > "$out/idle.txt"
-summarise idle "$out/idle.txt"
+summarise "as found (load $(cut -d" " -f1 /proc/loadavg))" "$out/idle.txt"
 for _ in $(seq "$load"); do (while :; do :; done) & pids+=($!); done
 sleep 1
 cli_round > "$out/loaded.txt"
-summarise "$load busy loops" "$out/loaded.txt"
+summarise "+ $load busy loops" "$out/loaded.txt"
 for pid in "${pids[@]}"; do kill "$pid"; done
 pids=()
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
