@@ -39,8 +39,10 @@ struct Panel {
   // A panel made by bisection: the parent's third node (its other end), and which half this is.
   size_t parent_far = kNoParent;
   bool left_half = false;
-  // A panel made by splitting a parent at a located switch point (locate_switch): no parent
-  // quadratic to compare with, and its estimate is the bound for a piecewise-constant integrand.
+  // A panel made by splitting a parent at a located switch point (locate_switch), or whose three
+  // nodes share one linear region (same_gradient): its estimate is the bound for an integrand
+  // monotone between nodes, not the comparison with a parent quadratic (whose far node may lie in
+  // another region: the panel itself is exact).
   bool around_kink = false;
   double signed_error = 0;     // Simpson of s - (F(right) - F(left)), as computed
   double vector_error = 0;     // L1 norm of the per-feature estimate (panel_feature_errors)
@@ -218,6 +220,9 @@ torch::Tensor panel_feature_errors(const ExampleState& state, const Panel& panel
   return estimate * state.absolute_difference.to(estimate.device());
 }
 
+// Defined below, with the located switch points.
+bool same_gradient(const ExampleState& state, const Node& p, const Node& q);
+
 Panel make_panel(const ExampleState& state, size_t left, size_t middle, size_t right, size_t parent_far = kNoParent,
                  bool left_half = false, bool around_kink = false) {
   const Node& a = state.nodes[left];
@@ -225,6 +230,7 @@ Panel make_panel(const ExampleState& state, size_t left, size_t middle, size_t r
   const Node& b = state.nodes[right];
   const double width = b.alpha - a.alpha;
   Panel panel{left, middle, right, parent_far, left_half, around_kink};
+  if (!around_kink && same_gradient(state, a, m) && same_gradient(state, m, b)) panel.around_kink = true;
   panel.signed_error = width / 6.0 * (a.slope + 4.0 * m.slope + b.slope) - (b.value - a.value);
   panel.slope_magnitude = width / 6.0 * (a.slope_magnitude + 4.0 * m.slope_magnitude + b.slope_magnitude);
   panel.vector_error = panel_feature_errors(state, panel).sum().item<double>();
