@@ -183,6 +183,13 @@ BundleConfig parse_bundle_config(const std::string& text, const std::string& dir
     throw Error(config_path.string() + ": field 'task' is '" + clip_text(config.task) +
                 "'; expected text, image or tabular");
   }
+  // Reports and pictures name classes by their labels: an empty one would print as nothing.
+  for (size_t k = 0; k < config.labels.size(); ++k) {
+    if (config.labels[k].empty()) {
+      throw Error(config_path.string() + ": labels[" + std::to_string(k) +
+                  "] is empty; expected a name for every class (see docs/bundles.md)");
+    }
+  }
   return config;
 }
 

@@ -151,6 +151,8 @@ TEST(BundleValidation, FieldTypesAreNamed) {
       {[](nlohmann::json& j) { j["methods"]["embed"] = 3; }, "field 'methods.embed' is 3; expected a method name"},
       {[](nlohmann::json& j) { j.erase("task"); }, "field 'task' is missing"},
       {[](nlohmann::json& j) { j["task"] = "audio"; }, "field 'task' is 'audio'"},
+      // Found by the bundle_config fuzzer (CI, session 5): an empty label named a class as nothing.
+      {[](nlohmann::json& j) { j["labels"] = {"ham", ""}; }, "labels[1] is empty; expected a name for every class"},
   };
   for (const auto& [edit, expected] : cases) {
     EditableBundle bundle(kTestModels + "/tiny-text");
