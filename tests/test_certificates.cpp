@@ -149,7 +149,8 @@ struct PropertyCounts {
 // fixed rules with thousands of nodes that agree), an attribution vector within the attribution
 // tolerance. The model's dtype, weights' scale and tolerance follow from the seed.
 void check_random_saturating_model(uint64_t seed, const std::vector<int>& strategies,
-                                   std::array<PropertyCounts, 3>& counts_by_strategy) {
+                                   std::array<PropertyCounts, 3>& counts_by_strategy,
+                                   igx::OutputKind output = igx::OutputKind::Probability) {
   const double scale = 2.0 + static_cast<double>(seed % 5) * 2.0;  // 2 ... 10
   const torch::ScalarType dtype = seed % 4 < 2 ? torch::kDouble : torch::kFloat;
   const SaturatingMlp mlp(6, 16, 3, scale, 1000 + seed, dtype);
@@ -161,7 +162,7 @@ void check_random_saturating_model(uint64_t seed, const std::vector<int>& strate
   const std::vector<int64_t> classes(targets.data_ptr<int64_t>(), targets.data_ptr<int64_t>() + 6);
   const double tolerance = seed % 2 == 0 ? 0.01 : 0.001;
   const IgOptions reference_options =
-      IgOptions().output(igx::OutputKind::Probability).target(igx::Target::per_example(classes));
+      IgOptions().output(output).target(igx::Target::per_example(classes));
   const auto fine = igx::integrated_gradients(model, inputs, IgOptions(reference_options).method(Rule::GaussLegendre).n_steps(3000));
   const auto finer = igx::integrated_gradients(model, inputs, IgOptions(reference_options).method(Rule::RiemannMiddle).n_steps(6000));
   for (int strategy : strategies) {
@@ -184,9 +185,10 @@ void check_random_saturating_model(uint64_t seed, const std::vector<int>& strate
       if (!*report.certified) continue;
       ++counts.certified;
       const std::string where = "seed " + std::to_string(seed) + " example " + std::to_string(b) + " scale " +
-                                std::to_string(scale) + " " + c10::toString(dtype) + " " + what;
+                                std::to_string(scale) + " " + c10::toString(dtype) + " " + what + " " +
+                                igx::output_kind_name(output);
       const double error = recomputed_relative_error(model, inputs, torch::zeros_like(inputs), result, b,
-                                                     igx::OutputKind::Probability, options.min_output_gap());
+                                                     output, options.min_output_gap());
       // Without a relative error (|gap| below min_output_gap, or within float32 noise of F) the
       // absolute floor was certified.
       if (error >= 0 && report.relative_error) {
@@ -209,14 +211,18 @@ void check_random_saturating_model(uint64_t seed, const std::vector<int>& strate
 // core; it prints the certified fraction of each strategy):
 //   IGX_SATURATING_MODELS=400 IGX_EVERY_STRATEGY=1 build/tests/igx_tests \
 //       --gtest_filter=Certificates.CertifiedHoldsOnRandomSaturatingModels
+// IGX_SATURATING_OUTPUT=logprob (or logit) explains that output of the same models instead of the
+// probability.
 TEST(Certificates, CertifiedHoldsOnRandomSaturatingModels) {
   const char* models_variable = std::getenv("IGX_SATURATING_MODELS");
   const int64_t models = models_variable ? std::stoll(models_variable) : 119;
   const bool every_strategy = std::getenv("IGX_EVERY_STRATEGY") != nullptr;
+  const char* output_variable = std::getenv("IGX_SATURATING_OUTPUT");
+  const igx::OutputKind output = output_variable ? igx::parse_output_kind(output_variable) : igx::OutputKind::Probability;
   std::array<PropertyCounts, 3> counts_by_strategy;
   for (int64_t seed = 0; seed < models; ++seed) {
     const std::vector<int> strategies = every_strategy ? std::vector<int>{0, 1, 2} : std::vector<int>{static_cast<int>(seed % 3)};
-    check_random_saturating_model(static_cast<uint64_t>(seed), strategies, counts_by_strategy);
+    check_random_saturating_model(static_cast<uint64_t>(seed), strategies, counts_by_strategy, output);
   }
   PropertyCounts counts;
   for (size_t strategy = 0; strategy < counts_by_strategy.size(); ++strategy) {
