@@ -65,13 +65,23 @@ double Rounding::scale(double value) const {
     const double p = std::clamp(value, 0.0, 1.0);
     propagated = 2.0 * p * (1.0 - p) * largest_output_;
   } else if (output_ == OutputKind::LogProbability) {
-    propagated = 2.0 * largest_output_;
+    // log p_t moves by (1 - p_t) dz_t - sum_{j != t} p_j dz_j under errors dz of the logits: at
+    // most 2 (1 - p_t) |dz|; the log of the softmax's sum (in [1, classes]) adds about eps.
+    const double p = std::exp(std::min(value, 0.0));
+    propagated = 1.0 + 2.0 * (1.0 - p) * largest_output_;
   }
   return std::abs(value) + propagated;
 }
 
+double Rounding::gradient_scale(double value) const {
+  // A saturated log-softmax's gradient 1 - exp(F) is computed from F rounded to about eps, and
+  // the network's Jacobian carries that error at the scale of its raw outputs: 2 Z, not the
+  // (1 - p_t) Z of F's own rounding.
+  return output_ == OutputKind::LogProbability ? std::abs(value) + 2.0 * largest_output_ : scale(value);
+}
+
 double Rounding::of_gradients(double value) const {
-  return output_ == OutputKind::Logit ? 0.0 : kRoundingFactor * epsilon_ * scale(value);
+  return output_ == OutputKind::Logit ? 0.0 : kRoundingFactor * epsilon_ * gradient_scale(value);
 }
 
 void Rounding::calibrate(double value, double float64_value) {
