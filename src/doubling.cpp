@@ -79,13 +79,12 @@ Attribution integrate_by_doubling(Model& model, const torch::Tensor& inputs, con
   const int64_t batch_size = inputs.size(0);
   const torch::ScalarType dtype = inputs.scalar_type();
   const torch::Tensor baselines = options.baseline().resolve(inputs);
-  const torch::Tensor examples = torch::arange(batch_size, torch::kLong);
   Integrator integrator(model, extras, options.output(), options.internal_batch_size(), options.batch_sizing());
-  // F at the end the rule lacks comes from one forward pass (F(x) also from finding the class).
-  const bool has_input_node = rule != Rule::RiemannLeft;
-  std::vector<double> output_input = set_targets(integrator, options.target(), options.output(), inputs, !has_input_node);
-  std::vector<double> output_baseline;
-  if (rule == Rule::RiemannRight) output_baseline = to_vector(integrator.values(baselines, examples));
+  // F at the end the rule lacks comes from one forward call (F(x) also from finding the class).
+  EndValues ends = set_targets_and_end_values(integrator, options.target(), options.output(), inputs, baselines,
+                                              rule == Rule::RiemannLeft, rule == Rule::RiemannRight);
+  std::vector<double> output_input = std::move(ends.input);
+  std::vector<double> output_baseline = std::move(ends.baseline);
   output_input.resize(batch_size);
   output_baseline.resize(batch_size);
 

@@ -12,8 +12,20 @@ namespace igx::detail {
 /// Floating, finite, [B, ...] with B >= 1, and extras with one row per example.
 void check_inputs(const torch::Tensor& inputs, const ExtraInputs& extras);
 
-/// Sets the integrator's targets. The predicted class needs the outputs at x, and so does an
-/// explicit class when `need_output_input`; then F(x) per example is returned, else nothing.
+/// F at the ends of the straight paths, per example, where a method needs them from a forward pass.
+struct EndValues {
+  std::vector<double> input;     ///< F(x): when asked for, or when the predicted class was found; else empty
+  std::vector<double> baseline;  ///< F(x'): when asked for; else empty
+};
+
+/// Sets the integrator's targets and evaluates F at the inputs (`need_input`, or the predicted
+/// class must be found: F(x) then comes with it) and at the baselines (`need_baseline`) in ONE
+/// forward call: on a small model a call of a few rows costs nearly as much as one of a hundred.
+EndValues set_targets_and_end_values(Integrator& integrator, const Target& target, OutputKind output,
+                                     const torch::Tensor& inputs, const torch::Tensor& baselines, bool need_input,
+                                     bool need_baseline);
+
+/// set_targets_and_end_values without the baselines: F(x) when it was evaluated, else nothing.
 std::vector<double> set_targets(Integrator& integrator, const Target& target, OutputKind output,
                                 const torch::Tensor& inputs, bool need_output_input);
 

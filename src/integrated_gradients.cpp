@@ -42,17 +42,42 @@ void check_inputs(const torch::Tensor& inputs, const ExtraInputs& extras) {
   }
 }
 
+EndValues set_targets_and_end_values(Integrator& integrator, const Target& target, OutputKind output,
+                                     const torch::Tensor& inputs, const torch::Tensor& baselines, bool need_input,
+                                     bool need_baseline) {
+  const int64_t batch_size = inputs.size(0);
+  const bool evaluate_inputs = need_input || target.is_predicted();
+  EndValues ends;
+  if (!evaluate_inputs && !need_baseline) {
+    integrator.set_targets(target.resolve(batch_size));
+    return ends;
+  }
+  const torch::Tensor examples = torch::arange(batch_size, torch::kLong);
+  const torch::Tensor points = evaluate_inputs && need_baseline ? torch::cat({inputs, baselines})
+                               : evaluate_inputs                ? inputs
+                                                                : baselines;
+  const torch::Tensor rows = evaluate_inputs && need_baseline ? torch::cat({examples, examples}) : examples;
+  torch::Tensor values;
+  if (target.is_predicted()) {
+    // The class is picked from all of x's outputs, so all of them must be finite; the baselines'
+    // rows share the call and their outputs are held to the same rule (it names the example and
+    // the forward-only point).
+    const torch::Tensor outputs = integrator.outputs(points, rows);
+    integrator.set_targets(target.resolve(batch_size, outputs.narrow(0, 0, batch_size)));
+    values = select_output(outputs, integrator.targets().index_select(0, rows), output);
+  } else {
+    integrator.set_targets(target.resolve(batch_size));
+    values = integrator.values(points, rows);
+  }
+  const std::vector<double> all = to_vector(values);
+  if (evaluate_inputs) ends.input.assign(all.begin(), all.begin() + batch_size);
+  if (need_baseline) ends.baseline.assign(all.end() - batch_size, all.end());
+  return ends;
+}
+
 std::vector<double> set_targets(Integrator& integrator, const Target& target, OutputKind output,
                                 const torch::Tensor& inputs, bool need_output_input) {
-  const int64_t batch_size = inputs.size(0);
-  if (!target.is_predicted() && !need_output_input) {
-    integrator.set_targets(target.resolve(batch_size));
-    return {};
-  }
-  const torch::Tensor outputs = integrator.outputs(inputs, torch::arange(batch_size, torch::kLong));
-  const torch::Tensor targets = target.resolve(batch_size, outputs);
-  integrator.set_targets(targets);
-  return to_vector(select_output(outputs, targets, output));
+  return set_targets_and_end_values(integrator, target, output, inputs, torch::Tensor(), need_output_input, false).input;
 }
 
 std::vector<double> to_vector(const torch::Tensor& tensor) {
@@ -122,15 +147,14 @@ Attribution integrated_gradients(Model& model, const torch::Tensor& inputs, cons
                      " examples)");
   const Quadrature quadrature = make_quadrature(options.method(), options.n_steps());
   const torch::Tensor baselines = options.baseline().resolve(inputs);
-  const torch::Tensor examples = torch::arange(batch_size, torch::kLong);
   const std::optional<size_t> input_node = node_at(quadrature, 1.0);
   const std::optional<size_t> baseline_node = node_at(quadrature, 0.0);
 
   Integrator integrator(model, extras, options.output(), options.internal_batch_size(), options.batch_sizing());
-  // F(x) comes from the path when the rule has a node at 1, unless the predicted class must be
-  // known first: then the forward pass that finds it gives F(x) too.
-  const std::vector<double> output_input =
-      detail::set_targets(integrator, options.target(), options.output(), inputs, !input_node);
+  // F(x) and F(x') come from the path when the rule has nodes at 1 and 0, else from one forward
+  // call; the predicted class needs F at x first, and that pass then gives F(x) too.
+  const detail::EndValues ends = detail::set_targets_and_end_values(
+      integrator, options.target(), options.output(), inputs, baselines, !input_node, !baseline_node);
 
   std::vector<StraightLinePath> paths;
   paths.reserve(batch_size);
@@ -139,8 +163,6 @@ Attribution integrated_gradients(Model& model, const torch::Tensor& inputs, cons
   for (int64_t b = 0; b < batch_size; ++b) jobs.push_back({&paths[b], b});
   const std::vector<PathResult> results = integrator.integrate(jobs);
 
-  std::vector<double> output_baseline;
-  if (!baseline_node) output_baseline = detail::to_vector(integrator.values(baselines, examples));
 
   // Whole-batch tensor operations: per example they were a few dozen small operations a call,
   // a visible share of a small model's IG (docs/benchmarks.md).
@@ -155,8 +177,8 @@ Attribution integrated_gradients(Model& model, const torch::Tensor& inputs, cons
   for (int64_t b = 0; b < batch_size; ++b) {
     ExampleReport report;
     report.target = static_cast<int64_t>(targets[b]);
-    report.output_input = output_input.empty() ? results[b].values[*input_node] : output_input[b];
-    report.output_baseline = baseline_node ? results[b].values[*baseline_node] : output_baseline[b];
+    report.output_input = ends.input.empty() ? results[b].values[*input_node] : ends.input[b];
+    report.output_baseline = ends.baseline.empty() ? results[b].values[*baseline_node] : ends.baseline[b];
     report.attribution_sum = attribution_sums[b];
     report.steps = static_cast<int64_t>(quadrature.nodes.size());
     detail::complete_report(report, options, inputs.scalar_type());

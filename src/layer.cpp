@@ -117,10 +117,11 @@ LayerProblem prepare(SplitModel& model, const torch::Tensor& inputs, const IgOpt
   problem.baselines = options.baseline().resolve(inputs);
   ComposedModel full(model);
   Integrator integrator(full, extras, options.output(), options.internal_batch_size());
-  problem.output_input = detail::set_targets(integrator, options.target(), options.output(), inputs, true);
+  detail::EndValues ends = detail::set_targets_and_end_values(integrator, options.target(), options.output(), inputs,
+                                                              problem.baselines, true, true);
+  problem.output_input = std::move(ends.input);
+  problem.output_baseline = std::move(ends.baseline);
   problem.targets = integrator.targets();
-  problem.output_baseline =
-      detail::to_vector(integrator.values(problem.baselines, torch::arange(inputs.size(0), torch::kLong)));
   return problem;
 }
 

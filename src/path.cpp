@@ -1,5 +1,8 @@
 #include "igx/path.h"
 
+#include <ATen/TensorIterator.h>
+
+#include <algorithm>
 #include <cstdio>
 
 #include "igx/error.h"
@@ -12,6 +15,13 @@ torch::Tensor column(const std::vector<double>& values, int64_t begin, int64_t e
   return torch::tensor(std::vector<double>(values.begin() + begin, values.begin() + end),
                        torch::kDouble);
 }
+
+// A batch's points up to this many elements are written in runs of rows below ATen's grain
+// (at::internal::GRAIN_SIZE), which it runs on the calling thread. In one call, a 100-row MLP
+// batch (78 400 elements) woke LibTorch's OpenMP pool, whose workers then spun against
+// OpenBLAS's threads in a model that otherwise never enters an OpenMP region
+// (docs/benchmarks.md). Larger batches are worth the pool: one call.
+constexpr int64_t kSerialElements = int64_t{1} << 20;
 
 void check_range(int64_t begin, int64_t end, int64_t size) {
   if (begin < 0 || end > size || begin > end) {
@@ -46,8 +56,17 @@ void StraightLinePath::write_points(int64_t begin, int64_t end, torch::Tensor ou
   const torch::Tensor alpha = torch::from_blob(const_cast<double*>(quadrature_.nodes.data()) + begin, shape, torch::kDouble)
                                   .to(point_options());
   // lerp is exactly x' at a = 0 and exactly x at a = 1 (it switches to x - (1 - a)(x - x')
-  // for a >= 1/2), so end-point evaluations reproduce F(x') and F(x) bit for bit.
-  torch::lerp_out(out, baseline_.unsqueeze(0), input_.unsqueeze(0), alpha);
+  // for a >= 1/2), so end-point evaluations reproduce F(x') and F(x) bit for bit. Each row's
+  // value does not depend on how the rows are split into calls.
+  const int64_t rows = end - begin;
+  const int64_t row_size = std::max<int64_t>(input_.numel(), 1);
+  const int64_t rows_per_call =
+      rows * row_size > kSerialElements ? rows : std::max<int64_t>(1, (at::internal::GRAIN_SIZE - 1) / row_size);
+  for (int64_t first = 0; first < rows; first += rows_per_call) {
+    const int64_t count = std::min(rows_per_call, rows - first);
+    torch::Tensor part = out.narrow(0, first, count);
+    torch::lerp_out(part, baseline_.unsqueeze(0), input_.unsqueeze(0), alpha.narrow(0, first, count));
+  }
 }
 
 std::string Path::describe_point(int64_t k) const {

@@ -109,7 +109,7 @@ TEST(IntegratedGradients, InternalBatchSizeDoesNotChangeTheResult) {
   const torch::Tensor inputs = torch::randn({4, 5}, torch::kDouble);
   const auto options = IgOptions().n_steps(30).baseline(igx::Baseline::scalar(-0.5)).batch_sizing(BatchSizing::Fixed);
   const auto all = igx::integrated_gradients(model, inputs, options);
-  EXPECT_EQ(all.counts.batches, 3);  // outputs at x, the path, F at the baselines
+  EXPECT_EQ(all.counts.batches, 2);  // outputs at x and F at the baselines in one call, the path
   for (int64_t batch_size : {1, 7, 120, 1000}) {
     for (BatchSizing sizing : {BatchSizing::Fixed, BatchSizing::Automatic}) {
       const auto batched = igx::integrated_gradients(
@@ -120,7 +120,7 @@ TEST(IntegratedGradients, InternalBatchSizeDoesNotChangeTheResult) {
       }
       EXPECT_EQ(batched.counts.gradient_rows, 4 * 30);
       if (sizing == BatchSizing::Fixed) {
-        EXPECT_EQ(batched.counts.batches, (120 + batch_size - 1) / batch_size + 2 * ((4 + batch_size - 1) / batch_size));
+        EXPECT_EQ(batched.counts.batches, (120 + batch_size - 1) / batch_size + (8 + batch_size - 1) / batch_size);
       }
     }
   }
@@ -158,15 +158,58 @@ TEST(IntegratedGradients, NoRedundantForwardPasses) {
   auto mlp = std::make_shared<igx_test::Mlp>(5, 8, 3, torch::kDouble);
   auto model = igx_test::as_model(mlp);
   const torch::Tensor inputs = torch::randn({3, 5}, torch::kDouble);
-  const auto given = IgOptions().n_steps(10).target(igx::Target::index(2));
+  const auto given = IgOptions().n_steps(10).target(igx::Target::index(2)).batch_sizing(BatchSizing::Fixed);
   auto counts = [&](IgOptions options) { return igx::integrated_gradients(model, inputs, options).counts; };
   EXPECT_EQ(counts(IgOptions(given).method(Rule::RiemannTrapezoid)).forward_rows, 0);
   EXPECT_EQ(counts(IgOptions(given).method(Rule::RiemannRight)).forward_rows, 3);   // F(x')
   EXPECT_EQ(counts(IgOptions(given).method(Rule::RiemannLeft)).forward_rows, 3);    // F(x)
   EXPECT_EQ(counts(IgOptions(given).method(Rule::GaussLegendre)).forward_rows, 6);  // both
   EXPECT_EQ(counts(IgOptions(given).method(Rule::GaussLegendre)).gradient_rows, 30);
-  // The predicted class needs F at x first, which then serves as F(x).
+  // Both ends in one model call, and the path's 30 rows in another.
+  EXPECT_EQ(counts(IgOptions(given).method(Rule::GaussLegendre)).batches, 2);
+  // The predicted class needs F at x first, which then serves as F(x); F(x') shares its call.
   EXPECT_EQ(counts(IgOptions(given).method(Rule::RiemannTrapezoid).target(igx::Target::predicted())).forward_rows, 3);
+  const auto predicted = counts(IgOptions(given).method(Rule::GaussLegendre).target(igx::Target::predicted()));
+  EXPECT_EQ(predicted.forward_rows, 6);
+  EXPECT_EQ(predicted.batches, 2);
+}
+
+// Points are written by torch::lerp in runs of rows small enough to stay on the calling thread
+// (no OpenMP region for small batches): bit for bit one lerp over all rows, exactly x' at
+// alpha = 0 and x at alpha = 1, in float and double, into a contiguous or a strided buffer, for
+// rows that fit one call, rows split over 7 calls (64 x 64 entries) and rows above the grain.
+TEST(IntegratedGradients, StraightLinePointsAreLerpBitForBit) {
+  for (const auto dtype : {torch::kFloat, torch::kDouble}) {
+    for (const std::vector<int64_t>& shape :
+         {std::vector<int64_t>{3, 5, 7}, std::vector<int64_t>{64, 64}, std::vector<int64_t>{60000}}) {
+      torch::manual_seed(3);
+      const torch::Tensor baseline = torch::randn(shape, dtype) * 3;
+      const torch::Tensor input = torch::randn(shape, dtype) * 100;
+      igx::Quadrature quadrature = igx::make_quadrature(Rule::RiemannTrapezoid, 41);  // 0, 1/40, ..., 1
+      const igx::Quadrature legendre = igx::make_quadrature(Rule::GaussLegendre, 7);
+      quadrature.nodes.insert(quadrature.nodes.end(), legendre.nodes.begin(), legendre.nodes.end());
+      quadrature.weights.insert(quadrature.weights.end(), legendre.weights.begin(), legendre.weights.end());
+      const auto rows = static_cast<int64_t>(quadrature.nodes.size());
+      const igx::StraightLinePath path(baseline, input, quadrature);
+      std::vector<int64_t> column(shape.size() + 1, 1);
+      column[0] = rows;
+      const torch::Tensor alphas = torch::tensor(quadrature.nodes, torch::kDouble).to(dtype).view(column);
+      const torch::Tensor expected = torch::lerp(baseline.unsqueeze(0), input.unsqueeze(0), alphas);
+      const torch::Tensor points = path.points(0, rows);
+      EXPECT_TRUE(torch::equal(points, expected)) << "dtype " << dtype << ", " << input.numel() << " entries";
+      EXPECT_TRUE(torch::equal(points[0], baseline));
+      EXPECT_TRUE(torch::equal(points[40], input));
+      EXPECT_TRUE(torch::equal(path.points(20, 23), expected.narrow(0, 20, 3)));
+      // A strided buffer (every other row of a larger one).
+      std::vector<int64_t> doubled = column;
+      std::copy(shape.begin(), shape.end(), doubled.begin() + 1);
+      doubled[0] = 2 * rows;
+      const torch::Tensor strided = torch::zeros(doubled, dtype).slice(0, 0, 2 * rows, 2);
+      ASSERT_FALSE(strided.is_contiguous());
+      path.write_points(0, rows, strided);
+      EXPECT_TRUE(torch::equal(strided, expected));
+    }
+  }
 }
 
 TEST(IntegratedGradients, EndPointValuesMatchTheModel) {

@@ -41,7 +41,8 @@ def test_forward_returning_a_tuple():
     def forward(x):
         return x.sum(1, keepdim=True), x
 
-    with pytest.raises(ValueError, match=r"forward_func .*forward returned a tuple of 2 items for a batch of 2 points; expected a tensor"):
+    # The first call evaluates both examples' inputs and baselines: 4 points.
+    with pytest.raises(ValueError, match=r"forward_func .*forward returned a tuple of 2 items for a batch of 4 points; expected a tensor"):
         igx.IntegratedGradients(forward).attribute(torch.ones(2, 3), target=0)
 
 
