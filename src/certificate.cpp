@@ -244,6 +244,35 @@ std::pair<int64_t, int64_t> grid_between(double p, double q, int64_t points) {
   return {first, last};
 }
 
+// Whether F on the stretch between known points j and j + 1 (nodes and scan points merged,
+// increasing alpha) follows from the values around it: its difference of F and its neighbours' (one
+// each side where there is one; at least two in all) all exceed rounding and have one sign, and their
+// slopes are monotone to rounding: F rises (or falls) there with one curvature. An excursion of F (up
+// and back) between two points shows as a difference of the other sign or, where its flanks reach
+// the points around it beyond rounding, as slopes that rise and fall; F that changes curvature there
+// (a smooth sigmoid's middle) is not told apart from one and is looked at too.
+bool follows_from_neighbours(const std::vector<std::pair<double, double>>& known, size_t j, const Rounding& rounding) {
+  std::vector<double> slopes, slacks;
+  bool rising = false, falling = false;
+  for (size_t i = j == 0 ? 0 : j - 1; i <= j + 1 && i + 1 < known.size(); ++i) {
+    const auto& [p, f_p] = known[i];
+    const auto& [q, f_q] = known[i + 1];
+    const double difference = f_q - f_p, allowance = rounding.of_value(f_p) + rounding.of_value(f_q);
+    if (!(std::abs(difference) > allowance)) return false;
+    (difference > 0 ? rising : falling) = true;
+    slopes.push_back(difference / (q - p));
+    slacks.push_back(allowance / (q - p));
+  }
+  if (slopes.size() < 2 || (rising && falling)) return false;
+  bool increasing = true, decreasing = true;
+  for (size_t i = 1; i < slopes.size(); ++i) {
+    const double slack = slacks[i] + slacks[i - 1];
+    increasing = increasing && slopes[i] >= slopes[i - 1] - slack;
+    decreasing = decreasing && slopes[i] <= slopes[i - 1] + slack;
+  }
+  return increasing || decreasing;
+}
+
 }  // namespace
 
 std::vector<PathScan> scan_paths(Integrator& integrator, const torch::Tensor& baselines, const torch::Tensor& inputs,
@@ -257,37 +286,84 @@ std::vector<PathScan> scan_paths(Integrator& integrator, const torch::Tensor& ba
   auto start_of = [&](int64_t b) -> const ScanStart* {
     return static_cast<size_t>(b) < starts.size() && !starts[b].alphas.empty() ? &starts[b] : nullptr;
   };
-  // Adaptive paths (given nodes) work on the grid k / (points * kRefinement); its coarse points
-  // are the grid k / points. Paths without nodes (doubling) are scanned on k / points alone.
+  // Adaptive paths (given nodes) work on the grid k / (points * kRefinement); its points k / points
+  // are the scan's resolution, every kCoarseStep-th of them its first pass. Paths without nodes
+  // (doubling) are scanned on k / points alone.
   const int64_t grid = points * kRefinement;
-  // Coarse: every point k / points between two nodes (the middle grid point where none is); all of
-  // them before the first node and after the last, and on paths without nodes.
-  std::vector<std::vector<int64_t>> coarse(static_cast<size_t>(batch_size));
+  const auto scaled = static_cast<double>(grid);
+  // The grid indices evaluated on each path, increasing.
+  std::vector<std::vector<int64_t>> evaluated(static_cast<size_t>(batch_size));
+  auto evaluate = [&](std::vector<std::vector<int64_t>>& wanted) {
+    evaluate_scan_points(integrator, baselines, inputs, wanted, grid, output, rows_per_call, scans);
+    for (int64_t b = 0; b < batch_size; ++b) {
+      evaluated[b].insert(evaluated[b].end(), wanted[b].begin(), wanted[b].end());
+      std::sort(evaluated[b].begin(), evaluated[b].end());
+    }
+  };
+  // The point k / points nearest the middle of (p, q), strictly inside; none: -1.
+  auto middle_point = [&](double p, double q) -> int64_t {
+    const auto [first, last] = grid_between(p, q, grid);
+    int64_t best = -1;
+    for (int64_t k = first + (kRefinement - first % kRefinement) % kRefinement; k <= last; k += kRefinement) {
+      if (best < 0 || std::abs(static_cast<double>(k) / scaled - (p + q) / 2) <
+                          std::abs(static_cast<double>(best) / scaled - (p + q) / 2)) {
+        best = k;
+      }
+    }
+    return best;
+  };
+  // First pass: every kCoarseStep-th point k / points between two nodes (the point k / points
+  // nearest the middle where none is); every point k / points before the first node and after the
+  // last, and on paths without nodes.
+  std::vector<std::vector<int64_t>> wanted(static_cast<size_t>(batch_size));
   for (int64_t b = 0; b < batch_size; ++b) {
     const ScanStart* start = start_of(b);
     if (!start) {
-      for (int64_t k = 0; k <= points; ++k) coarse[b].push_back(k * kRefinement);
+      for (int64_t k = 0; k <= points; ++k) wanted[b].push_back(k * kRefinement);
       continue;
     }
     const std::vector<double>& nodes = start->alphas;
-    const auto scaled = static_cast<double>(grid);
-    for (int64_t k = 0; static_cast<double>(k) / scaled < nodes.front(); k += kRefinement) coarse[b].push_back(k);
+    for (int64_t k = 0; static_cast<double>(k) / scaled < nodes.front(); k += kRefinement) wanted[b].push_back(k);
     for (size_t i = 1; i < nodes.size(); ++i) {
       const auto [first, last] = grid_between(nodes[i - 1], nodes[i], grid);
-      if (first > last) continue;
-      const size_t before = coarse[b].size();
+      const size_t before = wanted[b].size();
       for (int64_t k = first; k <= last; ++k) {
-        if (k % kRefinement == 0) coarse[b].push_back(k);
+        if (k % (kRefinement * kCoarseStep) == 0) wanted[b].push_back(k);
       }
-      if (coarse[b].size() == before) coarse[b].push_back((first + last) / 2);
+      const int64_t middle = middle_point(nodes[i - 1], nodes[i]);
+      if (wanted[b].size() == before && middle >= 0) wanted[b].push_back(middle);
     }
     for (int64_t k = grid; k >= 0 && static_cast<double>(k) / scaled > nodes.back(); k -= kRefinement) {
-      coarse[b].push_back(k);
+      wanted[b].push_back(k);
     }
-    std::sort(coarse[b].begin(), coarse[b].end());
+    std::sort(wanted[b].begin(), wanted[b].end());
   }
-  evaluate_scan_points(integrator, baselines, inputs, coarse, grid, output, rows_per_call, scans);
-  // Fine: the rest of the grid between two nodes where the coarse points show what they do not.
+  evaluate(wanted);
+  // Then, pass by pass, the point k / points nearest the middle of every stretch between two known
+  // points (nodes and scan points) where F does not follow from the values around it, until every
+  // stretch does or holds no point k / points.
+  for (bool more = true; more;) {
+    more = false;
+    for (int64_t b = 0; b < batch_size; ++b) {
+      wanted[b].clear();
+      const ScanStart* start = start_of(b);
+      if (!start) continue;
+      std::vector<std::pair<double, double>> known;
+      for (size_t i = 0; i < start->alphas.size(); ++i) known.emplace_back(start->alphas[i], start->values[i]);
+      const PathScan& scan = scans[static_cast<size_t>(b)];
+      for (size_t i = 0; i < scan.alphas.size(); ++i) known.emplace_back(scan.alphas[i], scan.values[i]);
+      std::sort(known.begin(), known.end());
+      Rounding rounding = *start->rounding;  // with the scan's outputs in its scale
+      rounding.see(scan.output_magnitude);
+      for (size_t j = 0; j + 1 < known.size(); ++j) {
+        const int64_t middle = middle_point(known[j].first, known[j + 1].first);
+        if (middle >= 0 && !follows_from_neighbours(known, j, rounding)) wanted[b].push_back(middle);
+      }
+      more = more || !wanted[b].empty();
+    }
+    if (more) evaluate(wanted);
+  }
+  // Fine: the rest of the grid between two nodes where the points k / points show what they do not.
   std::vector<std::vector<int64_t>> fine(static_cast<size_t>(batch_size));
   for (int64_t b = 0; b < batch_size; ++b) {
     const ScanStart* start = start_of(b);
@@ -299,7 +375,7 @@ std::vector<PathScan> scan_paths(Integrator& integrator, const torch::Tensor& ba
       if (!(hidden > 0.0)) continue;
       const auto [first, last] = grid_between(nodes[i - 1], nodes[i], grid);
       for (int64_t k = first; k <= last; ++k) {
-        if (!std::binary_search(coarse[b].begin(), coarse[b].end(), k)) fine[b].push_back(k);
+        if (!std::binary_search(evaluated[b].begin(), evaluated[b].end(), k)) fine[b].push_back(k);
       }
     }
   }

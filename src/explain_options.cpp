@@ -165,7 +165,8 @@ const std::vector<std::pair<ExplainOptionInfo, OptionCodec>>& options_with_codec
         [](const ExplainOptions& o) { return optional_json(o.attribution_tolerance); }}},
       {Info{"scan-points", "N", "64",
             "adaptive, doubling: the grid k/N of forward-only evaluations of F along each path, so that the "
-            "nodes do not miss where F moves (adaptive: then the grid k/4N between two nodes where those "
+            "nodes do not miss where F moves (adaptive: every other point k/N, the others where F around "
+            "does not rise or fall with one curvature, then the grid k/4N between two nodes where those "
             "show F move); 0 = none"},
        {[](ExplainOptions& o, const std::string& v) { o.scan_points = parse_integer("scan-points", v, 0); },
         [](const ExplainOptions& o) { return optional_json(o.scan_points); }}},

@@ -182,12 +182,13 @@ TEST(IntervalAdaptive, ExamplesDoNotInfluenceEachOther) {
     EXPECT_EQ(alone.examples[0].steps, together.examples[b].steps);
     EXPECT_TRUE(torch::allclose(alone.values[0], together.values[b], 1e-12, 1e-12));
   }
-  // Forward-only passes: the predicted class, and the scan of F along each path (the 56 points
-  // k / 64 that are not first nodes, and at most 24 points k / 256 between each two first nodes).
+  // Forward-only passes: the predicted class, and the scan of F along each path (the 24 points
+  // k / 32 that are not first nodes, at most the 32 points k / 64 between them, and at most 24
+  // points k / 256 between each two first nodes).
   int64_t scanned = 0;
   for (const auto& report : together.examples) {
-    EXPECT_GE(report.forward_steps, 56);
-    EXPECT_LE(report.forward_steps, 56 + 8 * 24);
+    EXPECT_GE(report.forward_steps, 24);
+    EXPECT_LE(report.forward_steps, 24 + 32 + 8 * 24);
     scanned += report.forward_steps;
   }
   EXPECT_EQ(together.counts.forward_rows, 4 + scanned);

@@ -69,14 +69,14 @@ TEST(Certificates, TargetIsTheRealGapAfterSeveralRounds) {
               .target(igx::Target::index(0)).max_steps(4097));
       const auto& report = result.examples[0];
       SCOPED_TRACE(igx::certify_name(certify) + " tolerance " + std::to_string(tolerance));
-      // One batch per round and two for the scan of F (no batch limit): several rounds happened.
+      // One batch per round and some for the scan of F (no batch limit): several rounds happened.
       EXPECT_GE(result.counts.batches, 5);
       // The scan only (the ends are nodes); no point evaluated twice or where a first node (k / 8)
-      // is: the 56 coarse points k / 64 that are not nodes, and at most 24 finer points k / 256 in
-      // each of the 8 intervals between first nodes.
+      // is: the 24 points k / 32 that are not nodes, at most the 32 points k / 64 between them, and
+      // at most 24 finer points k / 256 in each of the 8 intervals between first nodes.
       EXPECT_EQ(result.counts.forward_rows, report.forward_steps);
-      EXPECT_GE(report.forward_steps, 56);
-      EXPECT_LE(report.forward_steps, 56 + 8 * 24);
+      EXPECT_GE(report.forward_steps, 24);
+      EXPECT_LE(report.forward_steps, 24 + 32 + 8 * 24);
       ASSERT_TRUE(report.certified.value_or(false));
       EXPECT_NEAR(report.output_input, 1.0, 1e-12);
       EXPECT_NEAR(report.output_baseline, 0.0, 1e-12);
@@ -383,9 +383,10 @@ TEST(Certificates, Float32RoundingIsReportedNotRefined) {
   const torch::Tensor target = torch::tensor({int64_t{0}}, torch::kLong);
   EXPECT_EQ(report.output_input, outputs_of(model, x, target, igx::OutputKind::Logit)[0]);  // float64
   EXPECT_LE(recomputed_relative_error(model, x, torch::zeros_like(x), checked, 0, igx::OutputKind::Logit, 0.0), 0.01);
-  // The coarse scan, the 56 points k / 64 that are not first nodes (F is monotone along the path:
-  // nothing for the finer one), and the two float64 ends.
-  EXPECT_EQ(checked.counts.forward_rows, 56 + 2);
+  // The scan's first pass, the 24 points k / 32 that are not first nodes (F rises along the path
+  // with one curvature on each stretch: no point k / 64, nothing for the finer grid), and the two
+  // float64 ends.
+  EXPECT_EQ(checked.counts.forward_rows, 24 + 2);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -395,10 +396,10 @@ TEST(Certificates, Float32RoundingIsReportedNotRefined) {
 // sigmoid: F rises by 1 at alpha = rise (feature 1) and falls back at fall (feature 2), between the
 // first gradient nodes (0 and 0.125), where F and its gradient show nothing. IG = (1.5, -1) to
 // within 1e-6; completeness (gap 0.5) holds for any rule that misses the excursion.
-igx::FunctionModel hidden_excursion(double rise = 0.06, double fall = 0.09) {
+igx::FunctionModel hidden_excursion(double rise = 0.06, double fall = 0.09, double width = 0.002) {
   return igx::FunctionModel(
-      [rise, fall](const torch::Tensor& x) {
-        auto u = [](const torch::Tensor& t) { return torch::sigmoid(t / 0.002); };
+      [rise, fall, width](const torch::Tensor& x) {
+        auto u = [width](const torch::Tensor& t) { return torch::sigmoid(t / width); };
         return (u(x.select(1, 0) - rise) - u(x.select(1, 1) - fall) + 0.5 * x.select(1, 0)).unsqueeze(1);
       },
       "hidden excursion");
@@ -416,10 +417,11 @@ TEST(Certificates, TheScanFindsWhatTheNodesMiss) {
   // The defaults: the scan sees F move between the nodes, refinement follows, the vector is right.
   const auto seen = igx::integrated_gradients(model, x, base);
   const auto& report = seen.examples[0];
-  // The coarse scan: the 56 points k / 64 that are not first nodes (k / 8); those at 4/64 and 5/64
-  // see the excursion, so the 24 other points k / 256 between the nodes 0 and 1/8 follow. Nowhere
-  // else do the coarse points show what the nodes miss.
-  EXPECT_EQ(report.forward_steps, 56 + 24);
+  // The scan: the 24 points k / 32 that are not first nodes (k / 8); the one at 2/32 sees the
+  // excursion (F 0.81 where the nodes 0 and 1/8 see 0 and 0.06), so the points k / 64 where F's
+  // differences around change sign follow (3/64 to 9/64), then the 25 other points k / 256 between
+  // the nodes 0 and 1/8. Nowhere else do the points show what the nodes miss.
+  EXPECT_EQ(report.forward_steps, 24 + 4 + 25);
   ASSERT_TRUE(report.certified.value_or(false));
   EXPECT_TRUE(report.attribution_certified.value_or(false));
   EXPECT_LE(relative_l1(seen.values[0], exact), base.attribution_tolerance());
@@ -541,10 +543,15 @@ TEST(Certificates, GradientRoundingLimitsTinyAttributions) {
   }
 }
 
-// The scan's resolution (docs/methods.md): the coarse pass sees an excursion that covers one of its
-// points (spacing 1 / scan_points); a narrower one between a coarse point and a node is missed.
-// Here F goes up and back between alpha = 0.07 and 0.085, inside (1/16, 1/8): 16 scan points
-// (k / 16) miss it; the default 64 have 5/64 inside it, and the finer grid k / 256 resolves it.
+// The scan's resolution (docs/methods.md): its first pass (every other point k / scan_points, 1/32
+// by default) sees an excursion that covers one of its points; one between them is seen where its
+// flanks reach them beyond F's rounding (then the points k / scan_points around it follow), and
+// missed where they do not. Here F goes up and back between alpha = 0.07 and 0.085, inside (1/16,
+// 1/8). 16 scan points (first pass k / 8: the nodes; so the points k / 16) miss it. The default
+// 64 see its flanks at 2/32 and 3/32 (F rises there with slopes that fall and rise), evaluate
+// 3/64 and 7/64 (F falls from 3/32 to 7/64), then 5/64 inside it, and the finer grid k / 256
+// resolves it. The same excursion with walls 10 times steeper leaves nothing at 2/32 and 3/32
+// beyond rounding: the default misses it, 128 scan points (first pass k / 64) see it.
 TEST(Certificates, TheScanResolvesItsGridSpacing) {
   auto model = hidden_excursion(0.07, 0.085);
   const torch::Tensor x = torch::tensor({1.0, 1.0}, torch::kDouble).unsqueeze(0);
@@ -555,11 +562,22 @@ TEST(Certificates, TheScanResolvesItsGridSpacing) {
   EXPECT_GT(relative_l1(coarse.values[0], exact), 0.5);
   const auto finer = igx::integrated_gradients(model, x, base);
   const auto& report = finer.examples[0];
-  // The 56 grid points k / 64 that are not first nodes, then the 3 * 8 points k / 256 of [0, 1/8].
-  EXPECT_EQ(report.forward_steps, 56 + 24);
+  // The 24 points k / 32 that are not first nodes, 3/64, 7/64 and 5/64, then the 25 other points
+  // k / 256 of (0, 1/8).
+  EXPECT_EQ(report.forward_steps, 24 + 3 + 25);
   ASSERT_TRUE(report.certified.value_or(false));
   EXPECT_LE(relative_l1(finer.values[0], exact), base.attribution_tolerance());
   EXPECT_GE(*report.attribution_error, relative_l1(finer.values[0], exact));
+
+  auto steep = hidden_excursion(0.07, 0.085, 0.0002);
+  const auto missed = igx::integrated_gradients(steep, x, base);
+  EXPECT_EQ(missed.examples[0].forward_steps, 24);  // the first pass only: F = alpha / 2 there
+  EXPECT_GT(relative_l1(missed.values[0], exact), 0.5);
+  const auto seen = igx::integrated_gradients(steep, x, IgOptions(base).scan_points(128));
+  EXPECT_GT(seen.examples[0].forward_steps, 56);  // the first pass, k / 64, and what follows
+  if (seen.examples[0].certified.value_or(false)) {
+    EXPECT_LE(relative_l1(seen.values[0], exact), base.attribution_tolerance());
+  }
 }
 
 // Which features carry the error: with a small budget and a kink in feature 0 only, the
@@ -585,3 +603,4 @@ TEST(Certificates, PerFeatureErrorsLocaliseTheError) {
 }
 
 }  // namespace
+

@@ -70,10 +70,10 @@ struct IgOptions {
   /// ||A - IG||_1 / ||A||_1, must also be at most this to certify; 0 certifies completeness alone.
   /// Completeness cannot see errors of features that cancel in the sum.
   TORCH_ARG(double, attribution_tolerance) = 0.05;
-  /// Doubling and IntervalAdaptive: forward-only evaluations of F on the grid k / scan_points
-  /// (adaptive: then the grid k / (4 scan_points) between two nodes where the first show F move as
-  /// the nodes do not, 0 -> 1 -> 0; doubling: k / scan_points only). The path is refined
-  /// where the scan sees F move between nodes. 0: no scan.
+  /// Doubling: forward-only evaluations of F on the grid k / scan_points. IntervalAdaptive: every
+  /// other point of it, the others where F around does not rise or fall with one curvature, then
+  /// k / (4 scan_points) between two nodes where those show F move as the nodes do not (0 -> 1 -> 0).
+  /// The path is refined where the scan sees F move between nodes. 0: no scan.
   TORCH_ARG(int64_t, scan_points) = 64;
   /// Doubling and IntervalAdaptive: evaluate F(x) and F(x') once more in float64 when the model
   /// has a float64 form (Model::in_float64), so completeness is checked against ends free of its
