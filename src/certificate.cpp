@@ -330,8 +330,16 @@ std::vector<PathScan> scan_paths(Integrator& integrator, const torch::Tensor& ba
       for (int64_t k = first; k <= last; ++k) {
         if (k % (kRefinement * kCoarseStep) == 0) wanted[b].push_back(k);
       }
-      const int64_t middle = middle_point(nodes[i - 1], nodes[i]);
-      if (wanted[b].size() == before && middle >= 0) wanted[b].push_back(middle);
+      if (wanted[b].size() == before) {
+        // No point k / points between these nodes: the one nearest the middle, else the middle
+        // point of the finer grid (nodes closer than 1 / points, from many initial intervals).
+        const int64_t middle = middle_point(nodes[i - 1], nodes[i]);
+        if (middle >= 0) {
+          wanted[b].push_back(middle);
+        } else if (first <= last) {
+          wanted[b].push_back((first + last) / 2);
+        }
+      }
     }
     for (int64_t k = grid; k >= 0 && static_cast<double>(k) / scaled > nodes.back(); k -= kRefinement) {
       wanted[b].push_back(k);

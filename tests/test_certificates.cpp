@@ -435,6 +435,22 @@ TEST(Certificates, TheScanFindsWhatTheNodesMiss) {
   }
 }
 
+// The scan looks between every two first nodes, however many: with 64 initial intervals (nodes
+// k / 128) no point k / 64 lies between two, so the middle point k / 256 of each stretch is
+// evaluated (128 rows), and the excursion of TheScanFindsWhatTheNodesMiss is seen there.
+TEST(Certificates, TheScanLooksBetweenEveryTwoNodes) {
+  auto model = hidden_excursion();
+  const torch::Tensor x = torch::tensor({1.0, 1.0}, torch::kDouble).unsqueeze(0);
+  const torch::Tensor exact = torch::tensor({1.5, -1.0}, torch::kDouble);
+  const auto options = IgOptions().strategy(Strategy::IntervalAdaptive).target(igx::Target::index(0))
+                           .initial_intervals(64);
+  const auto result = igx::integrated_gradients(model, x, options);
+  const auto& report = result.examples[0];
+  EXPECT_EQ(report.forward_steps, 128);  // one point between each two of the 129 nodes
+  ASSERT_TRUE(report.certified.value_or(false));
+  EXPECT_LE(relative_l1(result.values[0], exact), options.attribution_tolerance());
+}
+
 // Along the path from 0 to x = (1, 1, 1, 1), F = 20 (x1 - x2) c(x1) + 1e-3 c(x1) + x3 - x4 with c a
 // bump of width 0.004 at alpha = 5/16, between the first nodes 1/4 and 3/8: on the path F is only
 // 1e-3 c (F(x) = F(x') = 0, as on a saturated BERT where F(x) ~ F(x') ~ 1e-25), but features 1 and
