@@ -147,10 +147,11 @@ class SaturatedBertCertificates(unittest.TestCase):
         self.assertIn("certified:", stdout)
         self.assertGreaterEqual(self.check_certificates(report, attributions), len(report["examples"]) // 2)
         for example in report["examples"]:
-            # The scan: the coarse points k / 64 that are not first nodes (56), and at most the 24
-            # points k / 256 between each two first nodes (8 intervals).
-            self.assertGreaterEqual(example["forward_steps"], 56)
-            self.assertLessEqual(example["forward_steps"], 56 + 8 * 24)
+            # The scan: the points k / 32 that are not first nodes (24), at most the 32 points k / 64
+            # between them, and at most the 24 points k / 256 between each two first nodes (8
+            # intervals).
+            self.assertGreaterEqual(example["forward_steps"], 24)
+            self.assertLessEqual(example["forward_steps"], 24 + 32 + 8 * 24)
             self.assertTrue(example["attribution_error_features"])  # where the error is
 
     def test_adaptive_panels_hold(self):
