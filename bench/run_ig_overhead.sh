@@ -13,6 +13,11 @@ cleanup() {
 }
 trap cleanup EXIT
 if [ "${ENGINE:-1}" != 0 ]; then
+# The library does not choose how libgomp's idle threads wait (the CLI does, tools/igx/wait_policy.cpp):
+# on a busy machine, OMP_WAIT_POLICY=PASSIVE measures it as the CLI runs there; spinning workers
+# make both sides 10-100x slower at 2 threads under load (docs/benchmarks.md, session 6).
+echo "load average before the engine part: $(cut -d' ' -f1-3 /proc/loadavg);" \
+  "OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-(unset: libgomp spins)}" >&2
 # Repetitions are interleaved at random so that drift on a shared machine hits both sides alike.
 "$build/bench/bench_ig" --benchmark_repetitions=10 --benchmark_enable_random_interleaving=true \
   --benchmark_format=json > "$json"

@@ -16,8 +16,8 @@ torch::Tensor column(const std::vector<double>& values, int64_t begin, int64_t e
                        torch::kDouble);
 }
 
-// A batch's points up to this many elements are written in runs of rows below ATen's grain
-// (at::internal::GRAIN_SIZE), which it runs on the calling thread. In one call, a 100-row MLP
+// On the CPU, a batch's points up to this many elements are written in runs of rows below ATen's
+// grain (at::internal::GRAIN_SIZE), which it runs on the calling thread. In one call, a 100-row MLP
 // batch (78 400 elements) woke LibTorch's OpenMP pool, whose workers then spun against
 // OpenBLAS's threads in a model that otherwise never enters an OpenMP region
 // (docs/benchmarks.md). Larger batches are worth the pool: one call.
@@ -60,8 +60,9 @@ void StraightLinePath::write_points(int64_t begin, int64_t end, torch::Tensor ou
   // value does not depend on how the rows are split into calls.
   const int64_t rows = end - begin;
   const int64_t row_size = std::max<int64_t>(input_.numel(), 1);
-  const int64_t rows_per_call =
-      rows * row_size > kSerialElements ? rows : std::max<int64_t>(1, (at::internal::GRAIN_SIZE - 1) / row_size);
+  const int64_t rows_per_call = !out.device().is_cpu() || rows * row_size > kSerialElements
+                                   ? rows
+                                   : std::max<int64_t>(1, (at::internal::GRAIN_SIZE - 1) / row_size);
   for (int64_t first = 0; first < rows; first += rows_per_call) {
     const int64_t count = std::min(rows_per_call, rows - first);
     torch::Tensor part = out.narrow(0, first, count);
