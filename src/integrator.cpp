@@ -13,6 +13,7 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -122,20 +123,47 @@ int64_t row_limit(int64_t internal_batch_size) {
 // had just freed: on the spam-transformer, 16-row batches took 30-40 % more CPU time than in a
 // process whose thresholds had grown (docs/benchmarks.md). Once per process, both are set to
 // what glibc's own heuristic reaches at most (32 MiB; trim at twice that), unless the process
-// was started with malloc settings of its own.
-void keep_freed_memory_for_reuse() {
+// was started with malloc settings of its own: then igx leaves malloc alone (returns false).
+constexpr int kFirstTrimThreshold = 64 << 20;
+
+bool keep_freed_memory_for_reuse() {
 #if defined(__GLIBC__)
-  static const bool done = [] {
+  static const bool managed = [] {
     const char* tunables = std::getenv("GLIBC_TUNABLES");
     if ((tunables != nullptr && std::strstr(tunables, "malloc") != nullptr) ||
         std::getenv("MALLOC_MMAP_THRESHOLD_") != nullptr || std::getenv("MALLOC_TRIM_THRESHOLD_") != nullptr) {
       return false;
     }
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+    mallopt(M_TRIM_THRESHOLD, kFirstTrimThreshold);
     return true;
   }();
-  (void)done;
+  return managed;
+#else
+  return false;
+#endif
+}
+
+// A batch frees all it took when it ends, and the next batch takes as much again. When a batch's
+// memory exceeded the trim threshold, glibc gave it back to the system at the batch's end and the
+// next batch page-faulted it in afresh (the spam-transformer's 50-row batches: ~9 000 pages a
+// batch, 14 % of the process's CPU time in the kernel; docs/benchmarks.md). So the threshold
+// follows the largest batch the process has run: twice its peak (glibc's own ratio of trim to
+// mmap threshold), never lower, like glibc's dynamic one. The process keeps its high-water mark
+// instead of returning it between batches.
+std::mutex kept_memory_mutex;
+int64_t kept_memory_bytes = kFirstTrimThreshold;
+
+void keep_memory_for_batches_of(int64_t peak_bytes) {
+#if defined(__GLIBC__)
+  if (!keep_freed_memory_for_reuse()) return;
+  const int64_t wanted = std::min<int64_t>(2 * peak_bytes, std::numeric_limits<int>::max());
+  const std::lock_guard<std::mutex> lock(kept_memory_mutex);
+  if (wanted <= kept_memory_bytes) return;
+  kept_memory_bytes = wanted;
+  mallopt(M_TRIM_THRESHOLD, static_cast<int>(wanted));
+#else
+  (void)peak_bytes;
 #endif
 }
 
@@ -148,6 +176,12 @@ int64_t parse_cache_size(const std::string& text) {
 }
 
 }  // namespace
+
+int64_t batch_memory_kept_bytes() {
+  if (!keep_freed_memory_for_reuse()) return 0;
+  const std::lock_guard<std::mutex> lock(kept_memory_mutex);
+  return kept_memory_bytes;
+}
 
 int64_t last_level_cache_bytes() {
   static const int64_t bytes = [] {
@@ -228,9 +262,9 @@ std::vector<PathResult> Integrator::integrate(const std::vector<PathJob>& jobs) 
     points = points.to(model_.device()).requires_grad_(true);
     const ExtraInputs extras = rows_of(extras_, examples);
 
-    // Automatic sizing measures the first batch's memory (unless a profiler holds the hook).
-    const bool measure = sizing_ == BatchSizing::Automatic && chosen_rows_ == 0 &&
-                         c10::ThreadLocalDebugInfo::get(c10::DebugInfoKind::PROFILER_STATE) == nullptr;
+    // Every batch's memory is measured (unless a profiler holds the hook): Automatic sizing
+    // sizes the later batches from the first one's, and the allocator keeps what the largest took.
+    const bool measure = c10::ThreadLocalDebugInfo::get(c10::DebugInfoKind::PROFILER_STATE) == nullptr;
     const auto memory = measure ? std::make_shared<PeakMemory>() : nullptr;
     std::optional<c10::DebugInfoGuard> memory_hook;
     if (measure) memory_hook.emplace(c10::DebugInfoKind::PROFILER_STATE, memory);
@@ -278,8 +312,11 @@ std::vector<PathResult> Integrator::integrate(const std::vector<PathJob>& jobs) 
     }
     if (measure) {
       memory_hook.reset();
-      bytes_per_row_ = (memory->peak() + batch_rows - 1) / batch_rows;
-      chosen_rows_ = rows_fitting(bytes_per_row_, last_level_cache_bytes(), max_rows_);
+      keep_memory_for_batches_of(memory->peak());
+      if (sizing_ == BatchSizing::Automatic && chosen_rows_ == 0) {
+        bytes_per_row_ = (memory->peak() + batch_rows - 1) / batch_rows;
+        chosen_rows_ = rows_fitting(bytes_per_row_, last_level_cache_bytes(), max_rows_);
+      }
     }
     const torch::Tensor values_cpu = values.detach().to(torch::kCPU, torch::kDouble).contiguous();
     const double* value_data = values_cpu.data_ptr<double>();

@@ -6,9 +6,11 @@
 #endif
 
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "igx/igx.h"
 #include "igx/tensor_checks.h"
@@ -50,6 +52,49 @@ TEST(Runtime, IntegratorKeepsFreedBatchMemoryForReuse) {
   EXPECT_EQ(mallinfo2().hblkhd, mapped);  // not a mapping of its own
   std::free(block);
   EXPECT_GE(mallinfo2().fordblks, size_t{16} << 20);  // kept free in the heap, not given back
+#else
+  GTEST_SKIP() << "not glibc";
+#endif
+}
+
+// A batch frees all it took when it ends, and the next batch takes as much again. Memory above
+// glibc's trim threshold went back to the system at a batch's end and was page-faulted in afresh
+// by the next (the spam-transformer's 50-row batches: 14 % of the CPU time; docs/benchmarks.md).
+// The threshold follows the largest batch: here one whose autograd graph holds 24 activations of
+// 4 MiB (each below the mmap threshold, so from the heap).
+TEST(Runtime, IntegratorKeepsTheMemoryOfItsLargestBatch) {
+#if defined(__GLIBC__)
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  if (tunables != nullptr || std::getenv("MALLOC_MMAP_THRESHOLD_") || std::getenv("MALLOC_TRIM_THRESHOLD_")) {
+    EXPECT_EQ(igx::batch_memory_kept_bytes(), 0);  // the user's settings stand
+    GTEST_SKIP() << "the process was started with its own malloc settings";
+  }
+  constexpr int64_t kFeatures = int64_t{1} << 16;  // 256 KiB a row: 4 MiB for the batch's 16 rows
+  constexpr int kLayers = 24;
+  igx::FunctionModel model(
+      [](const torch::Tensor& x) {
+        torch::Tensor h = x;
+        for (int layer = 0; layer < kLayers; ++layer) h = torch::tanh(h);  // each keeps its output for backward
+        return h.sum(1, true);
+      },
+      "tanh chain");
+  const igx::StraightLinePath path(torch::zeros({kFeatures}), torch::full({kFeatures}, 0.5),
+                                   igx::make_quadrature(igx::Rule::GaussLegendre, 16));
+  igx::Integrator integrator(model, {}, igx::OutputKind::Logit, 16, igx::BatchSizing::Fixed);
+  EXPECT_GE(igx::batch_memory_kept_bytes(), int64_t{64} << 20);  // glibc's largest dynamic threshold
+  integrator.set_targets(torch::zeros({1}, torch::kLong));
+  integrator.integrate({{&path, 0}});
+  EXPECT_GE(igx::batch_memory_kept_bytes(), 2 * (int64_t{kLayers} * 4 << 20));
+  // What glibc does with it: blocks of the batch's size (each below the mmap threshold) freed
+  // together stay in the heap for the next batch.
+  std::vector<void*> blocks(kLayers / 4);
+  for (void*& block : blocks) {
+    block = std::malloc(size_t{16} << 20);
+    ASSERT_NE(block, nullptr);
+    std::memset(block, 1, size_t{16} << 20);
+  }
+  for (void* block : blocks) std::free(block);
+  EXPECT_GE(mallinfo2().fordblks, size_t{kLayers * 4} << 20);
 #else
   GTEST_SKIP() << "not glibc";
 #endif

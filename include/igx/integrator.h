@@ -98,6 +98,12 @@ class Integrator {
 /// `cache_bytes`, else the largest power of two of rows that fits, at least 1.
 int64_t rows_fitting(int64_t bytes_per_row, int64_t cache_bytes, int64_t max_rows);
 
+/// Free memory igx's batches keep in the process (glibc's trim threshold): twice the largest
+/// batch's peak so far, at least 64 MiB, so that a batch reuses what the one before freed instead
+/// of page-faulting it in afresh; 0 where igx leaves malloc alone (not glibc, or the process was
+/// started with malloc settings of its own: GLIBC_TUNABLES, MALLOC_TRIM_THRESHOLD_, ...).
+int64_t batch_memory_kept_bytes();
+
 /// Size of the CPU's last-level cache in bytes (Linux sysfs), or 32 MiB when unknown.
 int64_t last_level_cache_bytes();
 
