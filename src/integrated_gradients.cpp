@@ -163,7 +163,6 @@ Attribution integrated_gradients(Model& model, const torch::Tensor& inputs, cons
   for (int64_t b = 0; b < batch_size; ++b) jobs.push_back({&paths[b], b});
   const std::vector<PathResult> results = integrator.integrate(jobs);
 
-
   // Whole-batch tensor operations: per example they were a few dozen small operations a call,
   // a visible share of a small model's IG (docs/benchmarks.md).
   Attribution attribution;
