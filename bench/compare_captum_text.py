@@ -5,13 +5,18 @@ predicted class, Gauss-Legendre n = 50, at several internal batch sizes; plus ig
 integration certified to 1 %. Prints a Markdown table of seconds for all texts and the ratios.
 
     bench/compare_captum_text.py [--build build] [--texts 20] [--batch-sizes 16,50,256] [--threads 1]
-                            [--repeats 3] [--captum .cache/captum] [--before OTHER_BUILD]
+                            [--repeats 3] [--pairing cell|pass] [--captum .cache/captum]
+                            [--before OTHER_BUILD]
 
 igx runs in a subprocess (build/bench/bench_text); Captum (github.com/pytorch/captum, imported
 from its source folder: `--captum DIR` or $CAPTUM_DIR, which holds the `captum` package) runs in
-this process when it is importable; otherwise only igx's part is printed. The passes alternate
-(igx, Captum, igx, Captum, ...) so that load on a shared machine hits both alike; the table gives
-the median over passes. Attributions of both are compared (largest absolute difference). Each igx
+this process when it is importable; otherwise only igx's part is printed. The passes are paired
+so that load on a shared machine hits both alike: for each batch size (`--pairing cell`, the
+default) an igx process and a Captum pass run one right after the other, igx first in even repeats
+and Captum first in odd ones; each ratio is taken within a pair, and the table gives the median of
+the `--repeats` pairs' ratios with the smallest and largest (one noisy pass moves the range, not
+the median). `--pairing pass` runs one igx process for all batch sizes, then Captum at each (as
+before). Attributions of both are compared (largest absolute difference). Each igx
 process goes over the texts `--igx-passes` times (2) and the last pass is timed: Captum runs in
 this long-lived process, and a fresh process's first calls cost more (docs/benchmarks.md).
 `--before OTHER_BUILD` runs a second igx build (fixed steps and adaptive integration) in the same
@@ -118,7 +123,12 @@ def main():
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--tolerance", type=float, default=0.01)
-    parser.add_argument("--repeats", type=int, default=3, help="alternating passes of igx and Captum")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="pairs of igx and Captum passes per cell (the ratios' medians are over them)")
+    parser.add_argument("--pairing", choices=["cell", "pass"], default="cell",
+                        help="cell: an igx process and a Captum pass per batch size, one after the other (the "
+                             "order alternates with each repeat); pass: one igx process for all batch sizes, "
+                             "then Captum at each (the older, coarser interleaving)")
     parser.add_argument("--captum", default=None, help="folder holding Captum's `captum` package")
     parser.add_argument("--no-adaptive", action="store_true", help="leave out igx's adaptive runs")
     parser.add_argument("--before", default=None, help="another igx build to time alongside")
@@ -142,115 +152,137 @@ def main():
     blas_settings = [int(t) if int(t) > 0 else os.cpu_count()
                      for t in (args.captum_blas_threads or str(all_threads)).split(",")]
 
-    # Wall-clock and process CPU seconds per configuration and pass. With one thread on a loaded
-    # machine the CPU time measures the work; the wall clock adds the waiting for a core.
-    igx_times, igx_cpu, captum_times, captum_cpu, igx_last, captum_last = {}, {}, {}, {}, None, {}
-    before_last, blas_used = None, {}
-    for _ in range(args.repeats):
-        igx_last = run_igx(args, batch_sizes, strategies + extra_strategies)
-        for run in igx_last["runs"]:
-            igx_times.setdefault((run["strategy"], run["batch_size"]), []).append(run["seconds"][-1])
-            igx_cpu.setdefault((run["strategy"], run["batch_size"]), []).append(run["cpu_seconds"][-1])
+    # times[key][repeat] = (wall-clock seconds, process CPU seconds) of one timed pass over the texts;
+    # keys ("igx", strategy, batch), ("before", strategy, batch), ("captum", batch, OpenBLAS threads).
+    # With one thread on a loaded machine the CPU time measures the work; the wall clock adds the
+    # waiting for a core. A ratio is taken within each repeat (a pair of passes run minutes apart
+    # at most, one right after the other with --pairing cell) and the table gives the pairs' median.
+    times, runs, before_runs, blas_used, texts, loads = {}, {}, {}, {}, None, []
+
+    def time_igx(repeat, cell_batches):
+        nonlocal texts
+        result = run_igx(args, cell_batches, strategies + extra_strategies)
+        for run in result["runs"]:
+            times.setdefault(("igx", run["strategy"], run["batch_size"]), {})[repeat] = (
+                run["seconds"][-1], run["cpu_seconds"][-1])
+            runs[(run["strategy"], run["batch_size"])] = run
+        runs["load_seconds"] = result["load_seconds"]
+        runs["threads"] = result["threads"]
+        texts = texts or result["runs"][0]["examples"]
         if args.before:
-            before_last = run_igx(args, batch_sizes, strategies, build=args.before)
-            for run in before_last["runs"]:
-                igx_times.setdefault(("before " + run["strategy"], run["batch_size"]), []).append(run["seconds"][-1])
-                igx_cpu.setdefault(("before " + run["strategy"], run["batch_size"]), []).append(run["cpu_seconds"][-1])
-        if captum:
-            texts = igx_last["runs"][0]["examples"]
-            for setting, blas_threads in enumerate(blas_settings):
-                blas_used[blas_threads] = captum.set_blas_threads(blas_threads)
-                for batch in batch_sizes:
-                    seconds, cpu_seconds, outputs = captum.run(texts, batch if batch else 256)
-                    # The table's Captum columns are the first setting's; the others are keyed
-                    # (batch, OpenBLAS threads).
-                    key = batch if setting == 0 else (batch, blas_threads)
-                    captum_times.setdefault(key, []).append(seconds)
-                    captum_cpu.setdefault(key, []).append(cpu_seconds)
-                    if setting == 0:
-                        captum_last[batch] = outputs
+            for run in run_igx(args, cell_batches, strategies, build=args.before)["runs"]:
+                times.setdefault(("before", run["strategy"], run["batch_size"]), {})[repeat] = (
+                    run["seconds"][-1], run["cpu_seconds"][-1])
+                before_runs[(run["strategy"], run["batch_size"])] = run
+
+    def time_captum(repeat, cell_batches):
+        for blas_threads in blas_settings:
+            blas_used[blas_threads] = captum.set_blas_threads(blas_threads)
+            for batch in cell_batches:
+                seconds, cpu_seconds, outputs = captum.run(texts, batch if batch else 256)
+                times.setdefault(("captum", batch, blas_threads), {})[repeat] = (seconds, cpu_seconds)
+                if blas_threads == blas_settings[0]:
+                    runs[("captum", batch)] = outputs
+
+    cells = [[batch] for batch in batch_sizes] if args.pairing == "cell" else [batch_sizes]
+    for repeat in range(args.repeats):
+        for cell_batches in cells:
+            loads.append(os.getloadavg()[0])
+            # igx first in even repeats, Captum first in odd ones (Captum needs igx's token ids once).
+            if captum and repeat % 2 == 1 and texts is not None:
+                time_captum(repeat, cell_batches)
+                time_igx(repeat, cell_batches)
+            else:
+                time_igx(repeat, cell_batches)
+                if captum:
+                    time_captum(repeat, cell_batches)
 
     import numpy as np
-    runs = {(r["strategy"], r["batch_size"]): r for r in igx_last["runs"]}
-    print(f"spam-transformer, {args.texts} test texts one at a time, {igx_last['threads']} thread(s), "
-          f"{args.repeats} alternating passes (medians); load average {os.getloadavg()[0]:.1f}, "
-          f"{os.cpu_count()} CPUs" + (f"; Captum's OpenBLAS pool: {blas_used[blas_settings[0]]} thread(s)"
-                                      if captum else ""))
+    median = statistics.median
+
+    def seconds(key):  # "wall s (CPU s)", medians over the repeats
+        samples = times[key].values()
+        return f"{median(s[0] for s in samples):.2f} ({median(s[1] for s in samples):.2f})"
+
+    def ratio(key, reference_key):
+        """The pairs' ratios of key to reference_key: "median [min–max]" of the wall clock, then of CPU."""
+        pairs = [(times[key][r], times[reference_key][r]) for r in times[key] if r in times[reference_key]]
+        text = []
+        for part in (0, 1):
+            values = [ours[part] / theirs[part] for ours, theirs in pairs]
+            text.append(f"{median(values):.2f} [{min(values):.2f}–{max(values):.2f}]")
+        return f"{text[0]} ({text[1]})"
+
+    print(f"spam-transformer, {args.texts} test texts one at a time, {runs['threads']} thread(s), "
+          f"{args.repeats} pairs of igx and Captum passes per cell (paired by {args.pairing}); load average "
+          f"{min(loads):.1f}-{max(loads):.1f} during the run, {os.cpu_count()} CPUs"
+          + (f"; Captum's OpenBLAS pool: {blas_used[blas_settings[0]]} thread(s)" if captum else ""))
     print()
     print(f"| internal batch rows | igx fixed n={args.steps} | Captum n={args.steps} | igx / Captum | "
           f"max \\|igx − Captum\\| | igx adaptive {100 * args.tolerance:g} % | adaptive / Captum | "
           "evaluations/text | certified |" + (" fixed, before | before / Captum | adaptive, before | "
-                                              "before / Captum | evaluations/text, before |" if before_last else ""))
-    print("|---|---|---|---|---|---|---|---|---|" + ("---|---|---|---|---|" if before_last else ""))
-    median = statistics.median
-
-    def pair(wall, cpu):  # "wall s (CPU s)"
-        return f"{wall:.2f} ({cpu:.2f})"
-
+                                              "before / Captum | evaluations/text, before |" if args.before else ""))
+    print("|---|---|---|---|---|---|---|---|---|" + ("---|---|---|---|---|" if args.before else ""))
+    reference_threads = blas_settings[0]
     for batch in batch_sizes:
-        fixed, fixed_cpu = median(igx_times[("fixed", batch)]), median(igx_cpu[("fixed", batch)])
-        cells = [str(batch) if batch else "auto", pair(fixed, fixed_cpu)]
-        reference = reference_cpu = None
-        if captum and batch in captum_times:
-            reference, reference_cpu = median(captum_times[batch]), median(captum_cpu[batch])
+        row = [str(batch) if batch else "auto", seconds(("igx", "fixed", batch))]
+        reference = ("captum", batch, reference_threads) if captum else None
+        if reference:
             largest = 0.0
-            for example, (target, values, _) in zip(runs[("fixed", batch)]["examples"], captum_last[batch]):
+            for example, (target, values, _) in zip(runs[("fixed", batch)]["examples"], runs[("captum", batch)]):
                 assert example["target"] == target, "igx and Captum explain different classes"
                 ours = np.array(example["attributions"]).reshape(example["shape"])
                 largest = max(largest, float(np.abs(ours - values.numpy()).max()))
-            cells += [pair(reference, reference_cpu), pair(fixed / reference, fixed_cpu / reference_cpu), f"{largest:.1e}"]
+            row += [seconds(reference), ratio(("igx", "fixed", batch), reference), f"{largest:.1e}"]
         else:
-            cells += ["–", "–", "–"]
+            row += ["–", "–", "–"]
         if ("adaptive", batch) in runs:
             examples = runs[("adaptive", batch)]["examples"]
-            adaptive, adaptive_cpu = median(igx_times[("adaptive", batch)]), median(igx_cpu[("adaptive", batch)])
-            cells += [pair(adaptive, adaptive_cpu),
-                      pair(adaptive / reference, adaptive_cpu / reference_cpu) if reference else "–",
+            row += [seconds(("igx", "adaptive", batch)),
+                      ratio(("igx", "adaptive", batch), reference) if reference else "–",
                       f"{statistics.mean(e['steps'] for e in examples):.1f}",
                       f"{sum(e['certified'] for e in examples)}/{len(examples)}"]
         else:
-            cells += ["–", "–", "–", "–"]
-        if before_last:
+            row += ["–", "–", "–", "–"]
+        if args.before:
             for strategy in strategies:
-                before, before_cpu = median(igx_times[("before " + strategy, batch)]), median(igx_cpu[("before " + strategy, batch)])
-                cells += [pair(before, before_cpu),
-                          pair(before / reference, before_cpu / reference_cpu) if reference else "–"]
+                row += [seconds(("before", strategy, batch)),
+                          ratio(("before", strategy, batch), reference) if reference else "–"]
             if "adaptive" in strategies:
-                examples = next(r for r in before_last["runs"]
-                                if r["batch_size"] == batch and r["strategy"] == "adaptive")["examples"]
-                cells += [f"{statistics.mean(e['steps'] for e in examples):.1f}"]
+                examples = before_runs[("adaptive", batch)]["examples"]
+                row += [f"{statistics.mean(e['steps'] for e in examples):.1f}"]
             else:
-                cells += ["–", "–", "–"]
-        print("| " + " | ".join(cells) + " |")
+                row += ["–", "–", "–"]
+        print("| " + " | ".join(row) + " |")
     print()
-    print("Cells: wall-clock seconds for all texts (process CPU seconds in brackets); ratios of the same.")
+    print("Cells: wall-clock seconds for all texts (process CPU seconds in brackets), medians over the passes; "
+          "ratios: the median of the ratios of the paired passes [smallest–largest], wall clock (CPU).")
     for strategy in extra_strategies:
         print()
         print(f"igx {strategy}, same processes:")
         for batch in batch_sizes:
-            wall, cpu = median(igx_times[(strategy, batch)]), median(igx_cpu[(strategy, batch)])
             examples = runs[(strategy, batch)]["examples"]
-            line = (f"- {batch if batch else 'auto'} rows: {pair(wall, cpu)}, "
+            line = (f"- {batch if batch else 'auto'} rows: {seconds(('igx', strategy, batch))}, "
                     f"{statistics.mean(e['steps'] for e in examples):.1f} evaluations/text, "
                     f"{runs[(strategy, batch)]['forward_rows'] / len(examples):.1f} forward rows/text, "
                     f"{sum(e['certified'] for e in examples)}/{len(examples)} certified")
-            if captum and batch in captum_times:
-                line += ", / Captum " + pair(wall / median(captum_times[batch]), cpu / median(captum_cpu[batch]))
+            if captum:
+                line += ", / Captum " + ratio(("igx", strategy, batch), ("captum", batch, reference_threads))
             print(line)
     for blas_threads in blas_settings[1:] if captum else []:
         print()
         print(f"Captum with its OpenBLAS pool at {blas_used[blas_threads]} thread(s), same passes:")
         for batch in batch_sizes:
-            wall, cpu = median(captum_times[(batch, blas_threads)]), median(captum_cpu[(batch, blas_threads)])
-            line = f"- {batch if batch else 'auto'} rows: Captum {pair(wall, cpu)}, igx fixed / Captum " + pair(
-                median(igx_times[("fixed", batch)]) / wall, median(igx_cpu[("fixed", batch)]) / cpu)
-            if ("adaptive", batch) in igx_times:
-                line += ", igx adaptive / Captum " + pair(median(igx_times[("adaptive", batch)]) / wall,
-                                                          median(igx_cpu[("adaptive", batch)]) / cpu)
+            other = ("captum", batch, blas_threads)
+            line = (f"- {batch if batch else 'auto'} rows: Captum {seconds(other)}, igx fixed / Captum "
+                    + ratio(("igx", "fixed", batch), other))
+            if ("igx", "adaptive", batch) in times:
+                line += ", igx adaptive / Captum " + ratio(("igx", "adaptive", batch), other)
             print(line)
     print()
-    firsts = ", ".join(f"{r['strategy']} batch {r['batch_size']}: {r['first_seconds']:.2f} s" for r in igx_last["runs"])
-    print(f"igx model load {igx_last['load_seconds']:.2f} s; first (untimed) text per configuration: {firsts}")
+    firsts = ", ".join(f"{strategy} batch {batch}: {runs[(strategy, batch)]['first_seconds']:.2f} s"
+                       for strategy in strategies + extra_strategies for batch in batch_sizes)
+    print(f"igx model load {runs['load_seconds']:.2f} s; first (untimed) text per configuration: {firsts}")
 
 
 if __name__ == "__main__":
