@@ -1,39 +1,35 @@
-// The CLI's OpenMP threads wait passively (OMP_WAIT_POLICY=PASSIVE) on a busy machine, unless
-// the user chose how they wait.
+// The CLI's OpenMP threads wait passively (OMP_WAIT_POLICY=PASSIVE) unless the user chose how
+// they wait (OMP_WAIT_POLICY or GOMP_SPINCOUNT set) or asked for --threads 1 (no workers).
 //
 // By default libgomp's idle workers spin for about 300 000 iterations after every parallel
 // region. Where the cores are busy with other processes, a spinning worker uses up its time
 // slice and is descheduled, and the next parallel region waits for it: on a loaded 2-vCPU
-// machine the default thread count ran 10-60x slower than --threads 1 (docs/benchmarks.md).
-// Passive workers sleep at once and, woken, are scheduled promptly. libgomp reads the variable
-// only in its own initialiser, which runs before main and before anything igx can call, and
-// setenv before that is undone when the C library initialises. So the executable re-executes
-// itself, once, from its pre-initialisers (.preinit_array: they run after the libraries are
-// loaded but before any of their initialisers, so LibTorch's start-up is not paid twice), with
-// the user's environment plus OMP_WAIT_POLICY=PASSIVE.
+// machine the default thread count ran 10-60x slower than --threads 1. Passive workers sleep at
+// once and, woken, are scheduled promptly; on an idle machine passive waiting measured equal or
+// better (docs/benchmarks.md). The wait policy changes no result, only how idle threads wait.
 //
-// Loading the libraries again costs ~0.1 s of CPU, so a one-off command re-executes only when
-// another process is running (1-minute load average >= 0.5): on an idle machine spinning costs
-// nothing. igx serve and igx batch run long, through changing loads: they always do. Nothing
-// happens when the user set OMP_WAIT_POLICY or GOMP_SPINCOUNT, asked for --threads 1, or the
-// re-execution fails. The wait policy changes no result, only how idle threads wait.
-#include <fcntl.h>
-#include <unistd.h>
-
+// libgomp reads the variable only in its initialiser, which the dynamic loader runs before main
+// and before the initialisers of most of LibTorch's other libraries; a setenv made earlier, from
+// the executable's pre-initialisers, is undone when the C library initialises, and no library
+// of ours can be ordered before libgomp (the loader initialises the executable's own
+// dependencies after the deeper ones that bring libgomp in). So the executable answers libgomp's
+// question itself: it defines getenv, which the loader binds every library's getenv to (the
+// executable's definitions come first), and which reads the environment as the C library's does
+// but gives "PASSIVE" for an unset OMP_WAIT_POLICY when passive waiting was chosen. The choice is
+// made in a pre-initialiser, from argv and the environment as the process received them. Then,
+// before main, the variable is set for real, so the process's environment says what libgomp was
+// told. (Until session 6 the CLI re-executed itself with the variable set: LibTorch's ~300
+// libraries loaded twice, ~0.1-0.16 s a start.) tests/test_runtime.cpp
+// (CliThreadsWaitPassivelyUnlessTheUserChose) reads libgomp's own display of its settings.
 #include <cstdlib>
 #include <cstring>
 
+extern char** environ;
+
 namespace {
 
-bool has_variable(char** environment, const char* name) {
-  const size_t length = std::strlen(name);
-  for (char** entry = environment; *entry != nullptr; ++entry) {
-    if (std::strncmp(*entry, name, length) == 0 && (*entry)[length] == '=') return true;
-  }
-  return false;
-}
+bool wait_passively = false;
 
-// One thread has no workers to wait: then the re-execution is not worth its cost.
 bool asks_for_one_thread(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--threads=1") == 0) return true;
@@ -42,43 +38,35 @@ bool asks_for_one_thread(int argc, char** argv) {
   return false;
 }
 
-bool runs_long(int argc, char** argv) {
-  return argc > 1 && (std::strcmp(argv[1], "serve") == 0 || std::strcmp(argv[1], "batch") == 0);
-}
-
-// The 1-minute load average from /proc/loadavg ("0.52 0.58 0.59 ..."), read with system calls
-// only (the C library is not initialised yet); unreadable counts as busy.
-bool machine_busy() {
-  const int file = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
-  if (file < 0) return true;
-  char text[32] = {};
-  const ssize_t length = read(file, text, sizeof text - 1);
-  close(file);
-  if (length <= 0) return true;
-  // >= 0.5 unless the integer part is 0 and the first decimal below 5.
-  return !(text[0] == '0' && text[1] == '.' && text[2] >= '0' && text[2] < '5');
-}
-
-void wait_passively(int argc, char** argv, char** environment) {
-  if (argv == nullptr || environment == nullptr || has_variable(environment, "OMP_WAIT_POLICY") ||
-      has_variable(environment, "GOMP_SPINCOUNT") || asks_for_one_thread(argc, argv) ||
-      !(runs_long(argc, argv) || machine_busy())) {
-    return;
+// What the C library's getenv does: the value of the first NAME=value entry.
+char* find_variable(char** environment, const char* name) {
+  if (environment == nullptr || name[0] == '\0') return nullptr;
+  const size_t length = std::strlen(name);
+  for (char** entry = environment; *entry != nullptr; ++entry) {
+    if (std::strncmp(*entry, name, length) == 0 && (*entry)[length] == '=') return *entry + length + 1;
   }
-  size_t count = 0;
-  while (environment[count] != nullptr) ++count;
-  char** extended = static_cast<char**>(std::malloc((count + 2) * sizeof(char*)));
-  if (extended == nullptr) return;
-  std::memcpy(extended, environment, count * sizeof(char*));
-  static char passive[] = "OMP_WAIT_POLICY=PASSIVE";
-  extended[count] = passive;
-  extended[count + 1] = nullptr;
-  execve("/proc/self/exe", argv, extended);
-  std::free(extended);  // only reached when execve failed: go on with libgomp's default
+  return nullptr;
+}
+
+// Runs before every library's initialiser, with what the process received.
+void choose_wait_policy(int argc, char** argv, char** environment) {
+  wait_passively = argv != nullptr && find_variable(environment, "OMP_WAIT_POLICY") == nullptr &&
+                   find_variable(environment, "GOMP_SPINCOUNT") == nullptr && !asks_for_one_thread(argc, argv);
+}
+
+__attribute__((section(".preinit_array"), used)) void (*const igx_choose_wait_policy)(int, char**, char**) =
+    choose_wait_policy;
+
+// The executable's initialisers run after every library's, before main.
+__attribute__((constructor)) void set_wait_policy() {
+  if (wait_passively) setenv("OMP_WAIT_POLICY", "PASSIVE", /*overwrite=*/0);
 }
 
 }  // namespace
 
-// The executable's pre-initialisers get (argc, argv, envp) from the dynamic loader.
-__attribute__((section(".preinit_array"), used)) static void (*const igx_wait_passively)(int, char**, char**) =
-    wait_passively;
+extern "C" char* getenv(const char* name) noexcept {
+  static char passive[] = "PASSIVE";
+  char* value = find_variable(environ, name);
+  if (value == nullptr && wait_passively && std::strcmp(name, "OMP_WAIT_POLICY") == 0) return passive;
+  return value;
+}
