@@ -28,6 +28,12 @@ and an idle core lets its threads spin (Captum's process then used 2 CPU-seconds
 second at `--threads 1`). igx sizes OpenBLAS's pool with its thread count, so Captum's is set to
 `--threads` too (openblas_set_num_threads). `--captum-blas-threads 1,2` times Captum with each
 OpenBLAS pool size in the same passes; the first is the table's, the others get a line of their own.
+
+Memory: igx keeps the memory its batches free for the next batch (src/integrator.cpp); Captum's
+Python process runs with glibc's settings, and pays page faults for its freed batch memory as far
+as glibc's thresholds, grown by what the process freed before, leave it. `--captum-malloc kept`
+runs Captum's process with freed memory kept too (glibc tunables): the ratio then compares the
+computation alone.
 """
 import argparse
 import json
@@ -55,13 +61,38 @@ def load_captum(folder):
         return None
 
 
+# --captum-malloc kept: glibc's malloc keeps freed memory in Captum's process as igx keeps it in its
+# own (src/integrator.cpp: blocks up to 32 MiB from the heap, the heap's top not given back), so
+# neither pays page faults for memory it has just freed and the ratio compares the computation.
+# With glibc's defaults the thresholds in Captum's process depend on what it freed before: its
+# time then moves with its history (docs/benchmarks.md, session 7).
+KEPT_MALLOC = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824"
+ORIGINAL_TUNABLES = "IGX_COMPARE_ORIGINAL_GLIBC_TUNABLES"  # set once the script re-ran itself with KEPT_MALLOC
+
+
+def restart_with_kept_malloc():
+    """Runs this script again with KEPT_MALLOC (glibc reads it at start-up only)."""
+    if ORIGINAL_TUNABLES in os.environ:
+        return
+    env = dict(os.environ)
+    env[ORIGINAL_TUNABLES] = env.get("GLIBC_TUNABLES", "")
+    env["GLIBC_TUNABLES"] = ":".join(filter(None, [env[ORIGINAL_TUNABLES], KEPT_MALLOC]))
+    sys.stdout.flush()
+    os.execve(sys.executable, [sys.executable] + sys.argv, env)
+
+
 def run_igx(args, batch_sizes, strategies, build=None):
+    env = dict(os.environ)
+    if ORIGINAL_TUNABLES in env:  # igx as shipped: it sets its own malloc thresholds
+        env["GLIBC_TUNABLES"] = env.pop(ORIGINAL_TUNABLES)
+        if not env["GLIBC_TUNABLES"]:
+            del env["GLIBC_TUNABLES"]
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         command = [str(Path(build or args.build) / "bench" / "bench_text"), "--texts", str(args.texts), "--threads",
                    str(args.threads), "--steps", str(args.steps), "--tolerance", str(args.tolerance),
                    "--batch-sizes", ",".join(map(str, batch_sizes)), "--strategies", ",".join(strategies),
                    "--repeats", str(args.igx_passes), "--out", out.name]
-        subprocess.run(command, check=True)
+        subprocess.run(command, check=True, env=env)
         return json.load(open(out.name))
 
 
@@ -141,7 +172,13 @@ def main():
     parser.add_argument("--igx-passes", type=int, default=2,
                         help="passes over the texts inside each igx process; the last one is timed (a warm "
                              "process, as Captum's)")
+    parser.add_argument("--captum-malloc", choices=["default", "kept"], default="default",
+                        help="default: Captum's process with glibc's malloc settings; kept: with freed memory "
+                             "kept for reuse, as igx's process keeps it (GLIBC_TUNABLES=" + KEPT_MALLOC + "; igx's "
+                             "processes are started without it)")
     args = parser.parse_args()
+    if args.captum_malloc == "kept":
+        restart_with_kept_malloc()
     batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
     strategies = ["fixed"] + ([] if args.no_adaptive else ["adaptive"])
     extra_strategies = [name for name in args.extra_strategies.split(",") if name]
@@ -216,7 +253,9 @@ def main():
     print(f"spam-transformer, {args.texts} test texts one at a time, {runs['threads']} thread(s), "
           f"{args.repeats} pairs of igx and Captum passes per cell (paired by {args.pairing}); load average "
           f"{min(loads):.1f}-{max(loads):.1f} during the run, {os.cpu_count()} CPUs"
-          + (f"; Captum's OpenBLAS pool: {blas_used[blas_settings[0]]} thread(s)" if captum else ""))
+          + (f"; Captum's OpenBLAS pool: {blas_used[blas_settings[0]]} thread(s), its malloc: "
+             + ("freed memory kept (GLIBC_TUNABLES=" + os.environ["GLIBC_TUNABLES"] + ")"
+                if args.captum_malloc == "kept" else "glibc's settings") if captum else ""))
     print()
     print(f"| internal batch rows | igx fixed n={args.steps} | Captum n={args.steps} | igx / Captum | "
           f"max \\|igx − Captum\\| | igx adaptive {100 * args.tolerance:g} % | adaptive / Captum | "
