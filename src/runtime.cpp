@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <sched.h>
 
+#include <cstdlib>
 #include <thread>
 
 #include "igx/error.h"
@@ -29,6 +30,20 @@ void set_blas_threads(int threads) {
   if (symbol != nullptr) reinterpret_cast<SetThreads>(symbol)(threads);
 }
 
+// Whether LibTorch's intra-op count is `threads` on this thread and for the threads it starts
+// later: those take the environment's count (MKL_NUM_THREADS, else OMP_NUM_THREADS) unless
+// at::set_num_threads was called. Then at::set_num_threads would change nothing but rebuild
+// caffe2's pthreadpool, whose new workers spin about a million iterations each (~50 ms of CPU
+// in a short CLI run); the CLI gives OMP_NUM_THREADS before main for this (tools/igx/wait_policy.cpp).
+bool libtorch_runs_at(int threads) {
+  const char* variable = std::getenv("MKL_NUM_THREADS");
+  if (variable == nullptr) variable = std::getenv("OMP_NUM_THREADS");
+  if (variable == nullptr) return false;
+  char* end = nullptr;
+  const long count = std::strtol(variable, &end, 10);
+  return end != variable && *end == '\0' && count == threads && at::get_num_threads() == threads;
+}
+
 }  // namespace
 
 int available_cores() {
@@ -43,7 +58,7 @@ int set_num_threads(int threads, bool allow_more_than_cores) {
   }
   const int cores = available_cores();
   if (threads == 0 || (threads > cores && !allow_more_than_cores)) threads = cores;
-  at::set_num_threads(threads);
+  if (!libtorch_runs_at(threads)) at::set_num_threads(threads);
   set_blas_threads(threads);
   return at::get_num_threads();
 }

@@ -153,9 +153,10 @@ class ScopedVariable {
 
 // The CLI's OpenMP workers wait passively (OMP_WAIT_POLICY=PASSIVE, which libgomp reads before
 // main: tools/igx/wait_policy.cpp) for every command, whatever the machine's load; never when the
-// user set how threads wait or asked for one thread. libgomp shows its settings with
-// OMP_DISPLAY_ENV=VERBOSE; GOMP_SPINCOUNT says what it took (0: passive, 300000: its spinning
-// default). The display comes once: the process starts once.
+// user set how threads wait or asked for one thread. And libgomp starts at the thread count of
+// --threads (OMP_NUM_THREADS), unless the user set OMP_NUM_THREADS. libgomp shows its settings
+// with OMP_DISPLAY_ENV=VERBOSE; GOMP_SPINCOUNT says what it took (0: passive, 300000: its
+// spinning default). The display comes once: the process starts once.
 TEST(Runtime, CliThreadsWaitPassivelyUnlessTheUserChose) {
   using igx_test::contains;
   using igx_test::run_igx;
@@ -178,6 +179,19 @@ TEST(Runtime, CliThreadsWaitPassivelyUnlessTheUserChose) {
   {
     const ScopedVariable user("GOMP_SPINCOUNT", "1234");
     EXPECT_TRUE(contains(run_igx("batch --help").output, "GOMP_SPINCOUNT = '1234'"));
+  }
+
+  const std::string cores = std::to_string(igx::available_cores());
+  EXPECT_TRUE(contains(passive, "OMP_NUM_THREADS = '" + cores + "'")) << passive;  // 0 = all cores
+  EXPECT_TRUE(contains(run_igx("explain --help --threads 1").output, "OMP_NUM_THREADS = '1'"));
+  EXPECT_TRUE(contains(run_igx("explain --help --threads=1").output, "OMP_NUM_THREADS = '1'"));
+  EXPECT_TRUE(contains(run_igx("explain --help --threads 3 --threads 1").output, "OMP_NUM_THREADS = '1'"));  // the last
+  const std::string beyond = std::to_string(igx::available_cores() + 3);
+  EXPECT_TRUE(contains(run_igx("explain --help --threads " + beyond).output, "OMP_NUM_THREADS = '" + cores + "'"));
+  EXPECT_TRUE(contains(run_igx("explain --help --force --threads " + beyond).output, "OMP_NUM_THREADS = '" + beyond + "'"));
+  {
+    const ScopedVariable user("OMP_NUM_THREADS", "7");
+    EXPECT_TRUE(contains(run_igx("explain --help --threads 1").output, "OMP_NUM_THREADS = '7'"));
   }
 }
 #endif
