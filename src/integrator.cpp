@@ -106,6 +106,16 @@ std::optional<NonFinite> first_non_finite(const torch::Tensor& rows) {
   return found;
 }
 
+// sum += sum_r weights[r] * rows[r], every product and sum in float64, rows in order.
+template <typename T>
+void add_weighted_rows(const T* rows, int64_t count, int64_t row_size, const double* weights, double* sum) {
+  for (int64_t r = 0; r < count; ++r) {
+    const double weight = weights[r];
+    const T* values = rows + r * row_size;
+    for (int64_t i = 0; i < row_size; ++i) sum[i] += weight * static_cast<double>(values[i]);
+  }
+}
+
 const char* const kNonFiniteConsequence = "; attributions would be meaningless, so igx stops here";
 
 int64_t row_limit(int64_t internal_batch_size) {
@@ -305,11 +315,6 @@ std::vector<PathResult> Integrator::integrate(const std::vector<PathJob>& jobs) 
                   "detached values); expected a model differentiable in its input");
     }
     gradients = gradients.detach();
-    if (const auto bad = first_non_finite(gradients)) {
-      throw Error(model_.describe() + " gives a gradient of the " + quantity(bad->row) + " that is " +
-                  value_name(bad->value) + " in " + std::to_string(bad->count) + " of its " +
-                  std::to_string(bad->entries) + " entries " + where(bad->row) + kNonFiniteConsequence);
-    }
     if (measure) {
       memory_hook.reset();
       keep_memory_for_batches_of(memory->peak());
@@ -330,46 +335,63 @@ std::vector<PathResult> Integrator::integrate(const std::vector<PathJob>& jobs) 
     }
     const double* magnitude_data = magnitudes.data();
 
-    // Scalar weights of all pieces form one block matrix [pieces, rows]: a single product gives
-    // every piece's weighted sum. Vector weights (discrete paths) are applied piece by piece.
-    // The block is filled in plain memory: a tensor operation per piece cost more than the product.
+    // Each piece's weights times its gradients, summed in float64 into its path's result. On the
+    // CPU (float32/float64 gradients, scalar weights), igx's loop: each product and sum in float64,
+    // one pass over the rows, no tensor per piece. The [pieces, rows] block product it replaces did
+    // `pieces` times the work in the gradients' precision, and with its conversions and per-piece
+    // copies cost ~4 % of a small MLP's IG call (docs/benchmarks.md, session 7). Elsewhere the block
+    // product; vector weights (discrete paths) piece by piece.
     const torch::Tensor flat_gradients = gradients.reshape({batch_rows, -1});
-    std::vector<double> block_weights(batch.size() * batch_rows, 0.0);
-    std::vector<torch::Tensor> vector_contributions(batch.size());
+    const int64_t row_size = flat_gradients.size(1);
+    const bool summed_here = flat_gradients.device().is_cpu() && flat_gradients.is_contiguous() &&
+                             (flat_gradients.scalar_type() == torch::kFloat || flat_gradients.scalar_type() == torch::kDouble);
+    std::vector<torch::Tensor> weights(batch.size());
+    std::vector<double> block_weights;
     row = 0;
     for (size_t p = 0; p < batch.size(); ++p) {
       const Piece& piece = batch[p];
-      const int64_t count = piece.end - piece.begin;
-      const torch::Tensor weights = jobs[piece.job].path->weights(piece.begin, piece.end);
-      if (weights.dim() == 1) {
-        const torch::Tensor weights_cpu = weights.to(torch::kCPU, torch::kDouble).contiguous();
-        std::copy_n(weights_cpu.data_ptr<double>(), count, block_weights.data() + p * batch_rows + row);
-      } else {
-        vector_contributions[p] = (weights.to(gradients.device(), torch::kDouble) *
-                                   gradients.narrow(0, row, count).to(torch::kDouble)).sum(0);
+      weights[p] = jobs[piece.job].path->weights(piece.begin, piece.end);
+      if (weights[p].dim() == 1 && !summed_here) {
+        if (block_weights.empty()) block_weights.assign(batch.size() * batch_rows, 0.0);
+        const torch::Tensor weights_cpu = weights[p].to(torch::kCPU, torch::kDouble).contiguous();
+        std::copy_n(weights_cpu.data_ptr<double>(), piece.end - piece.begin, block_weights.data() + p * batch_rows + row);
       }
-      row += count;
+      row += piece.end - piece.begin;
     }
-    // In the gradients' precision (float64 models stay exact); sums accumulate in float64.
-    const torch::Tensor scalar_contributions =
-        torch::mm(torch::from_blob(block_weights.data(), {static_cast<int64_t>(batch.size()), batch_rows}, torch::kDouble)
-                      .to(gradients.device(), gradients.scalar_type()),
-                  flat_gradients)
-            .to(torch::kDouble);
+    torch::Tensor block_contributions;
+    if (!block_weights.empty()) {
+      block_contributions =
+          torch::mm(torch::from_blob(block_weights.data(), {static_cast<int64_t>(batch.size()), batch_rows}, torch::kDouble)
+                        .to(gradients.device(), gradients.scalar_type()),
+                    flat_gradients)
+              .to(torch::kDouble);
+    }
 
+    bool sums_finite = true;
     row = 0;
     for (size_t p = 0; p < batch.size(); ++p) {
       const Piece& piece = batch[p];
       const int64_t count = piece.end - piece.begin;
       PathResult& result = results[piece.job];
-      const torch::Tensor contribution = vector_contributions[p].defined()
-                                             ? vector_contributions[p]
-                                             : scalar_contributions[p].view(gradients.sizes().slice(1));
-      if (result.weighted_gradient_sum.defined()) {
-        result.weighted_gradient_sum.add_(contribution);
-      } else {
-        result.weighted_gradient_sum = contribution.clone();
+      if (!result.weighted_gradient_sum.defined()) {
+        result.weighted_gradient_sum = torch::zeros(gradients.sizes().slice(1), gradients.options().dtype(torch::kDouble));
       }
+      if (weights[p].dim() == 1 && summed_here) {
+        const torch::Tensor weights_cpu = weights[p].to(torch::kCPU, torch::kDouble).contiguous();
+        double* sum = result.weighted_gradient_sum.data_ptr<double>();
+        if (flat_gradients.scalar_type() == torch::kFloat) {
+          add_weighted_rows(flat_gradients.data_ptr<float>() + row * row_size, count, row_size, weights_cpu.data_ptr<double>(), sum);
+        } else {
+          add_weighted_rows(flat_gradients.data_ptr<double>() + row * row_size, count, row_size, weights_cpu.data_ptr<double>(), sum);
+        }
+      } else if (weights[p].dim() == 1) {
+        result.weighted_gradient_sum.add_(block_contributions[p].view(gradients.sizes().slice(1)));
+      } else {
+        result.weighted_gradient_sum.add_((weights[p].to(gradients.device(), torch::kDouble) *
+                                           gradients.narrow(0, row, count).to(torch::kDouble))
+                                              .sum(0));
+      }
+      sums_finite = sums_finite && all_finite(result.weighted_gradient_sum);
       result.values.insert(result.values.end(), value_data + row, value_data + row + count);
       result.output_magnitudes.insert(result.output_magnitudes.end(), magnitude_data + row, magnitude_data + row + count);
       if (jobs[piece.job].keep_gradients) {
@@ -382,6 +404,17 @@ std::vector<PathResult> Integrator::integrate(const std::vector<PathJob>& jobs) 
         result.gradients.narrow(0, piece.begin, count).copy_(gradients.narrow(0, row, count));
       }
       row += count;
+    }
+    // Every row is in some piece's sum, and a NaN or an infinity times any weight stays non-finite
+    // in a sum: finite sums mean finite gradients, a check of `pieces` rows instead of all. A
+    // non-finite sum is looked up in the gradients themselves (where, and which value); finite
+    // gradients whose sum overflows pass, as before.
+    if (!sums_finite) {
+      if (const auto bad = first_non_finite(gradients)) {
+        throw Error(model_.describe() + " gives a gradient of the " + quantity(bad->row) + " that is " +
+                    value_name(bad->value) + " in " + std::to_string(bad->count) + " of its " +
+                    std::to_string(bad->entries) + " entries " + where(bad->row) + kNonFiniteConsequence);
+      }
     }
     counts_.gradient_rows += batch_rows;
     counts_.batches += 1;

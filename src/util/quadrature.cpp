@@ -1,6 +1,8 @@
 #include "igx/quadrature.h"
 
 #include <cmath>
+#include <map>
+#include <mutex>
 
 #include "igx/error.h"
 #include "igx/json_text.h"
@@ -65,6 +67,22 @@ Quadrature gauss_legendre_unit(int64_t n) {
   return q;
 }
 
+// Gauss-Legendre rules are computed once per n and process: Newton's method on P_n costs O(n^2)
+// (~30 us at n = 50, ~0.5 % of a small MLP's IG call, docs/benchmarks.md), and a server or a
+// study asks for the same few n again and again. The cache holds at most kCachedRules rules
+// (a 20 000-node rule is 320 KB); when full it starts afresh.
+constexpr size_t kCachedRules = 64;
+
+Quadrature cached_gauss_legendre_unit(int64_t n) {
+  static std::mutex mutex;
+  static std::map<int64_t, Quadrature> rules;
+  const std::lock_guard<std::mutex> lock(mutex);
+  const auto found = rules.find(n);
+  if (found != rules.end()) return found->second;
+  if (rules.size() >= kCachedRules) rules.clear();
+  return rules.emplace(n, gauss_legendre_unit(n)).first->second;
+}
+
 }  // namespace
 
 Quadrature make_quadrature(Rule rule, int64_t n_points) {
@@ -100,7 +118,7 @@ Quadrature make_quadrature(Rule rule, int64_t n_points) {
       break;
     }
     case Rule::GaussLegendre:
-      q = gauss_legendre_unit(n_points);
+      q = cached_gauss_legendre_unit(n_points);
       break;
   }
   return q;
