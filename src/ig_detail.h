@@ -31,6 +31,13 @@ std::vector<double> set_targets(Integrator& integrator, const Target& target, Ou
 
 std::vector<double> to_vector(const torch::Tensor& tensor);
 
+/// The attributions of a straight-line IG, (x - x') * integrated gradient (or the integrated
+/// gradient alone when `multiply` is false), in the inputs' dtype and on their device, from each
+/// example's weighted gradient sum; `sums` gets each example's sum of (x - x') * integrated
+/// gradient in float64.
+torch::Tensor multiply_by_differences(const std::vector<PathResult>& results, const torch::Tensor& inputs,
+                                      const torch::Tensor& baselines, bool multiply, std::vector<double>& sums);
+
 /// Fills delta and relative error from the sums and end values already in `report`.
 void complete_report(ExampleReport& report, const IgOptions& options, torch::ScalarType dtype);
 

@@ -85,6 +85,63 @@ std::vector<double> to_vector(const torch::Tensor& tensor) {
   return {values.data_ptr<double>(), values.data_ptr<double>() + values.numel()};
 }
 
+namespace {
+
+template <typename T>
+void multiply_rows(const std::vector<PathResult>& results, const T* inputs, const T* baselines, int64_t row_size,
+                   bool multiply, T* values, std::vector<double>& sums) {
+  for (size_t b = 0; b < results.size(); ++b) {
+    const double* integrated = results[b].weighted_gradient_sum.data_ptr<double>();
+    const T* input = inputs + b * row_size;
+    const T* baseline = baselines + b * row_size;
+    T* value = values + b * row_size;
+    double sum = 0;
+    for (int64_t i = 0; i < row_size; ++i) {
+      // x - x' in the examples' precision, as the tensor expression inputs - baselines gives it.
+      const T difference = input[i] - baseline[i];
+      const double attribution = integrated[i] * static_cast<double>(difference);
+      sum += attribution;
+      value[i] = static_cast<T>(multiply ? attribution : integrated[i]);
+    }
+    sums[b] = sum;
+  }
+}
+
+}  // namespace
+
+torch::Tensor multiply_by_differences(const std::vector<PathResult>& results, const torch::Tensor& inputs,
+                                      const torch::Tensor& baselines, bool multiply, std::vector<double>& sums) {
+  const auto batch_size = static_cast<int64_t>(results.size());
+  sums.assign(batch_size, 0.0);
+  const auto dtype = inputs.scalar_type();
+  bool on_cpu = inputs.device().is_cpu() && baselines.device().is_cpu() && baselines.scalar_type() == dtype &&
+                (dtype == torch::kFloat || dtype == torch::kDouble) && inputs.is_contiguous() && baselines.is_contiguous();
+  for (const PathResult& result : results) {
+    on_cpu = on_cpu && result.weighted_gradient_sum.device().is_cpu() && result.weighted_gradient_sum.is_contiguous();
+  }
+  if (on_cpu) {
+    // One pass per example: the whole-batch tensor expression below takes ~10 operations, ~1.5 %
+    // of a small MLP's IG call (docs/benchmarks.md, session 7).
+    torch::Tensor values = torch::empty(inputs.sizes(), inputs.options());
+    const int64_t row_size = inputs.numel() / batch_size;
+    if (dtype == torch::kFloat) {
+      multiply_rows(results, inputs.data_ptr<float>(), baselines.data_ptr<float>(), row_size, multiply,
+                    values.data_ptr<float>(), sums);
+    } else {
+      multiply_rows(results, inputs.data_ptr<double>(), baselines.data_ptr<double>(), row_size, multiply,
+                    values.data_ptr<double>(), sums);
+    }
+    return values;
+  }
+  std::vector<torch::Tensor> integrated_rows;
+  integrated_rows.reserve(batch_size);
+  for (const PathResult& result : results) integrated_rows.push_back(result.weighted_gradient_sum);
+  const torch::Tensor integrated = torch::stack(integrated_rows);
+  const torch::Tensor multiplied = integrated * (inputs - baselines).to(integrated.device(), torch::kDouble);
+  sums = to_vector(multiplied.reshape({batch_size, -1}).sum(1));
+  return (multiply ? multiplied : integrated).to(inputs.device(), dtype);
+}
+
 void complete_report(ExampleReport& report, const IgOptions& options, torch::ScalarType dtype) {
   report.delta = report.attribution_sum - (report.output_input - report.output_baseline);
   report.relative_error = relative_error(report.delta, report.output_input, report.output_baseline,
@@ -163,15 +220,10 @@ Attribution integrated_gradients(Model& model, const torch::Tensor& inputs, cons
   for (int64_t b = 0; b < batch_size; ++b) jobs.push_back({&paths[b], b});
   const std::vector<PathResult> results = integrator.integrate(jobs);
 
-  // Whole-batch tensor operations: per example they were a few dozen small operations a call,
-  // a visible share of a small model's IG (docs/benchmarks.md).
   Attribution attribution;
-  std::vector<torch::Tensor> sums;
-  sums.reserve(batch_size);
-  for (const PathResult& result : results) sums.push_back(result.weighted_gradient_sum);
-  const torch::Tensor integrated = torch::stack(sums);
-  const torch::Tensor multiplied = integrated * (inputs - baselines).to(integrated.device(), torch::kDouble);
-  const std::vector<double> attribution_sums = detail::to_vector(multiplied.reshape({batch_size, -1}).sum(1));
+  std::vector<double> attribution_sums;
+  attribution.values = detail::multiply_by_differences(results, inputs, baselines, options.multiply_by_inputs(),
+                                                       attribution_sums);
   const std::vector<double> targets = detail::to_vector(integrator.targets());
   for (int64_t b = 0; b < batch_size; ++b) {
     ExampleReport report;
@@ -183,7 +235,6 @@ Attribution integrated_gradients(Model& model, const torch::Tensor& inputs, cons
     detail::complete_report(report, options, inputs.scalar_type());
     attribution.examples.push_back(report);
   }
-  attribution.values = (options.multiply_by_inputs() ? multiplied : integrated).to(inputs.device(), inputs.scalar_type());
   attribution.counts = integrator.counts();
   return attribution;
 }

@@ -106,14 +106,47 @@ std::optional<NonFinite> first_non_finite(const torch::Tensor& rows) {
   return found;
 }
 
-// sum += sum_r weights[r] * rows[r], every product and sum in float64, rows in order.
+// sum += sum_r weights[r] * rows[r], every product and sum in float64. Four rows at a time, added
+// pairwise and then to the sum: a quarter of the loads and stores of `sum`.
 template <typename T>
-void add_weighted_rows(const T* rows, int64_t count, int64_t row_size, const double* weights, double* sum) {
-  for (int64_t r = 0; r < count; ++r) {
+inline __attribute__((always_inline)) void add_weighted_rows_body(const T* rows, int64_t count, int64_t row_size,
+                                                                  const double* weights, double* sum) {
+  int64_t r = 0;
+  for (; r + 4 <= count; r += 4) {
+    const double w0 = weights[r], w1 = weights[r + 1], w2 = weights[r + 2], w3 = weights[r + 3];
+    const T* g0 = rows + r * row_size;
+    const T* g1 = g0 + row_size;
+    const T* g2 = g1 + row_size;
+    const T* g3 = g2 + row_size;
+    for (int64_t i = 0; i < row_size; ++i) {
+      sum[i] += (w0 * static_cast<double>(g0[i]) + w1 * static_cast<double>(g1[i])) +
+                (w2 * static_cast<double>(g2[i]) + w3 * static_cast<double>(g3[i]));
+    }
+  }
+  for (; r < count; ++r) {
     const double weight = weights[r];
     const T* values = rows + r * row_size;
     for (int64_t i = 0; i < row_size; ++i) sum[i] += weight * static_cast<double>(values[i]);
   }
+}
+
+// The same operations in the same order with AVX2's wider registers where the CPU has them (twice
+// the entries an instruction; no FMA, so every result is bit for bit the baseline build's).
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+template <typename T>
+__attribute__((target("avx2"))) void add_weighted_rows_avx2(const T* rows, int64_t count, int64_t row_size,
+                                                            const double* weights, double* sum) {
+  add_weighted_rows_body(rows, count, row_size, weights, sum);
+}
+#endif
+
+template <typename T>
+void add_weighted_rows(const T* rows, int64_t count, int64_t row_size, const double* weights, double* sum) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  if (avx2) return add_weighted_rows_avx2(rows, count, row_size, weights, sum);
+#endif
+  add_weighted_rows_body(rows, count, row_size, weights, sum);
 }
 
 const char* const kNonFiniteConsequence = "; attributions would be meaningless, so igx stops here";

@@ -212,6 +212,61 @@ TEST(IntegratedGradients, StraightLinePointsAreLerpBitForBit) {
   }
 }
 
+// Each path's weighted gradient sum is accumulated in float64 from the gradients as the model
+// gives them (float32 here): it equals sum_k w_k grad F(point_k) computed in float64 to 1e-13 of
+// sum_k |w_k grad F| entry by entry, whether the path's points fill one batch, span several, or
+// share a batch with other paths. (A sum in float32 is ~1e-7 off; a gradient evaluated at a point
+// one ulp away differs far more than 1e-13.)
+TEST(IntegratedGradients, WeightedGradientSumsAreFloat64) {
+  for (const auto dtype : {torch::kFloat, torch::kDouble}) {
+    torch::manual_seed(5);
+    const torch::Tensor scale = torch::randn({37}, dtype) * 10;
+    auto model = igx::FunctionModel([scale](const torch::Tensor& x) {
+      return torch::stack({torch::tanh(x * scale).sum(1), torch::sin(x * scale).pow(2).sum(1)}, 1);
+    });
+    const torch::Tensor inputs = torch::randn({3, 37}, dtype);
+    const torch::Tensor baselines = torch::randn({3, 37}, dtype) * 0.1;
+    for (const int64_t batch_rows : {0, 10, 7}) {
+      igx::Integrator integrator(model, {}, igx::OutputKind::Logit, batch_rows, BatchSizing::Fixed);
+      integrator.set_targets(torch::tensor({0, 1, 0}, torch::kLong));
+      std::vector<igx::StraightLinePath> paths;
+      for (int64_t b = 0; b < 3; ++b) paths.emplace_back(baselines[b], inputs[b], igx::make_quadrature(Rule::GaussLegendre, 23));
+      std::vector<igx::PathJob> jobs;
+      for (int64_t b = 0; b < 3; ++b) jobs.push_back({&paths[b], b});
+      const std::vector<igx::PathResult> results = integrator.integrate(jobs);
+      for (int64_t b = 0; b < 3; ++b) {
+        const torch::Tensor points = paths[b].points(0, 23).requires_grad_(true);
+        const torch::Tensor values = model.forward(points, {}).select(1, b == 1 ? 1 : 0);
+        const torch::Tensor gradients = torch::autograd::grad({values.sum()}, {points})[0].to(torch::kDouble);
+        const torch::Tensor weights = paths[b].weights(0, 23).unsqueeze(1);
+        const torch::Tensor expected = (weights * gradients).sum(0);
+        const torch::Tensor scale_of_sum = (weights * gradients).abs().sum(0);
+        ASSERT_EQ(results[b].weighted_gradient_sum.scalar_type(), torch::kDouble);
+        EXPECT_TRUE(((results[b].weighted_gradient_sum - expected).abs() <= 1e-13 * scale_of_sum).all().item<bool>())
+            << "dtype " << dtype << ", batches of " << batch_rows << " rows, example " << b << ": largest difference "
+            << (results[b].weighted_gradient_sum - expected).abs().max().item<double>();
+      }
+    }
+  }
+}
+
+// Gradients are checked through their weighted sums: an infinite gradient at a point whose weight
+// is 0 still stops the computation (0 * Inf is NaN), named where it happened.
+TEST(IntegratedGradients, NonFiniteGradientIsFoundThroughAZeroWeight) {
+  auto model = igx::FunctionModel([](const torch::Tensor& x) { return torch::sqrt(x.select(1, 0)) + x.select(1, 1); });
+  igx::Integrator integrator(model, {}, igx::OutputKind::Logit, 0, BatchSizing::Fixed);
+  integrator.set_targets(torch::zeros({1}, torch::kLong));
+  const igx::PointListPath path(torch::tensor({{1.0f, 2.0f}, {0.0f, 2.0f}}), torch::tensor({1.0, 0.0}, torch::kDouble));
+  try {
+    integrator.integrate({{&path, 0}});
+    FAIL() << "an infinite gradient passed";
+  } catch (const igx::Error& error) {
+    EXPECT_NE(std::string(error.what()).find("+Inf in 1 of its 2 entries for example 0 at path point 1 of 2"),
+              std::string::npos)
+        << error.what();
+  }
+}
+
 TEST(IntegratedGradients, EndPointValuesMatchTheModel) {
   auto mlp = std::make_shared<igx_test::Mlp>(5, 8, 3, torch::kDouble);
   auto model = igx_test::as_model(mlp);
