@@ -2,6 +2,9 @@
 # Measures igx's engine overhead over the bare batched forward+backward (bench/bench_ig.cpp) and
 # prints the ratios as a Markdown table; then the CLI's default thread count against --threads 1
 # (below). Usage: bench/run_ig_overhead.sh [build-dir]; ENGINE=0 or CLI=0 skips a part.
+# Engine part: REPS repetitions (10) of the benchmarks matching FILTER (all); BEFORE=<another
+# bench_ig binary> (e.g. one built from an older commit) runs it in the same rounds, one
+# repetition of each binary a round, alternating which goes first, and adds its ratios.
 set -euo pipefail
 build=${1:-build}
 json=$(mktemp)
@@ -9,7 +12,7 @@ out=$(mktemp -d)
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  rm -rf "$json" "$out"
+  rm -rf "$json" "$json".* "$out"
 }
 trap cleanup EXIT
 if [ "${ENGINE:-1}" != 0 ]; then
@@ -18,32 +21,58 @@ if [ "${ENGINE:-1}" != 0 ]; then
 # make both sides 10-100x slower at 2 threads under load (docs/benchmarks.md, session 6).
 echo "load average before the engine part: $(cut -d' ' -f1-3 /proc/loadavg);" \
   "OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-(unset: libgomp spins)}" >&2
-# Repetitions are interleaved at random so that drift on a shared machine hits both sides alike.
-"$build/bench/bench_ig" --benchmark_repetitions=10 --benchmark_enable_random_interleaving=true \
-  --benchmark_format=json > "$json"
+reps=${REPS:-10}
+filter=${FILTER:-.}
+if [ -z "${BEFORE:-}" ]; then
+  # Repetitions are interleaved at random so that drift on a shared machine hits both sides alike.
+  "$build/bench/bench_ig" --benchmark_repetitions="$reps" --benchmark_enable_random_interleaving=true \
+    --benchmark_filter="$filter" --benchmark_format=json > "$json.after.0"
+else
+  for round in $(seq "$reps"); do
+    order="after before"; [ $((round % 2)) = 0 ] && order="before after"
+    for side in $order; do
+      binary="$build/bench/bench_ig"; [ "$side" = before ] && binary=$BEFORE
+      "$binary" --benchmark_filter="$filter" --benchmark_format=json > "$json.$side.$round"
+    done
+  done
+fi
 echo "load average after the engine part: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 /usr/bin/python3 - "$json" <<'PY'
-import json, re, statistics, sys
-runs = json.load(open(sys.argv[1]))
-times = {}
-for b in runs["benchmarks"]:
-    if b.get("run_type") == "iteration":
-        times.setdefault(b["run_name"], []).append(b["real_time"])
-medians = {name: statistics.median(values) for name, values in times.items()}
-minima = {name: min(values) for name, values in times.items()}
-print(f"host: {runs['context']['host_name']}, {runs['context']['num_cpus']} CPUs, {runs['context']['date']}")
+import glob, json, re, statistics, sys
+def read(side):
+    times, context = {}, None
+    for path in sorted(glob.glob(f"{sys.argv[1]}.{side}.*")):
+        runs = json.load(open(path))
+        context = runs["context"]
+        for b in runs["benchmarks"]:
+            if b.get("run_type") == "iteration":
+                times.setdefault(b["run_name"], []).append(b["real_time"])
+    return times, context
+after, context = read("after")
+before, _ = read("before")
+def ratios(times, ig_name, name):
+    return (statistics.median(times[ig_name]) / statistics.median(times[name]), min(times[ig_name]) / min(times[name]))
+print(f"host: {context['host_name']}, {context['num_cpus']} CPUs, {context['date']}")
 print()
-print("| model | threads | internal batch | bare fwd+bwd, median (ms) | igx IG n=50, median (ms) | ratio of medians | ratio of minima |")
-print("|---|---|---|---|---|---|---|")
-for name, bare in sorted(medians.items()):
+header = "| model | threads | internal batch | bare fwd+bwd, median (ms) | igx IG n=50, median (ms) | ratio of medians | ratio of minima |"
+rule = "|---|---|---|---|---|---|---|"
+if before:
+    header += " before: ratio of medians | before: ratio of minima |"
+    rule += "---|---|"
+print(header)
+print(rule)
+for name in sorted(after):
     m = re.match(r"BM_BareForwardBackward(?:<(\w+)>|_(\w+))/(\d+)/(\d+)", name)
     if not m:
         continue
     ig_name = name.replace("BM_BareForwardBackward", "BM_IntegratedGradients")
-    ig = medians[ig_name]
+    bare, ig = statistics.median(after[name]), statistics.median(after[ig_name])
     model = m.group(1) or m.group(2)
     batch = "all 400 rows" if m.group(3) == "0" else m.group(3)
-    print(f"| {model} | {m.group(4)} | {batch} | {bare:.2f} | {ig:.2f} | {ig / bare:.3f} | {minima[ig_name] / minima[name]:.3f} |")
+    line = f"| {model} | {m.group(4)} | {batch} | {bare:.2f} | {ig:.2f} | %.3f | %.3f |" % ratios(after, ig_name, name)
+    if before:
+        line += " %.3f | %.3f |" % ratios(before, ig_name, name)
+    print(line)
 PY
 fi
 
