@@ -441,8 +441,9 @@ std::vector<PathResult> Integrator::integrate(const std::vector<PathJob>& jobs) 
     // Every row is in some piece's sum, and a NaN or an infinity times any weight stays non-finite
     // in a sum: finite sums mean finite gradients, a check of `pieces` rows instead of all. A
     // non-finite sum is looked up in the gradients themselves (where, and which value); finite
-    // gradients whose sum overflows pass, as before.
-    if (!sums_finite) {
+    // gradients whose sum overflows pass, as before. The block product is not trusted with this
+    // (a BLAS may skip the zero weights, and with them a NaN): its gradients are all checked.
+    if (!sums_finite || !block_weights.empty()) {
       if (const auto bad = first_non_finite(gradients)) {
         throw Error(model_.describe() + " gives a gradient of the " + quantity(bad->row) + " that is " +
                     value_name(bad->value) + " in " + std::to_string(bad->count) + " of its " +
