@@ -798,6 +798,9 @@ Attribution integrate_adaptively(Model& model, const torch::Tensor& inputs, cons
     report.attribution_sum = multiplied.sum().item<double>();
     report.steps = static_cast<int64_t>(state.nodes.size());
     report.forward_steps = static_cast<int64_t>(state.scan.values.size());
+    std::vector<double> sampled = state.scan.alphas;
+    for (const Node& node : state.nodes) sampled.push_back(node.alpha);
+    report.scan_resolution = widest_unsampled_stretch(std::move(sampled));
     complete_report(report, options, dtype);
     write_certificate(report, state.standing, options);
     attribution.examples.push_back(report);

@@ -391,6 +391,15 @@ std::vector<PathScan> scan_paths(Integrator& integrator, const torch::Tensor& ba
   return scans;
 }
 
+double widest_unsampled_stretch(std::vector<double> alphas) {
+  alphas.push_back(0.0);
+  alphas.push_back(1.0);
+  std::sort(alphas.begin(), alphas.end());
+  double widest = 0.0;
+  for (size_t i = 1; i < alphas.size(); ++i) widest = std::max(widest, alphas[i] - alphas[i - 1]);
+  return widest;
+}
+
 bool ErrorStanding::vector_met(double attribution_tolerance) const {
   if (!(attribution_tolerance > 0.0)) return true;
   return vector_error && *vector_error <= std::max(attribution_tolerance * attribution_norm, vector_floor);

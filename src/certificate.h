@@ -130,6 +130,10 @@ std::vector<PathScan> scan_paths(Integrator& integrator, const torch::Tensor& ba
                                  const std::vector<ScanStart>& starts, int64_t points, OutputKind output,
                                  int64_t internal_batch_size);
 
+/// The widest stretch of [0, 1] that holds none of `alphas` (points where F was evaluated; the ends
+/// count as evaluated): ExampleReport::scan_resolution.
+double widest_unsampled_stretch(std::vector<double> alphas);
+
 /// Where one example stands against its two criteria; all quantities absolute (output units for
 /// completeness, attribution units for the vector).
 struct ErrorStanding {

@@ -70,6 +70,7 @@ ExampleReport combine(const std::vector<ExampleReport>& reports, int64_t first, 
     combined.output_baseline += report.output_baseline / static_cast<double>(copies);
     combined.steps += report.steps;
     combined.forward_steps += report.forward_steps;
+    if (report.scan_resolution) combined.scan_resolution = std::max(combined.scan_resolution.value_or(0.0), *report.scan_resolution);
     combined.precision_limited = combined.precision_limited || report.precision_limited;
     if (report.certified) {
       any_certificate = true;

@@ -214,6 +214,9 @@ Attribution integrate_by_doubling(Model& model, const torch::Tensor& inputs, con
     report.target = integrator.targets()[b].item<int64_t>();
     report.steps = state.steps;
     report.forward_steps = static_cast<int64_t>(state.scan.values.size());
+    std::vector<double> sampled = state.scan.alphas;
+    for (const auto& [alpha, value] : state.values) sampled.push_back(alpha);
+    report.scan_resolution = widest_unsampled_stretch(std::move(sampled));
     write_certificate(report, state.standing, options);
   }
   attribution.values = torch::stack(values).to(inputs.device(), inputs.scalar_type());

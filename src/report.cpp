@@ -31,6 +31,13 @@ std::string format(const char* pattern, double value) {
   return buffer;
 }
 
+// A stretch of the path as a fraction: "1/32" where it is one (the scan's grids), else decimal.
+std::string path_fraction(double stretch) {
+  const double denominator = std::round(1.0 / stretch);
+  if (stretch > 0.0 && std::abs(denominator * stretch - 1.0) < 1e-9) return format("1/%.0f", denominator);
+  return format("%.3g", stretch);
+}
+
 std::string index_string(int64_t flat, c10::IntArrayRef shape) {
   std::vector<int64_t> index(shape.size());
   for (size_t d = shape.size(); d-- > 0;) {
@@ -124,6 +131,7 @@ nlohmann::json attribution_to_json(const Attribution& attribution, const RunDesc
                             {"steps", report.steps}};
     if (predictions.defined()) entry["prediction"] = predictions[b].item<int64_t>();
     if (report.forward_steps > 0) entry["forward_steps"] = report.forward_steps;
+    if (report.scan_resolution) entry["scan_resolution"] = *report.scan_resolution;
     if (report.certified) {
       entry["certified"] = *report.certified;
       entry["precision_limited"] = report.precision_limited;
@@ -170,6 +178,7 @@ std::string certificate_line(const ExampleReport& report, torch::ScalarType dtyp
       line += ", no estimate: F varies between nodes that do not resolve it";
     }
   }
+  if (report.scan_resolution) line += "; scan resolution " + path_fraction(*report.scan_resolution);
   line += ")";
   if (report.precision_limited) line += " -- " + precision_note(report, dtype);
   return line;

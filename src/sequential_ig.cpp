@@ -37,6 +37,7 @@ ExampleReport aggregate(const std::vector<TokenReport>& tokens, int64_t target, 
     noise += 64.0 * epsilon * std::max(std::abs(own.output_input), std::abs(own.output_baseline));
     report.steps += own.steps;
     report.forward_steps += own.forward_steps;
+    if (own.scan_resolution) report.scan_resolution = std::max(report.scan_resolution.value_or(0.0), *own.scan_resolution);
     report.precision_limited = report.precision_limited || own.precision_limited;
     all_of(report.certified, own.certified);
     all_of(report.completeness_certified, own.completeness_certified);

@@ -414,6 +414,8 @@ TEST(Certificates, TheScanFindsWhatTheNodesMiss) {
   const auto blind = igx::integrated_gradients(model, x, IgOptions(base).attribution_tolerance(0).scan_points(0));
   EXPECT_TRUE(blind.examples[0].certified.value_or(false));
   EXPECT_GT(relative_l1(blind.values[0], exact), 0.5);
+  // Only the nodes sampled F: no finer than the first nodes k / 8 that were never bisected.
+  EXPECT_GE(blind.examples[0].scan_resolution.value_or(0.0), 1.0 / 8);
   // The defaults: the scan sees F move between the nodes, refinement follows, the vector is right.
   const auto seen = igx::integrated_gradients(model, x, base);
   const auto& report = seen.examples[0];
@@ -422,6 +424,10 @@ TEST(Certificates, TheScanFindsWhatTheNodesMiss) {
   // differences around change sign follow (3/64 to 9/64), then the 25 other points k / 256 between
   // the nodes 0 and 1/8. Nowhere else do the points show what the nodes miss.
   EXPECT_EQ(report.forward_steps, 24 + 4 + 25);
+  // Elsewhere F was evaluated every 1/32 (first nodes, the first pass, nodes refinement added).
+  EXPECT_DOUBLE_EQ(report.scan_resolution.value_or(0.0), 1.0 / 32);
+  EXPECT_NE(igx::certificate_line(report, torch::kDouble).find("; scan resolution 1/32)"), std::string::npos)
+      << igx::certificate_line(report, torch::kDouble);
   ASSERT_TRUE(report.certified.value_or(false));
   EXPECT_TRUE(report.attribution_certified.value_or(false));
   EXPECT_LE(relative_l1(seen.values[0], exact), base.attribution_tolerance());
@@ -430,6 +436,7 @@ TEST(Certificates, TheScanFindsWhatTheNodesMiss) {
   const auto doubling = igx::integrated_gradients(
       model, x, IgOptions(base).strategy(Strategy::Doubling).method(igx::Rule::RiemannTrapezoid));
   EXPECT_EQ(doubling.examples[0].forward_steps, 65);  // doubling scans the whole grid first
+  EXPECT_DOUBLE_EQ(doubling.examples[0].scan_resolution.value_or(0.0), 1.0 / 64);
   if (doubling.examples[0].certified.value_or(false)) {
     EXPECT_LE(relative_l1(doubling.values[0], exact), base.attribution_tolerance());
   }
@@ -575,6 +582,7 @@ TEST(Certificates, TheScanResolvesItsGridSpacing) {
   const auto base = IgOptions().strategy(Strategy::IntervalAdaptive).target(igx::Target::index(0));
   const auto coarse = igx::integrated_gradients(model, x, IgOptions(base).scan_points(16));
   EXPECT_EQ(coarse.examples[0].forward_steps, 8);  // nothing flagged: no finer points
+  EXPECT_DOUBLE_EQ(coarse.examples[0].scan_resolution.value_or(0.0), 1.0 / 8);
   EXPECT_GT(relative_l1(coarse.values[0], exact), 0.5);
   const auto finer = igx::integrated_gradients(model, x, base);
   const auto& report = finer.examples[0];
@@ -588,6 +596,8 @@ TEST(Certificates, TheScanResolvesItsGridSpacing) {
   auto steep = hidden_excursion(0.07, 0.085, 0.0002);
   const auto missed = igx::integrated_gradients(steep, x, base);
   EXPECT_EQ(missed.examples[0].forward_steps, 24);  // the first pass only: F = alpha / 2 there
+  // The missed excursion is 0.015 wide, narrower than the resolution the report states.
+  EXPECT_DOUBLE_EQ(missed.examples[0].scan_resolution.value_or(0.0), 1.0 / 32);
   EXPECT_GT(relative_l1(missed.values[0], exact), 0.5);
   const auto seen = igx::integrated_gradients(steep, x, IgOptions(base).scan_points(128));
   EXPECT_GT(seen.examples[0].forward_steps, 56);  // the first pass, k / 64, and what follows

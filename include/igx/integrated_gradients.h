@@ -121,6 +121,10 @@ struct ExampleReport {
   /// ||A - IG||_1 / ||A||_1 — an estimate, not a bound (docs/methods.md says how it is made).
   /// Attribution::errors holds it per feature.
   std::optional<double> attribution_error;
+  /// Doubling and IntervalAdaptive: the widest stretch of the path (in alpha) holding no point where
+  /// F was evaluated (gradient nodes, the ends, the scan's forward-only points): an excursion of F
+  /// wider than this covers one of them; a narrower one may go unseen (docs/methods.md).
+  std::optional<double> scan_resolution;
 };
 
 struct Attribution {
