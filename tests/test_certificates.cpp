@@ -436,7 +436,9 @@ TEST(Certificates, TheScanFindsWhatTheNodesMiss) {
   const auto doubling = igx::integrated_gradients(
       model, x, IgOptions(base).strategy(Strategy::Doubling).method(igx::Rule::RiemannTrapezoid));
   EXPECT_EQ(doubling.examples[0].forward_steps, 65);  // doubling scans the whole grid first
-  EXPECT_DOUBLE_EQ(doubling.examples[0].scan_resolution.value_or(0.0), 1.0 / 64);
+  // Its grid k / 64 at least; its levels' nodes sample F more finely still.
+  EXPECT_GT(doubling.examples[0].scan_resolution.value_or(1.0), 0.0);
+  EXPECT_LE(doubling.examples[0].scan_resolution.value_or(1.0), 1.0 / 64);
   if (doubling.examples[0].certified.value_or(false)) {
     EXPECT_LE(relative_l1(doubling.values[0], exact), base.attribution_tolerance());
   }
@@ -582,7 +584,7 @@ TEST(Certificates, TheScanResolvesItsGridSpacing) {
   const auto base = IgOptions().strategy(Strategy::IntervalAdaptive).target(igx::Target::index(0));
   const auto coarse = igx::integrated_gradients(model, x, IgOptions(base).scan_points(16));
   EXPECT_EQ(coarse.examples[0].forward_steps, 8);  // nothing flagged: no finer points
-  EXPECT_DOUBLE_EQ(coarse.examples[0].scan_resolution.value_or(0.0), 1.0 / 8);
+  EXPECT_DOUBLE_EQ(coarse.examples[0].scan_resolution.value_or(0.0), 1.0 / 16);  // the excursion is 0.015 wide
   EXPECT_GT(relative_l1(coarse.values[0], exact), 0.5);
   const auto finer = igx::integrated_gradients(model, x, base);
   const auto& report = finer.examples[0];
