@@ -5,6 +5,8 @@
 # Engine part: REPS repetitions (10) of the benchmarks matching FILTER (all); BEFORE=<another
 # bench_ig binary> (e.g. one built from an older commit) runs it in the same rounds, one
 # repetition of each binary a round, alternating which goes first, and adds its ratios.
+# TIME=cpu_time compares the benchmark thread's CPU time instead of wall time (real_time): on a
+# busy machine the fairer measure at 1 thread (at 2 threads it misses the second thread's work).
 set -euo pipefail
 build=${1:-build}
 json=$(mktemp)
@@ -37,7 +39,7 @@ else
   done
 fi
 echo "load average after the engine part: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-/usr/bin/python3 - "$json" <<'PY'
+/usr/bin/python3 - "$json" "${TIME:-real_time}" <<'PY'
 import glob, json, re, statistics, sys
 def read(side):
     times, context = {}, None
@@ -46,13 +48,13 @@ def read(side):
         context = runs["context"]
         for b in runs["benchmarks"]:
             if b.get("run_type") == "iteration":
-                times.setdefault(b["run_name"], []).append(b["real_time"])
+                times.setdefault(b["run_name"], []).append(b[sys.argv[2]])
     return times, context
 after, context = read("after")
 before, _ = read("before")
 def ratios(times, ig_name, name):
     return (statistics.median(times[ig_name]) / statistics.median(times[name]), min(times[ig_name]) / min(times[name]))
-print(f"host: {context['host_name']}, {context['num_cpus']} CPUs, {context['date']}")
+print(f"host: {context['host_name']}, {context['num_cpus']} CPUs, {context['date']}; times: {sys.argv[2]}")
 print()
 header = "| model | threads | internal batch | bare fwd+bwd, median (ms) | igx IG n=50, median (ms) | ratio of medians | ratio of minima |"
 rule = "|---|---|---|---|---|---|---|"
