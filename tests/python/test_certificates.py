@@ -152,7 +152,11 @@ class SaturatedBertCertificates(unittest.TestCase):
             # intervals).
             self.assertGreaterEqual(example["forward_steps"], 24)
             self.assertLessEqual(example["forward_steps"], 24 + 32 + 8 * 24)
+            # Every certificate states its resolution: F evaluated at least every 1/32 of the path.
+            self.assertGreater(example["scan_resolution"], 0)
+            self.assertLessEqual(example["scan_resolution"], 1 / 32)
             self.assertTrue(example["attribution_error_features"])  # where the error is
+        self.assertIn("; scan resolution 1/", stdout)
 
     def test_adaptive_panels_hold(self):
         report, attributions, _ = self.explain("panels", "--certify", "panels")
