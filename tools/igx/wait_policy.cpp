@@ -27,9 +27,10 @@
 // leaves LibTorch alone. Otherwise at::set_num_threads rebuilds caffe2's pthreadpool, whose new
 // workers spin about a million iterations each: ~50 ms of CPU in a short default `igx explain`,
 // more than 5 % of the run on a busy machine. A count guessed wrong (igx batch under mpirun
-// divides the cores among the ranks) costs only that rebuild, as before. (Until session 6 the CLI re-executed itself with the variable set: LibTorch's ~300
-// libraries loaded twice, ~0.1-0.16 s a start.) tests/test_runtime.cpp
-// (CliThreadsWaitPassivelyUnlessTheUserChose) reads libgomp's own display of its settings.
+// divides the cores among the ranks) costs only that rebuild, as before. (Until session 6 the
+// CLI re-executed itself with the variable set: LibTorch's ~300 libraries loaded twice, ~0.1-0.16 s
+// a start.) tests/test_runtime.cpp (CliThreadsWaitPassivelyUnlessTheUserChose) reads libgomp's own
+// display of its settings.
 #include <sched.h>
 
 #include <cstdlib>
