@@ -1,7 +1,11 @@
 #include "igx/tensor_io.h"
 
+#include <limits>
+#include <sstream>
+
 #include "igx/error.h"
 #include "igx/json_array.h"
+#include "igx/tensor_checks.h"
 
 namespace igx {
 namespace {
@@ -13,8 +17,27 @@ bool ends_with(const std::string& text, const std::string& suffix) {
 }  // namespace
 
 torch::Tensor tensor_from_array(const NdArray& array, torch::ScalarType dtype) {
-  torch::Tensor values = torch::tensor(array.values, torch::kDouble);
-  return values.reshape(array.shape).to(dtype);
+  const torch::Tensor values = torch::tensor(array.values, torch::kDouble).reshape(array.shape);
+  torch::Tensor converted = values.to(dtype);
+  // A finite value beyond the dtype's range (1e39 in float32) would become an infinity that the
+  // user never wrote: refused here, by its own value and index.
+  if (dtype != torch::kDouble && converted.is_floating_point() && !all_finite(converted)) {
+    const torch::Tensor overflowed = torch::logical_and(torch::isfinite(values), torch::logical_not(torch::isfinite(converted)));
+    if (overflowed.any().item<bool>()) {
+      const torch::Tensor first = overflowed.nonzero()[0];
+      const std::vector<int64_t> index(first.data_ptr<int64_t>(), first.data_ptr<int64_t>() + first.numel());
+      torch::Tensor element = values;
+      for (int64_t i : index) element = element.select(0, i);
+      // nan_to_num turns +inf into the dtype's largest finite value.
+      const double largest =
+          torch::full({}, std::numeric_limits<double>::infinity(), dtype).nan_to_num().item<double>();
+      std::ostringstream out;
+      out << "value " << element.item<double>() << " at " << shape_string(index) << " is beyond "
+          << (dtype == torch::kFloat ? std::string("float32") : std::string(c10::toString(dtype))) << "'s range (magnitudes up to " << largest << "); expected a number the model's dtype can hold";
+      throw Error(out.str());
+    }
+  }
+  return converted;
 }
 
 NdArray array_from_tensor(const torch::Tensor& tensor) {
@@ -27,9 +50,15 @@ NdArray array_from_tensor(const torch::Tensor& tensor) {
 }
 
 torch::Tensor read_tensor(const std::string& path, torch::ScalarType dtype) {
-  if (ends_with(path, ".npy")) return tensor_from_array(read_npy(path), dtype);
-  if (ends_with(path, ".json")) return tensor_from_array(read_json_array(path), dtype);
-  throw Error("cannot read '" + path + "': expected a .npy or .json array file");
+  if (!ends_with(path, ".npy") && !ends_with(path, ".json")) {
+    throw Error("cannot read '" + path + "': expected a .npy or .json array file");
+  }
+  const NdArray array = ends_with(path, ".npy") ? read_npy(path) : read_json_array(path);
+  try {
+    return tensor_from_array(array, dtype);
+  } catch (const Error& error) {
+    throw Error("'" + path + "': " + error.what());
+  }
 }
 
 void write_tensor_npy(const std::string& path, const torch::Tensor& tensor) {

@@ -127,6 +127,12 @@ TEST_F(Cli, NonFiniteInputIsRejected) {
   igx::write_npy(path("nan.npy"), array);
   expect_one_line_error(run_igx("explain --model " + model("linear3") + " --input " + path("nan.npy")),
                         "input has NaN at [0, 1]", igx::kExitFailure);
+  // 1e39 is a finite number in the file but an infinity in float32: refused by its own value,
+  // index and file, not reported later as an infinity the user never wrote.
+  const CommandResult beyond =
+      run_igx("explain --model " + model("linear3") + " --input " + write("big.json", "[[1, 2, 3], [0.5, -1e39, 0]]"));
+  expect_one_line_error(beyond, "value -1e+39 at [1, 1] is beyond float32's range", igx::kExitFailure);
+  EXPECT_NE(beyond.output.find("big.json"), std::string::npos) << beyond.output;
 }
 
 TEST_F(Cli, ExistingOutputIsNotOverwrittenWithoutForce) {

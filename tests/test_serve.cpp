@@ -381,6 +381,24 @@ TEST(ServeProtocol, Base64IsStrict) {
 
 // A refusal names the field at fault and stays one short line, however long what the client sent
 // (found by the serve_request fuzzer: an unknown key and option values were echoed whole).
+TEST(ServeProtocol, NumbersFloat32CannotHoldAreRefused) {
+  igx_serve::ModelInputs tensor_model;
+  tensor_model.modality = igx::Modality::Tensor;
+  tensor_model.max_instances = 8;
+  // The fuzzer's finding: a finite JSON number that becomes an infinity in float32.
+  try {
+    igx_serve::parse_instances(R"({"instances": [[1, 2, 3], [0.5, 1e39, 0]]})", tensor_model);
+    ADD_FAILURE() << "1e39 was accepted";
+  } catch (const igx_serve::RequestError& error) {
+    EXPECT_EQ(error.status, 400);
+    EXPECT_EQ(error.field, "instances[1]");
+    EXPECT_NE(std::string(error.what()).find("1e+39 is beyond float32's range"), std::string::npos) << error.what();
+  }
+  const igx::ExplainRequest request =
+      igx_serve::parse_instances(R"({"instances": [[1, 2, -3.4e38]]})", tensor_model);
+  EXPECT_FLOAT_EQ(request.inputs[0][2].item<float>(), -3.4e38f);
+}
+
 TEST(ServeProtocol, RefusalsNameTheFieldInAShortLine) {
   igx_serve::ModelInputs text_model;
   text_model.modality = igx::Modality::Text;

@@ -34,14 +34,19 @@ std::vector<int64_t> list_shape(const json& value, const std::string& field) {
 }
 
 // Appends the numbers of `value` (of shape[depth...]) to `values`; refuses ragged lists,
-// non-numbers and non-finite numbers.
+// non-numbers, non-finite numbers and numbers float32 cannot hold.
 void collect(const json& value, const std::vector<int64_t>& shape, size_t depth, const std::string& field,
              std::vector<float>& values) {
   if (depth == shape.size()) {
     if (!value.is_number()) refuse(field, "'" + value.dump().substr(0, 40) + "' is not a number");
     const double number = value.get<double>();
     if (!std::isfinite(number)) refuse(field, "a number that is not finite");
-    values.push_back(static_cast<float>(number));
+    const float narrowed = static_cast<float>(number);
+    // 1e39 is a finite JSON number but an infinity in float32, the models' dtype.
+    if (!std::isfinite(narrowed)) {
+      refuse(field, "the number " + value.dump().substr(0, 40) + " is beyond float32's range (magnitudes up to 3.4e+38)");
+    }
+    values.push_back(narrowed);
     return;
   }
   if (!value.is_array() || static_cast<int64_t>(value.size()) != shape[depth]) {
