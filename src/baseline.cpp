@@ -1,5 +1,7 @@
 #include "igx/baseline.h"
 
+#include <sstream>
+
 #include "igx/error.h"
 #include "igx/tensor_checks.h"
 
@@ -25,11 +27,19 @@ torch::Tensor Baseline::resolve(const torch::Tensor& inputs) const {
   switch (kind_) {
     case Kind::Zero:
       return torch::zeros_like(inputs);
-    case Kind::Scalar:
+    case Kind::Scalar: {
+      std::ostringstream value;
+      value << scalar_;
       if (!std::isfinite(scalar_)) {
-        throw Error("baseline value " + std::to_string(scalar_) + " is not finite; expected a number");
+        throw Error("baseline value " + value.str() + " is not finite; expected a number");
+      }
+      // 1e39 is finite but not a float32: LibTorch's own refusal would not say which value.
+      if (!all_finite(torch::full({}, scalar_, torch::kDouble).to(inputs.scalar_type()))) {
+        throw Error("baseline value " + value.str() + " is beyond the range of the inputs' dtype (" +
+                    std::string(c10::toString(inputs.scalar_type())) + "); expected a number it can hold");
       }
       return torch::full_like(inputs, scalar_);
+    }
     case Kind::Tensor:
       break;
   }

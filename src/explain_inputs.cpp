@@ -27,6 +27,11 @@ torch::Tensor noise_around(const torch::Tensor& inputs, const BaselinesSpec& spe
   shape.insert(shape.begin() + 1, spec.count);
   const torch::Tensor noise = torch::randn(shape, generator, torch::kDouble).to(inputs.options());
   const torch::Tensor sets = inputs.unsqueeze(1) + spec.sigma * noise;
+  if (!all_finite(sets)) {
+    throw UsageError("--baselines noise:" + std::to_string(spec.count) + ":" + number(spec.sigma) +
+                     " draws baselines beyond the range of the inputs' dtype (" +
+                     std::string(c10::toString(inputs.scalar_type())) + "); expected a smaller SIGMA");
+  }
   return pixels ? sets.clamp(0.0, 1.0) : sets;
 }
 

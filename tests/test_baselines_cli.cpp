@@ -144,6 +144,11 @@ TEST_F(BaselinesCli, BadSpecsGiveOneReadableLine) {
   expect_one_line_error(run_igx(tensor + " --baselines noise:0"), "'noise:0' is not valid", igx::kExitUsage);
   expect_one_line_error(run_igx(tensor + " --baselines noise:4:-1"), "SIGMA > 0", igx::kExitUsage);
   expect_one_line_error(run_igx(tensor + " --baselines train:4"), "image bundle", igx::kExitUsage);
+  // Finite numbers float32 cannot hold: named as the user wrote them, not as a later +Inf.
+  expect_one_line_error(run_igx(tensor + " --baselines noise:4:1e39"), "noise:4:1e+39 draws baselines beyond the range",
+                        igx::kExitUsage);
+  expect_one_line_error(run_igx(tensor + " --baseline 1e39"), "baseline value 1e+39 is beyond the range",
+                        igx::kExitFailure);
   expect_one_line_error(run_igx(tensor + " --expected-gradients 10"), "needs --baselines", igx::kExitUsage);
   expect_one_line_error(run_igx(tensor + " --baselines noise:4 --method saliency"), "--method saliency", igx::kExitUsage);
   expect_one_line_error(run_igx(tensor + " --baselines noise:4 --baseline 1"), "give one of them", igx::kExitUsage);
