@@ -73,6 +73,21 @@ def test_the_html_page_shows_every_token_with_its_score(spam):
     assert explanation._repr_html_() == page
 
 
+def test_short_texts_get_the_probabilities_the_training_script_recorded(spam):
+    # The training script records P(spam) of hand-written everyday texts and of the README's demo
+    # text, computed with the Python tokenizer on the model in training; igx (C++ WordPiece, the
+    # exported TorchScript) must give the same on these short texts, and the demo text is spam.
+    meta = json.loads((SPAM / "igx.json").read_text())
+    recorded = meta["everyday_texts"]
+    explanation = spam.explain([item["text"] for item in recorded], method="saliency")
+    for item, example in zip(recorded, explanation.examples):
+        p_spam = example.probability if example.prediction == 1 else 1.0 - example.probability
+        assert p_spam == pytest.approx(item["p_spam"], abs=2e-5), item["text"]
+    demo = spam.explain("Congratulations! You have WON a free cruise. Click here to claim your prize now",
+                        method="saliency").examples[0]
+    assert demo.prediction_label == "spam" and demo.probability == pytest.approx(meta["metrics"]["demo_text_p_spam"], abs=2e-5)
+
+
 def test_several_texts_with_ids_and_the_json_schema(spam):
     explanation = spam.explain(TEXTS, ids=["a", "b"], method="riemann_middle", steps=8, target=[1, 0])
     data = explanation.to_dict()
