@@ -112,6 +112,8 @@ A model of BERT's architecture (not pre-trained: no model hub is reachable here)
 IG on the kind of network the literature uses — e.g. the step-count study of `igx sweep`
 (docs/step-count.md) — and for checking that igx reads Hugging Face-layout models. Not a spam
 filter; the corpus's limitations are those listed in `models/spam-transformer/MODEL_CARD.md`.
+It was trained on whole messages only (spam-transformer's training adds short crops of them), and
+the corpus's ham is long mailing-list mail: a short message can read as spam for being short.
 """
 
 

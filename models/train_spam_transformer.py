@@ -442,7 +442,10 @@ rely on), and only the first {max_length} tokens of a message are read. Characte
 than 5 training messages are [UNK], apart from ASCII and common typographic symbols.
 
 Short texts: the crops teach it that a short text is not spam for being short, but what it knows
-of short messages is still cut from 2002 mailing-list mail and 2002 spam. Everyday texts it gets
+of short messages is still cut from 2002 mailing-list mail and 2002 spam. Its ham is technical
+list mail, so plain conversational English (greetings, "see you", lunch, birthdays, calls) is
+commoner in its spam than in its ham, and such texts still lean to spam, while work and technical
+ones ("did you fix the bug", "the meeting moved to room 204") read as ham. Everyday texts it gets
 wrong in this run: {everyday_wrong}. Expect errors on short texts whose words its corpus did not
 pair with either class, on SMS spelling ("u", "wif", "lar"), and on scams newer than the corpus
 (parcel delivery, crypto, two-factor codes); a crop of a spam is labelled spam even when its words
