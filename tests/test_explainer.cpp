@@ -190,7 +190,7 @@ TEST(Explainer, DigAnchorsAreBoundedByTheVocabulary) {
 
 TEST(Explainer, TextsCarryTokensWordsAndTheMethodsExtras) {
   igx::ExplainRequest request = with_options({{"method", "sig"}, {"steps", "4"}, {"words", "true"}});
-  request.texts = {"win a fabulous prize", "see you at the meeting"};
+  request.texts = {"click here to claim a fabulous prize", "see you at the meeting"};
   const igx::Explanation sig = spam()->explain(request);
   ASSERT_EQ(sig.examples.size(), 2u);
   const igx::ExampleExplanation& first = sig.examples[0];

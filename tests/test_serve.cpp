@@ -452,7 +452,7 @@ TEST(ServePage, ChromiumShowsTheTokenHeatMap) {
   fs::create_directories(directory);
   const std::string url = "http://127.0.0.1:" + std::to_string(server.port()) +
                           "/?model=spam-transformer&text=Congratulations%21%20You%20have%20WON%20a%20free%20cruise."
-                          "%20Call%20now%20to%20claim%20your%20prize%2C%20see%20you%20at%20the%20meeting%20Friday";
+                          "%20Call%20now%20to%20claim%20your%20prize%2C%20the%20patch%20fixed%20the%20bug%20in%20the%20build%20script";
   const std::string chromium = "/usr/bin/chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
                                "--disable-background-networking --disable-component-update --disable-sync "
                                "--virtual-time-budget=60000 --user-data-dir=" + (directory / "profile").string();

@@ -165,7 +165,8 @@ TEST_F(Sweep, TextsFromJsonLines) {
 // Its rows are what the explanation service gives for the same options; the heavy-tail counts
 // and the where-the-error-sits figures follow from the rows.
 TEST_F(Sweep, ExplainOptionsChangeTheStudy) {
-  const std::vector<std::string> texts = {"WIN a free cruise now, click here", "see you at the meeting tomorrow"};
+  // (The first text needs more gradient evaluations when its attribution vector is certified too.)
+  const std::vector<std::string> texts = {"click here to claim your free prize", "see you at the meeting tomorrow"};
   std::ofstream(path("texts.jsonl")) << "{\"id\": \"a\", \"label\": 1, \"text\": \"" << texts[0] << "\"}\n"
                                      << "{\"id\": \"b\", \"label\": 0, \"text\": \"" << texts[1] << "\"}\n";
   const auto result = run_igx("sweep --model " + shipped_model("spam-transformer") + " --data " + path("texts.jsonl") +
