@@ -50,18 +50,24 @@ bool all_finite(const torch::Tensor& tensor) {
   return torch::isfinite(tensor).all().item<bool>();
 }
 
-void require_finite(const torch::Tensor& tensor, const std::string& what) {
-  if (all_finite(tensor)) return;
-  const torch::Tensor bad = torch::logical_not(torch::isfinite(tensor));
-  if (!bad.any().item<bool>()) return;
-  const torch::Tensor first = bad.nonzero()[0].cpu();
+std::optional<std::pair<std::vector<int64_t>, double>> first_marked(const torch::Tensor& mask,
+                                                                     const torch::Tensor& tensor) {
+  if (!mask.any().item<bool>()) return std::nullopt;
+  const torch::Tensor first = mask.nonzero()[0].cpu();
   std::vector<int64_t> index(first.data_ptr<int64_t>(), first.data_ptr<int64_t>() + first.numel());
   torch::Tensor element = tensor;
   for (int64_t i : index) element = element.select(0, i);
-  const double bad_value = element.item<double>();
+  return std::make_pair(std::move(index), element.item<double>());
+}
+
+void require_finite(const torch::Tensor& tensor, const std::string& what) {
+  if (all_finite(tensor)) return;
+  const auto bad = first_marked(torch::logical_not(torch::isfinite(tensor)), tensor);
+  if (!bad) return;
+  const double bad_value = bad->second;
   std::ostringstream out;
   out << what << " has " << (std::isnan(bad_value) ? "NaN" : bad_value > 0 ? "+Inf" : "-Inf")
-      << " at " << shape_string(index) << "; expected finite numbers";
+      << " at " << shape_string(bad->first) << "; expected finite numbers";
   throw Error(out.str());
 }
 

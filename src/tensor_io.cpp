@@ -22,18 +22,16 @@ torch::Tensor tensor_from_array(const NdArray& array, torch::ScalarType dtype) {
   // A finite value beyond the dtype's range (1e39 in float32) would become an infinity that the
   // user never wrote: refused here, by its own value and index.
   if (dtype != torch::kDouble && converted.is_floating_point() && !all_finite(converted)) {
-    const torch::Tensor overflowed = torch::logical_and(torch::isfinite(values), torch::logical_not(torch::isfinite(converted)));
-    if (overflowed.any().item<bool>()) {
-      const torch::Tensor first = overflowed.nonzero()[0];
-      const std::vector<int64_t> index(first.data_ptr<int64_t>(), first.data_ptr<int64_t>() + first.numel());
-      torch::Tensor element = values;
-      for (int64_t i : index) element = element.select(0, i);
+    const auto overflowed = first_marked(
+        torch::logical_and(torch::isfinite(values), torch::logical_not(torch::isfinite(converted))), values);
+    if (overflowed) {
       // nan_to_num turns +inf into the dtype's largest finite value.
       const double largest =
           torch::full({}, std::numeric_limits<double>::infinity(), dtype).nan_to_num().item<double>();
+      const std::string type = dtype == torch::kFloat ? "float32" : c10::toString(dtype);
       std::ostringstream out;
-      out << "value " << element.item<double>() << " at " << shape_string(index) << " is beyond "
-          << (dtype == torch::kFloat ? std::string("float32") : std::string(c10::toString(dtype))) << "'s range (magnitudes up to " << largest << "); expected a number the model's dtype can hold";
+      out << "value " << overflowed->second << " at " << shape_string(overflowed->first) << " is beyond " << type
+          << "'s range (magnitudes up to " << largest << "); expected a number the model's dtype can hold";
       throw Error(out.str());
     }
   }

@@ -3,7 +3,10 @@
 
 #include <torch/torch.h>
 
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace igx {
 
@@ -18,6 +21,11 @@ bool all_finite(const torch::Tensor& tensor);
 /// Throws igx::Error if `tensor` holds a NaN or an infinity, naming `what`, the first bad index
 /// and its value ("input has NaN at [0, 3]; expected finite numbers").
 void require_finite(const torch::Tensor& tensor, const std::string& what);
+
+/// The index of the first true element of a boolean `mask` (row-major), and `tensor`'s value
+/// there; nullopt when no element is true. For messages that name the first bad entry.
+std::optional<std::pair<std::vector<int64_t>, double>> first_marked(const torch::Tensor& mask,
+                                                                     const torch::Tensor& tensor);
 
 /// Throws igx::Error unless `tensor` has a floating-point dtype.
 void require_floating(const torch::Tensor& tensor, const std::string& what);
