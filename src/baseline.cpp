@@ -36,7 +36,7 @@ torch::Tensor Baseline::resolve(const torch::Tensor& inputs) const {
       // 1e39 is finite but not a float32: LibTorch's own refusal would not say which value.
       if (!all_finite(torch::full({}, scalar_, torch::kDouble).to(inputs.scalar_type()))) {
         throw Error("baseline value " + value.str() + " is beyond the range of the inputs' dtype (" +
-                    std::string(c10::toString(inputs.scalar_type())) + "); expected a number it can hold");
+                    dtype_name(inputs.scalar_type()) + "); expected a number it can hold");
       }
       return torch::full_like(inputs, scalar_);
     }

@@ -30,7 +30,7 @@ torch::Tensor noise_around(const torch::Tensor& inputs, const BaselinesSpec& spe
   if (!all_finite(sets)) {
     throw UsageError("--baselines noise:" + std::to_string(spec.count) + ":" + number(spec.sigma) +
                      " draws baselines beyond the range of the inputs' dtype (" +
-                     std::string(c10::toString(inputs.scalar_type())) + "); expected a smaller SIGMA");
+                     dtype_name(inputs.scalar_type()) + "); expected a smaller SIGMA");
   }
   return pixels ? sets.clamp(0.0, 1.0) : sets;
 }

@@ -6,6 +6,8 @@
 #include <numeric>
 #include <sstream>
 
+#include "igx/tensor_checks.h"
+
 namespace igx {
 namespace {
 
@@ -47,22 +49,6 @@ std::string index_string(int64_t flat, c10::IntArrayRef shape) {
   std::string text = "[";
   for (size_t d = 0; d < index.size(); ++d) text += (d ? "," : "") + std::to_string(index[d]);
   return text + "]";
-}
-
-// "float32" for the model's dtype, as the precision notes name it.
-std::string dtype_name(torch::ScalarType dtype) {
-  switch (dtype) {
-    case torch::kDouble:
-      return "float64";
-    case torch::kFloat:
-      return "float32";
-    case torch::kHalf:
-      return "float16";
-    case torch::kBFloat16:
-      return "bfloat16";
-    default:
-      return c10::toString(dtype);
-  }
 }
 
 // The features that carry an example's estimated attribution error, largest first: the index

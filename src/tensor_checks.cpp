@@ -8,6 +8,21 @@
 
 namespace igx {
 
+std::string dtype_name(torch::ScalarType dtype) {
+  switch (dtype) {
+    case torch::kDouble:
+      return "float64";
+    case torch::kFloat:
+      return "float32";
+    case torch::kHalf:
+      return "float16";
+    case torch::kBFloat16:
+      return "bfloat16";
+    default:
+      return c10::toString(dtype);
+  }
+}
+
 std::string shape_string(c10::IntArrayRef shape) {
   std::ostringstream out;
   out << '[';

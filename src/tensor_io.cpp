@@ -28,10 +28,9 @@ torch::Tensor tensor_from_array(const NdArray& array, torch::ScalarType dtype) {
       // nan_to_num turns +inf into the dtype's largest finite value.
       const double largest =
           torch::full({}, std::numeric_limits<double>::infinity(), dtype).nan_to_num().item<double>();
-      const std::string type = dtype == torch::kFloat ? "float32" : c10::toString(dtype);
       std::ostringstream out;
-      out << "value " << overflowed->second << " at " << shape_string(overflowed->first) << " is beyond " << type
-          << "'s range (magnitudes up to " << largest << "); expected a number the model's dtype can hold";
+      out << "value " << overflowed->second << " at " << shape_string(overflowed->first) << " is beyond "
+          << dtype_name(dtype) << "'s range (magnitudes up to " << largest << "); expected a number the model's dtype can hold";
       throw Error(out.str());
     }
   }

@@ -10,6 +10,9 @@
 
 namespace igx {
 
+/// "float32", "float64", "float16", "bfloat16" (LibTorch's own name for other dtypes).
+std::string dtype_name(torch::ScalarType dtype);
+
 /// "[2, 3, 28, 28]"
 std::string shape_string(const torch::Tensor& tensor);
 std::string shape_string(c10::IntArrayRef shape);
